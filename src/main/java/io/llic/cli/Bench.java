@@ -1,0 +1,131 @@
+package io.llic.cli;
+
+import io.llic.codec.Decoder;
+import io.llic.codec.Encoder;
+import io.llic.format.FormatException;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import io.llic.model.LoadedModel;
+import io.llic.runtime.NetworkEvaluator;
+import io.llic.schedule.Schedule;
+import io.llic.schedule.Schedules;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * {@code llic bench DIR}: encodes (and decodes, checking every pixel) each PNG of a directory and
+ * prints one line per image (bpp, predicted bpp, coder overhead, encode and decode time, share of
+ * time in the network) and a summary line with dataset totals (total bits / total pixels) and
+ * median times.
+ */
+final class Bench {
+    private final Main main;
+    private final Args args;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Bench(Main main, Args args, PrintStream out, PrintStream err) {
+        this.main = main;
+        this.args = args;
+        this.out = out;
+        this.err = err;
+    }
+
+    void run() throws IOException, UsageException {
+        Path dir = Path.of(args.positional().get(0));
+        if (!Files.isDirectory(dir)) {
+            throw new java.nio.file.NoSuchFileException(dir.toString());
+        }
+        int limit = args.getInt("limit", Integer.MAX_VALUE, 1);
+        int crop = args.getInt("crop", 0, 0);
+        int batch = args.getInt("batch", Integer.MAX_VALUE, 1);
+        int repeat = args.getInt("repeat", 1, 1);
+        boolean decode = !args.flag("no-decode");
+        Schedule schedule = Schedules.byName(args.get("schedule", Schedules.DEFAULT));
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> p.getFileName().toString().toLowerCase().endsWith(".png")).sorted().limit(limit).toList();
+        }
+        if (files.isEmpty()) {
+            throw new IOException(dir + ": no .png files");
+        }
+        LoadedModel model = main.loadModel(args);
+        try (NetworkEvaluator ev = main.evaluator(args, model)) {
+            Encoder encoder = new Encoder(model, ev);
+            Decoder decoder = new Decoder(model, ev, batch);
+            err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule.name()
+                    + ", engine " + ev.description() + (crop > 0 ? ", crop " + crop : "") + ", repeat " + repeat);
+            out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tdecode_ms\tdecode_network_pct");
+            long totalPixels = 0;
+            double totalBits = 0;
+            double totalPredicted = 0;
+            double totalPayload = 0;
+            List<Double> encodeMs = new ArrayList<>();
+            List<Double> decodeMs = new ArrayList<>();
+            for (Path f : files) {
+                byte[] png = Files.readAllBytes(f);
+                RgbImage image = PngIo.read(png);
+                if (crop > 0) {
+                    image = image.crop(0, 0, Math.min(crop, image.width()), Math.min(crop, image.height()));
+                    png = null; // the source PNG is not the cropped image: no stored fallback comparison
+                }
+                double[] enc = new double[repeat];
+                double[] dec = new double[repeat];
+                Encoder.Result r = null;
+                double networkShare = Double.NaN;
+                for (int i = 0; i < repeat; i++) {
+                    r = encoder.encode(image, schedule, png);
+                    enc[i] = r.stats().totalNanos() / 1e6;
+                }
+                if (decode) {
+                    for (int i = 0; i < repeat; i++) {
+                        Decoder.Result d = decoder.decode(r.file());
+                        if (!d.image().samePixels(image)) {
+                            throw new FormatException(f + ": round trip FAILED (decoded pixels differ)");
+                        }
+                        dec[i] = d.stats().totalNanos() / 1e6;
+                        networkShare = 100.0 * d.stats().networkNanos() / d.stats().totalNanos();
+                    }
+                }
+                long pixels = image.pixelCount();
+                double predictedBits = r.stats().predictedBits();
+                out.printf("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%s\t%s%n", f.getFileName(), image.width(), image.height(),
+                        r.stats().fileBits() / (double) pixels, predictedBits / pixels,
+                        100.0 * (r.stats().payloadBits() - predictedBits) / predictedBits, median(enc),
+                        decode ? String.format("%.1f", median(dec)) : "-",
+                        decode ? String.format("%.1f", networkShare) : "-");
+                out.flush();
+                totalPixels += pixels;
+                totalBits += r.stats().fileBits();
+                totalPredicted += predictedBits;
+                totalPayload += r.stats().payloadBits();
+                encodeMs.add(median(enc));
+                if (decode) {
+                    decodeMs.add(median(dec));
+                }
+            }
+            out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
+                            + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s%n",
+                    files.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
+                    totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted,
+                    median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray()),
+                    decode ? String.format("%.1f", median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray())) : "-",
+                    schedule.name(), ev.description());
+        }
+    }
+
+    static double median(double[] v) {
+        if (v.length == 0) {
+            return Double.NaN;
+        }
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}

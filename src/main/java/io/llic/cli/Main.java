@@ -1,0 +1,218 @@
+package io.llic.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.llic.codec.Decoder;
+import io.llic.codec.Encoder;
+import io.llic.format.LlicFile;
+import io.llic.format.LlicHeader;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import io.llic.model.LoadedModel;
+import io.llic.model.ReferenceImporter;
+import io.llic.runtime.Evaluators;
+import io.llic.runtime.NetworkEvaluator;
+import io.llic.schedule.Schedules;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The {@code llic} command (ARCHITECTURE.md "The command line"). Exit status 0 on success, 2 for a
+ * usage error, 3 for bad input (corrupt stream, unsupported image, model mismatch), with one line
+ * on stderr naming the file and the problem.
+ */
+public final class Main {
+    static final int OK = 0;
+    static final int USAGE = 2;
+    static final int BAD_INPUT = 3;
+
+    static final String USAGE_TEXT = String.join("\n",
+            "usage: llic <command> [arguments]",
+            "  encode  IN.png OUT.llic [--model DIR] [--schedule NAME]",
+            "  decode  IN.llic OUT.png [--model DIR] [--batch N]",
+            "  info    IN.llic                      one JSON object describing the header",
+            "  import-reference SRC_DIR DEST_DIR [--id ID]",
+            "  bench   DIR [--model DIR] [--schedule NAME] [--limit N] [--crop N] [--batch N] [--no-decode]",
+            "common options: --engine djl|java (default djl), --threads N, --device cpu|gpu0|...",
+            "schedules: " + String.join(", ", Schedules.names()) + " (default " + Schedules.DEFAULT + ")",
+            "default model: $LLIC_HOME/models/default");
+
+    private static final Set<String> ENGINE_OPTIONS = Set.of("model", "engine", "threads", "device");
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Main(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] argv) {
+        int status = new Main(System.out, System.err).run(argv);
+        System.out.flush();
+        System.exit(status);
+    }
+
+    int run(String[] argv) {
+        if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h") || argv[0].equals("help")) {
+            (argv.length == 0 ? err : out).println(USAGE_TEXT);
+            return argv.length == 0 ? USAGE : OK;
+        }
+        String file = null;
+        try {
+            switch (argv[0]) {
+                case "encode" -> {
+                    Args a = new Args(argv, 1, with("schedule"), Set.of());
+                    a.expectPositional(2, "encode IN.png OUT.llic");
+                    file = a.positional().get(0);
+                    encode(a);
+                }
+                case "decode" -> {
+                    Args a = new Args(argv, 1, with("batch"), Set.of());
+                    a.expectPositional(2, "decode IN.llic OUT.png");
+                    file = a.positional().get(0);
+                    decode(a);
+                }
+                case "info" -> {
+                    Args a = new Args(argv, 1, Set.of(), Set.of());
+                    a.expectPositional(1, "info IN.llic");
+                    file = a.positional().get(0);
+                    info(a);
+                }
+                case "import-reference" -> {
+                    Args a = new Args(argv, 1, Set.of("id"), Set.of());
+                    a.expectPositional(2, "import-reference SRC_DIR DEST_DIR");
+                    file = a.positional().get(0);
+                    LoadedModel m = ReferenceImporter.importReference(Path.of(file), Path.of(a.positional().get(1)),
+                            a.get("id", ReferenceImporter.DEFAULT_ID));
+                    out.println("imported " + m.id() + " (" + m.net().parameterCount() + " integers, sha256 "
+                            + m.sha256Hex() + ") into " + m.directory());
+                }
+                case "bench" -> {
+                    Args a = new Args(argv, 1, with("schedule", "limit", "crop", "batch", "repeat", "tsv"),
+                            Set.of("no-decode"));
+                    a.expectPositional(1, "bench DIR");
+                    file = a.positional().get(0);
+                    new Bench(this, a, out, err).run();
+                }
+                default -> throw new UsageException("unknown command '" + argv[0] + "'");
+            }
+            return OK;
+        } catch (UsageException e) {
+            err.println("llic: " + e.getMessage());
+            err.println("run 'llic --help' for usage");
+            return USAGE;
+        } catch (NoSuchFileException e) {
+            err.println("llic: " + e.getFile() + ": no such file");
+            return BAD_INPUT;
+        } catch (IOException e) {
+            String msg = e.getMessage();
+            err.println("llic: " + (file != null && (msg == null || !msg.contains(file)) ? file + ": " : "") + msg);
+            return BAD_INPUT;
+        } catch (IllegalArgumentException e) {
+            err.println("llic: " + e.getMessage());
+            return USAGE;
+        } catch (OutOfMemoryError e) {
+            err.println("llic: " + file + ": out of memory");
+            return BAD_INPUT;
+        }
+    }
+
+    private static Set<String> with(String... more) {
+        java.util.HashSet<String> s = new java.util.HashSet<>(ENGINE_OPTIONS);
+        s.addAll(java.util.List.of(more));
+        return s;
+    }
+
+    private void encode(Args a) throws IOException, UsageException {
+        Path in = Path.of(a.positional().get(0));
+        Path outPath = Path.of(a.positional().get(1));
+        byte[] png = Files.readAllBytes(in);
+        RgbImage image = PngIo.read(png);
+        LoadedModel model = loadModel(a);
+        try (NetworkEvaluator ev = evaluator(a, model)) {
+            Encoder.Result r = new Encoder(model, ev).encode(image,
+                    Schedules.byName(a.get("schedule", Schedules.DEFAULT)), png);
+            writeAtomically(outPath, r.file());
+            err.printf("%s: %dx%d, %.4f bpp (%s, %s, %d ms)%n", outPath, image.width(), image.height(), r.bitsPerPixel(),
+                    r.header().schedule(), LlicHeader.Mode.name(r.header().mode()), r.stats().totalNanos() / 1_000_000);
+        }
+    }
+
+    private void decode(Args a) throws IOException, UsageException {
+        Path in = Path.of(a.positional().get(0));
+        Path outPath = Path.of(a.positional().get(1));
+        byte[] bytes = Files.readAllBytes(in);
+        LlicHeader header = LlicFile.readHeader(bytes);
+        int batch = a.getInt("batch", Integer.MAX_VALUE, 1);
+        Decoder.Result r;
+        if (header.mode() == LlicHeader.Mode.STORED_PNG) {
+            r = new Decoder(null, null, batch).decode(bytes);
+        } else {
+            LoadedModel model = loadModel(a);
+            try (NetworkEvaluator ev = evaluator(a, model)) {
+                r = new Decoder(model, ev, batch).decode(bytes);
+            }
+        }
+        writeAtomically(outPath, PngIo.write(r.image()));
+    }
+
+    private void info(Args a) throws IOException {
+        Path in = Path.of(a.positional().get(0));
+        byte[] bytes = Files.readAllBytes(in);
+        LlicFile f = LlicFile.parse(bytes);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("file", in.toString());
+        json.put("formatVersion", LlicFile.VERSION);
+        json.putAll(f.header().describe());
+        json.put("fileBytes", bytes.length);
+        json.put("payloadBytes", f.chunks().stream().mapToLong(c -> c.length).sum());
+        json.put("bitsPerPixel", bytes.length * 8.0 / f.header().pixelCount());
+        out.println(new ObjectMapper().writeValueAsString(json));
+    }
+
+    LoadedModel loadModel(Args a) throws IOException, UsageException {
+        String dir = a.get("model", null);
+        if (dir == null) {
+            Path fallback = defaultModel();
+            if (!Files.isDirectory(fallback)) {
+                throw new UsageException("no --model given and the default model " + fallback
+                        + " does not exist (import one: jobs/llic import-reference ../shared/reference/gumus2023-59k DIR)");
+            }
+            return LoadedModel.load(fallback);
+        }
+        return LoadedModel.load(Path.of(dir));
+    }
+
+    static Path defaultModel() {
+        String home = System.getProperty("llic.home", System.getenv().getOrDefault("LLIC_HOME", "."));
+        return Path.of(home, "models", "default");
+    }
+
+    NetworkEvaluator evaluator(Args a, LoadedModel model) throws UsageException {
+        String engine = a.get("engine", Evaluators.DJL);
+        if (!Evaluators.ENGINES.contains(engine)) {
+            throw new UsageException("unknown engine '" + engine + "' (known: " + Evaluators.ENGINES + ")");
+        }
+        return Evaluators.create(engine, model.net(), a.get("device", "cpu"), a.getInt("threads", 0, 0));
+    }
+
+    /** Writes to a temporary file beside the target, then renames: no half-written outputs. */
+    static void writeAtomically(Path target, byte[] data) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        try {
+            Files.write(tmp, data);
+            Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

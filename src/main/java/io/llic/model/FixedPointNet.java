@@ -1,0 +1,147 @@
+package io.llic.model;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.ByteArrayInputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A stack of {@link FixedPointLayer}s evaluated per pixel, with the input bound that makes every
+ * partial sum provably exact in float64 (checked on construction).
+ *
+ * <p>Serialised form ({@code weights.bin}, whose SHA-256 names the model in bitstreams): magic
+ * {@code LLICFXP1}, u32 input bound, u32 layer count, then per layer u32 in, u32 out, u32 shift,
+ * u8 leaky, i64 clip, {@code out*in} i64 weights, {@code out} i64 biases. Big-endian.
+ */
+public final class FixedPointNet {
+    private static final byte[] MAGIC = {'L', 'L', 'I', 'C', 'F', 'X', 'P', '1'};
+    private static final int MAX_LAYERS = 64;
+    private static final int MAX_WIDTH = 1 << 12;
+
+    private final long inputBound;
+    private final List<FixedPointLayer> layers;
+
+    public FixedPointNet(long inputBound, List<FixedPointLayer> layers) throws ModelException {
+        this.inputBound = inputBound;
+        this.layers = List.copyOf(layers);
+        if (layers.isEmpty()) {
+            throw new ModelException("a network needs at least one layer");
+        }
+        long bound = inputBound;
+        for (int l = 0; l < layers.size(); l++) {
+            FixedPointLayer layer = layers.get(l);
+            if (l > 0 && layer.in() != layers.get(l - 1).out()) {
+                throw new ModelException("layer " + l + " takes " + layer.in() + " inputs but layer " + (l - 1)
+                        + " gives " + layers.get(l - 1).out());
+            }
+            long worst;
+            try {
+                worst = layer.worstPartialSum(bound);
+            } catch (ArithmeticException e) {
+                worst = Long.MAX_VALUE;
+            }
+            if (worst >= FixedPointLayer.EXACT_LIMIT) {
+                throw new ModelException("layer " + l + " can reach a partial sum of " + worst
+                        + ", not below 2^53: float64 evaluation would not be exact (lower the clip or the scale)");
+            }
+            bound = layer.clip();
+        }
+    }
+
+    public long inputBound() {
+        return inputBound;
+    }
+
+    public List<FixedPointLayer> layers() {
+        return layers;
+    }
+
+    public int inputs() {
+        return layers.get(0).in();
+    }
+
+    public int outputs() {
+        return layers.get(layers.size() - 1).out();
+    }
+
+    public long parameterCount() {
+        long n = 0;
+        for (FixedPointLayer l : layers) {
+            n += l.weights().length + l.bias().length;
+        }
+        return n;
+    }
+
+    public byte[] toBytes() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.write(MAGIC);
+            out.writeInt((int) inputBound);
+            out.writeInt(layers.size());
+            for (FixedPointLayer l : layers) {
+                out.writeInt(l.in());
+                out.writeInt(l.out());
+                out.writeInt(l.shift());
+                out.writeByte(l.leaky() ? 1 : 0);
+                out.writeLong(l.clip());
+                for (long w : l.weights()) {
+                    out.writeLong(w);
+                }
+                for (long b : l.bias()) {
+                    out.writeLong(b);
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    public static FixedPointNet fromBytes(byte[] data, String what) throws ModelException {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
+            byte[] magic = in.readNBytes(MAGIC.length);
+            if (!java.util.Arrays.equals(magic, MAGIC)) {
+                throw new ModelException(what + " is not an llic fixed-point weights file");
+            }
+            long inputBound = in.readInt() & 0xFFFFFFFFL;
+            int count = in.readInt();
+            if (count < 1 || count > MAX_LAYERS) {
+                throw new ModelException(what + ": bad layer count " + count);
+            }
+            List<FixedPointLayer> layers = new ArrayList<>();
+            for (int l = 0; l < count; l++) {
+                int inputs = in.readInt();
+                int outputs = in.readInt();
+                if (inputs < 1 || outputs < 1 || inputs > MAX_WIDTH || outputs > MAX_WIDTH) {
+                    throw new ModelException(what + ": bad shape of layer " + l);
+                }
+                int shift = in.readInt();
+                boolean leaky = in.readByte() != 0;
+                long clip = in.readLong();
+                long[] w = new long[inputs * outputs];
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = in.readLong();
+                }
+                long[] b = new long[outputs];
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = in.readLong();
+                }
+                layers.add(new FixedPointLayer(inputs, outputs, w, b, shift, leaky, clip));
+            }
+            if (in.read() != -1) {
+                throw new ModelException(what + ": unexpected bytes after the last layer");
+            }
+            return new FixedPointNet(inputBound, layers);
+        } catch (EOFException e) {
+            throw new ModelException(what + " is truncated");
+        } catch (IOException e) {
+            throw new ModelException(what + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new ModelException(what + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package io.llic.model;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model directory read from disk: its manifest, its fixed-point network and the SHA-256 of the
+ * weights file. {@link #write} creates such a directory.
+ */
+public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet net, byte[] sha256) {
+    public static final String MANIFEST = "manifest.json";
+    public static final String WEIGHTS = "weights.bin";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    public String id() {
+        return manifest.id();
+    }
+
+    public String sha256Hex() {
+        return HexFormat.of().formatHex(sha256);
+    }
+
+    /** Loads and checks a model directory: manifest, family, weights hash, exactness bounds. */
+    public static LoadedModel load(Path dir) throws ModelException {
+        Path manifestPath = dir.resolve(MANIFEST);
+        ModelManifest manifest;
+        try {
+            manifest = JSON.readValue(Files.readAllBytes(manifestPath), ModelManifest.class);
+        } catch (NoSuchFileException e) {
+            throw new ModelException(dir + " is not a model directory (no " + MANIFEST + ")");
+        } catch (IOException e) {
+            throw new ModelException(manifestPath + ": unreadable manifest: " + e.getMessage(), e);
+        }
+        if (manifest.id() == null || manifest.weightsFile() == null || manifest.family() == null) {
+            throw new ModelException(manifestPath + ": manifest lacks id, family or weightsFile");
+        }
+        if (!CausalModel.FAMILY.equals(manifest.family())) {
+            throw new ModelException(manifestPath + ": model family '" + manifest.family() + "' is not supported (known: "
+                    + CausalModel.FAMILY + ")");
+        }
+        if (manifest.formatVersion() != ModelManifest.FORMAT_VERSION) {
+            throw new ModelException(manifestPath + ": weights format version " + manifest.formatVersion()
+                    + " is not supported (this build reads " + ModelManifest.FORMAT_VERSION + ")");
+        }
+        Path weightsPath = dir.resolve(manifest.weightsFile());
+        byte[] weights;
+        try {
+            weights = Files.readAllBytes(weightsPath);
+        } catch (IOException e) {
+            throw new ModelException(weightsPath + ": cannot read model weights: " + e.getMessage(), e);
+        }
+        byte[] sha = sha256(weights);
+        String hex = HexFormat.of().formatHex(sha);
+        if (manifest.weightsSha256() != null && !manifest.weightsSha256().equalsIgnoreCase(hex)) {
+            throw new ModelException(weightsPath + ": SHA-256 " + hex + " differs from the manifest's "
+                    + manifest.weightsSha256() + " (weights changed or damaged)");
+        }
+        FixedPointNet net = FixedPointNet.fromBytes(weights, weightsPath.toString());
+        if (net.inputs() != CausalModel.INPUTS || net.outputs() != CausalModel.OUTPUTS) {
+            throw new ModelException(weightsPath + ": network maps " + net.inputs() + " inputs to " + net.outputs()
+                    + " outputs; the causal family needs " + CausalModel.INPUTS + " -> " + CausalModel.OUTPUTS);
+        }
+        return new LoadedModel(dir, manifest, net, sha);
+    }
+
+    /** Writes a model directory (manifest with hash and layer description, weights). */
+    public static LoadedModel write(Path dir, String id, FixedPointNet net, Map<String, Object> provenance)
+            throws IOException {
+        Files.createDirectories(dir);
+        byte[] weights = net.toBytes();
+        byte[] sha = sha256(weights);
+        Map<String, Object> fixedPoint = new LinkedHashMap<>();
+        fixedPoint.put("inputs", "pixel values 0..255 (1/255 folded into layer 0)");
+        fixedPoint.put("outputs", "integers in units of 2^-24");
+        fixedPoint.put("leakySlope", FixedPointLayer.LEAKY_SLOPE + " / 2^" + FixedPointLayer.SLOPE_BITS);
+        List<Map<String, Object>> layers = new ArrayList<>();
+        for (FixedPointLayer l : net.layers()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("in", l.in());
+            m.put("out", l.out());
+            m.put("shift", l.shift());
+            m.put("activation", l.leaky() ? "leaky_relu" : "none");
+            m.put("clip", l.clip());
+            layers.add(m);
+        }
+        fixedPoint.put("layers", layers);
+        ModelManifest manifest = new ModelManifest(id, CausalModel.FAMILY, ModelManifest.FORMAT_VERSION, WEIGHTS,
+                HexFormat.of().formatHex(sha), net.parameterCount(), fixedPoint, provenance);
+        Files.write(dir.resolve(WEIGHTS), weights);
+        Files.write(dir.resolve(MANIFEST), JSON.writeValueAsBytes(manifest));
+        return new LoadedModel(dir, manifest, net, sha);
+    }
+
+    static byte[] sha256(byte[] data) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package io.llic.prob;
+
+/**
+ * The one shared function that turns a pixel's integer network outputs into the integer CDF used to
+ * code one colour channel. Encoder, decoder and the code-length estimate all go through it, so they
+ * cannot disagree; everything in it is integer arithmetic except the softmax of the mixture
+ * weights, which uses {@link StrictMath#exp} in a fixed order (the determinism contract).
+ *
+ * <p>Model (ALGORITHMS.md A.3): a mixture of {@code M} Gaussians over pixel values; channel
+ * coupling shifts the G means by {@code alpha_m * R} and the B means by {@code beta_m * R + gamma_m * G},
+ * with R and G the true values of the current pixel. All parameters arrive as integers in units of
+ * {@code 2^-24} on the [0,1] pixel scale; in pixel units the mean of a component is
+ * {@code (255 mu + alpha R + ...) / 2^24}, which stays an exact integer numerator.
+ *
+ * <p>Coding CDF (16 bits, 257 entries): {@code cdf[0] = 0}, {@code cdf[256] = 65536} and, for
+ * {@code k = 1..255}, {@code cdf[k] = round(C(k - 0.5) * (65536 - 256)) + k}, where C is the mixture
+ * CDF at the edge between values k-1 and k. Symbols 0 and 255 therefore take the tails; every symbol
+ * has a frequency of at least 1 and the total is exactly 65536.
+ *
+ * <p>Instances are reusable and not thread-safe: {@link #set} loads one channel's distribution.
+ */
+public final class MixtureCdf {
+    public static final int PRECISION_BITS = 16;
+    public static final int TOTAL = 1 << PRECISION_BITS;
+    public static final int SYMBOLS = 256;
+    /** Units of the network outputs: 2^-24. */
+    public static final int PARAM_FRACTION_BITS = 24;
+    /** Lower bound of the standard deviation, 0.11/255, in units of 2^-24. */
+    public static final long SIGMA_MIN = 7237;
+
+    private static final int WEIGHT_BITS = 16;
+    private static final int MIXTURE_BITS = WEIGHT_BITS + GaussianTable.PHI_BITS; // 46
+    private static final long SPREAD = TOTAL - SYMBOLS;                           // 65280
+
+    private final int components;
+    private final long[] meanNumerator;  // 255*mu + coupling, in 2^-24 pixel units
+    private final long[] denominator;    // 255*sigma, in 2^-24 units
+    private final long[] weight;         // mixture weights summing to 2^16
+    private final double[] expBuffer;
+
+    public MixtureCdf(int components) {
+        this.components = components;
+        this.meanNumerator = new long[components];
+        this.denominator = new long[components];
+        this.weight = new long[components];
+        this.expBuffer = new double[components];
+    }
+
+    /**
+     * Loads the distribution of one channel.
+     *
+     * @param means        M means, 2^-24 units, [0,1] scale
+     * @param meanOff      offset of the first mean in {@code means}
+     * @param sigmas       M standard deviations (raw, lower-bounded here)
+     * @param logits       M mixture logits
+     * @param couplingSum  per component, {@code sum coefficient * true value} already multiplied out,
+     *                     2^-24 units on the pixel-value scale; null for no coupling
+     */
+    public void set(long[] means, int meanOff, long[] sigmas, int sigmaOff, long[] logits, int logitOff,
+                    long[] couplingSum) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int m = 0; m < components; m++) {
+            long mu = means[meanOff + m];
+            meanNumerator[m] = 255 * mu + (couplingSum == null ? 0 : couplingSum[m]);
+            denominator[m] = 255 * Math.max(sigmas[sigmaOff + m], SIGMA_MIN);
+            max = Math.max(max, logits[logitOff + m]);
+        }
+        double sum = 0;
+        for (int m = 0; m < components; m++) {
+            double e = StrictMath.exp((logits[logitOff + m] - max) / (1 << PARAM_FRACTION_BITS));
+            expBuffer[m] = e;
+            sum += e;
+        }
+        long given = 0;
+        int largest = 0;
+        for (int m = 0; m < components; m++) {
+            weight[m] = (long) StrictMath.floor(expBuffer[m] / sum * (1 << WEIGHT_BITS));
+            given += weight[m];
+            if (expBuffer[m] > expBuffer[largest]) {
+                largest = m;
+            }
+        }
+        weight[largest] += (1L << WEIGHT_BITS) - given;
+    }
+
+    /** The cumulative frequency of value {@code k} (0..256): start of k's interval. */
+    public int cdf(int k) {
+        if (k <= 0) {
+            return 0;
+        }
+        if (k >= SYMBOLS) {
+            return TOTAL;
+        }
+        // edge k - 0.5 in 2^-24 pixel units: (2k - 1) * 2^23
+        long edge = (2L * k - 1) << (PARAM_FRACTION_BITS - 1);
+        long mixture = 0;
+        for (int m = 0; m < components; m++) {
+            if (weight[m] == 0) {
+                continue;
+            }
+            long z = Math.floorDiv((edge - meanNumerator[m]) << GaussianTable.Z_FRACTION_BITS, denominator[m]);
+            mixture += weight[m] * GaussianTable.phi(z);
+        }
+        return (int) ((mixture * SPREAD + (1L << (MIXTURE_BITS - 1))) >> MIXTURE_BITS) + k;
+    }
+
+    /** Start of the interval of {@code symbol}. */
+    public int start(int symbol) {
+        return cdf(symbol);
+    }
+
+    /** Frequency of {@code symbol}, at least 1. */
+    public int freq(int symbol) {
+        return cdf(symbol + 1) - cdf(symbol);
+    }
+
+    /** The symbol whose interval contains {@code target} in [0, 65536). */
+    public int symbolFor(int target) {
+        int lo = 0;
+        int hi = SYMBOLS;
+        while (hi - lo > 1) {
+            int mid = (lo + hi) >>> 1;
+            if (cdf(mid) <= target) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    /** Code length of {@code symbol} in bits. */
+    public double bits(int symbol) {
+        return PRECISION_BITS - log2(freq(symbol));
+    }
+
+    private static final double LN2 = StrictMath.log(2);
+
+    static double log2(double v) {
+        return StrictMath.log(v) / LN2;
+    }
+}

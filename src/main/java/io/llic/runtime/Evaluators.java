@@ -1,0 +1,32 @@
+package io.llic.runtime;
+
+import ai.djl.Device;
+import io.llic.model.FixedPointNet;
+import java.util.List;
+
+/** Creates evaluators by engine name: {@code djl} (the default, PyTorch) or {@code java}. */
+public final class Evaluators {
+    public static final String DJL = "djl";
+    public static final String JAVA = "java";
+    public static final List<String> ENGINES = List.of(DJL, JAVA);
+
+    private Evaluators() {}
+
+    /**
+     * @param engine  {@code djl} or {@code java}
+     * @param device  a DJL device name ("cpu", "gpu0", ...); ignored by the java engine
+     * @param threads threads for one evaluation (0 = engine default)
+     */
+    public static NetworkEvaluator create(String engine, FixedPointNet net, String device, int threads) {
+        return switch (engine) {
+            case DJL -> {
+                if (System.getProperty("ai.djl.offline") == null) {
+                    System.setProperty("ai.djl.offline", "true");
+                }
+                yield new DjlEvaluator(net, Device.fromName(device == null ? "cpu" : device), threads);
+            }
+            case JAVA -> new JavaEvaluator(net, Math.max(1, threads));
+            default -> throw new IllegalArgumentException("unknown engine '" + engine + "' (known: " + ENGINES + ")");
+        };
+    }
+}

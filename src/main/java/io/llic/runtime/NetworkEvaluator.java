@@ -1,0 +1,21 @@
+package io.llic.runtime;
+
+/**
+ * Evaluates a fixed-point network on a batch of pixels. Every implementation returns exactly the
+ * integers defined by {@link io.llic.model.FixedPointLayer}, whatever the batch size, thread count
+ * or device (the determinism contract). Not thread-safe: one instance per thread.
+ */
+public interface NetworkEvaluator extends AutoCloseable {
+    /**
+     * @param inputs  {@code count} rows of the network's inputs, row-major
+     * @param count   number of pixels (rows)
+     * @param outputs receives {@code count} rows of the network's outputs
+     */
+    void evaluate(long[] inputs, int count, long[] outputs);
+
+    /** A short description for logs and benchmarks, e.g. "djl-pytorch(cpu,2 threads)". */
+    String description();
+
+    @Override
+    void close();
+}
