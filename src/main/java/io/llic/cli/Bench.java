@@ -61,7 +61,7 @@ final class Bench {
             Decoder decoder = new Decoder(model, ev, batch);
             err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule.name()
                     + ", engine " + ev.description() + (crop > 0 ? ", crop " + crop : "") + ", repeat " + repeat);
-            out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tdecode_ms\tdecode_network_pct");
+            out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tencode_network_pct\tdecode_ms\tdecode_network_pct");
             long totalPixels = 0;
             double totalBits = 0;
             double totalPredicted = 0;
@@ -79,9 +79,11 @@ final class Bench {
                 double[] dec = new double[repeat];
                 Encoder.Result r = null;
                 double networkShare = Double.NaN;
+                double encodeNetworkShare = Double.NaN;
                 for (int i = 0; i < repeat; i++) {
                     r = encoder.encode(image, schedule, png);
                     enc[i] = r.stats().totalNanos() / 1e6;
+                    encodeNetworkShare = 100.0 * r.stats().networkNanos() / r.stats().totalNanos();
                 }
                 if (decode) {
                     for (int i = 0; i < repeat; i++) {
@@ -95,9 +97,9 @@ final class Bench {
                 }
                 long pixels = image.pixelCount();
                 double predictedBits = r.stats().predictedBits();
-                out.printf("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%s\t%s%n", f.getFileName(), image.width(), image.height(),
+                out.printf("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s%n", f.getFileName(), image.width(), image.height(),
                         r.stats().fileBits() / (double) pixels, predictedBits / pixels,
-                        100.0 * (r.stats().payloadBits() - predictedBits) / predictedBits, median(enc),
+                        100.0 * (r.stats().payloadBits() - predictedBits) / predictedBits, median(enc), encodeNetworkShare,
                         decode ? String.format("%.1f", median(dec)) : "-",
                         decode ? String.format("%.1f", networkShare) : "-");
                 out.flush();

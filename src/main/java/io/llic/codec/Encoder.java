@@ -18,13 +18,23 @@ import java.util.List;
  */
 public final class Encoder {
     /** Pixels evaluated per network call when encoding (the whole image is known). */
-    public static final int ENCODE_BATCH = 16384;
+    public static final int ENCODE_BATCH = 4096;
     private final LoadedModel model;
     private final NetworkEvaluator evaluator;
+    private final boolean storedFallback;
 
     public Encoder(LoadedModel model, NetworkEvaluator evaluator) {
+        this(model, evaluator, true);
+    }
+
+    /**
+     * @param storedFallback whether to store the PNG instead when the model would expand the image
+     *                       (off: always the learned payload, e.g. to measure the model itself)
+     */
+    public Encoder(LoadedModel model, NetworkEvaluator evaluator, boolean storedFallback) {
         this.model = model;
         this.evaluator = evaluator;
+        this.storedFallback = storedFallback;
     }
 
     /** The encoded file and its measurements. */
@@ -58,8 +68,8 @@ public final class Encoder {
         byte[] payload = rans.finish();
         LlicHeader learned = header(image, LlicHeader.Mode.LEARNED, schedule.name(), pixelSha);
         byte[] file = new LlicFile(learned, List.of(payload)).toBytes();
-        byte[] png = sourcePng != null ? sourcePng : null;
-        if (png == null && file.length > image.samples().length / 2) {
+        byte[] png = storedFallback ? sourcePng : null;
+        if (storedFallback && png == null && file.length > image.samples().length / 2) {
             png = PngIo.write(image); // only worth the time when the model did poorly
         }
         LlicHeader header = learned;

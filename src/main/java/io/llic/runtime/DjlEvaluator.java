@@ -4,6 +4,8 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.jni.JniUtils;
 import io.llic.model.FixedPointLayer;
 import io.llic.model.FixedPointNet;
@@ -19,8 +21,9 @@ import java.util.List;
 public final class DjlEvaluator implements NetworkEvaluator {
     private final NDManager manager;
     private final List<FixedPointLayer> layers;
-    private final List<NDArray> weightsT = new ArrayList<>();
+    private final List<NDArray> weights = new ArrayList<>();
     private final List<NDArray> biases = new ArrayList<>();
+    private final boolean[] needsClip;
     private final int inputs;
     private final int outputs;
     private final String description;
@@ -37,19 +40,27 @@ public final class DjlEvaluator implements NetworkEvaluator {
         this.layers = net.layers();
         this.inputs = net.inputs();
         this.outputs = net.outputs();
-        for (FixedPointLayer l : layers) {
-            double[] wt = new double[l.in() * l.out()];
-            for (int o = 0; o < l.out(); o++) {
-                for (int i = 0; i < l.in(); i++) {
-                    wt[i * l.out() + o] = l.weights()[o * l.in() + i];
-                }
+        this.needsClip = new boolean[layers.size()];
+        long bound = net.inputBound();
+        for (int l = 0; l < layers.size(); l++) {
+            FixedPointLayer layer = layers.get(l);
+            // Weights and bias are stored pre-multiplied by 2^-shift: products and partial sums stay
+            // multiples of 2^-shift below 2^(53-shift), hence exact, and floor(result) = acc >> shift.
+            double scale = 1.0 / (1L << layer.shift());
+            double[] w = new double[layer.in() * layer.out()];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = layer.weights()[i] * scale;
             }
-            weightsT.add(manager.create(wt, new Shape(l.in(), l.out())));
-            double[] b = new double[l.out()];
-            for (int o = 0; o < l.out(); o++) {
-                b[o] = l.bias()[o];
+            weights.add(manager.create(w, new Shape(layer.out(), layer.in())));
+            double[] b = new double[layer.out()];
+            for (int o = 0; o < layer.out(); o++) {
+                b[o] = layer.bias()[o] * scale;
             }
-            biases.add(manager.create(b, new Shape(l.out())));
+            biases.add(manager.create(b, new Shape(layer.out())));
+            // the clip is a no-op (and skipped) where interval arithmetic proves |y| <= clip
+            long reach = (layer.worstPartialSum(bound) >> layer.shift()) + 1;
+            needsClip[l] = reach > layer.clip();
+            bound = Math.min(reach, layer.clip());
         }
         this.description = "djl-pytorch(" + device + "," + JniUtils.getNumThreads() + " threads)";
     }
@@ -63,17 +74,18 @@ public final class DjlEvaluator implements NetworkEvaluator {
         for (int i = 0; i < x.length; i++) {
             x[i] = in[i];
         }
+        float slope = (float) FixedPointLayer.LEAKY_SLOPE / (1 << FixedPointLayer.SLOPE_BITS); // exact: 655 * 2^-16
         try (NDManager batch = manager.newSubManager()) {
             NDArray a = batch.create(x, new Shape(count, inputs));
             for (int l = 0; l < layers.size(); l++) {
                 FixedPointLayer layer = layers.get(l);
-                a = a.matMul(weightsT.get(l)).addi(biases.get(l)).divi(1L << layer.shift()).floor();
+                a = Linear.linear(a, weights.get(l), biases.get(l)).singletonOrThrow().floor();
                 if (layer.leaky()) {
-                    NDArray negative = a.minimum(0).muli(FixedPointLayer.LEAKY_SLOPE)
-                            .divi(1L << FixedPointLayer.SLOPE_BITS).floor();
-                    a = a.maximum(0).addi(negative);
+                    a = Activation.leakyRelu(a, slope).floor(); // y * 655 * 2^-16 is exact, then floored
                 }
-                a = a.clip(-layer.clip(), layer.clip());
+                if (needsClip[l]) {
+                    a = a.clip(-layer.clip(), layer.clip());
+                }
             }
             double[] y = a.toDoubleArray();
             for (int i = 0; i < count * outputs; i++) {

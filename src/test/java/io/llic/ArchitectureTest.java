@@ -1,0 +1,56 @@
+package io.llic;
+
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/** The dependency direction of ARCHITECTURE.md: each package uses only those listed above it. */
+class ArchitectureTest {
+    private static final JavaClasses CLASSES = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("io.llic");
+
+    private static void onlyDependsOn(String pkg, String... allowed) {
+        String[] all = new String[allowed.length + 3];
+        all[0] = "io.llic." + pkg + "..";
+        all[1] = "java..";
+        all[2] = "io.llic";
+        for (int i = 0; i < allowed.length; i++) {
+            all[i + 3] = allowed[i].contains(".") ? allowed[i] : "io.llic." + allowed[i] + "..";
+        }
+        noClasses().that().resideInAPackage("io.llic." + pkg + "..").should().dependOnClassesThat()
+                .resideOutsideOfPackages(all).check(CLASSES);
+    }
+
+    @Test
+    void lowLevelPackagesUseOnlyTheJdk() {
+        onlyDependsOn("image", "javax.imageio..");
+        onlyDependsOn("entropy");
+        onlyDependsOn("format");
+        onlyDependsOn("prob");
+        onlyDependsOn("schedule", "image");
+    }
+
+    @Test
+    void upperPackagesFollowTheDirection() {
+        onlyDependsOn("model", "image", "prob", "schedule", "com.fasterxml.jackson..");
+        onlyDependsOn("runtime", "model", "ai.djl..");
+        onlyDependsOn("codec", "image", "entropy", "format", "prob", "schedule", "model", "runtime");
+        onlyDependsOn("cli", "image", "entropy", "format", "prob", "schedule", "model", "runtime", "codec",
+                "com.fasterxml.jackson..");
+    }
+
+    @Test
+    void onlyRuntimeAndTrainImportDjl() {
+        noClasses().that().resideOutsideOfPackages("io.llic.runtime..", "io.llic.train..").should()
+                .dependOnClassesThat().resideInAPackage("ai.djl..").check(CLASSES);
+    }
+
+    @Test
+    void noCycles() {
+        slices().matching("io.llic.(*)..").should().beFreeOfCycles().check(CLASSES);
+    }
+}

@@ -1,0 +1,92 @@
+package io.llic;
+
+import io.llic.image.RgbImage;
+import io.llic.model.FixedPointExport;
+import io.llic.model.FixedPointNet;
+import io.llic.model.LoadedModel;
+import io.llic.model.ModelException;
+import io.llic.model.ReferenceImporter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/** Shared test inputs: paths into ../shared, small generated models and images. */
+public final class TestData {
+    private TestData() {}
+
+    public static Path shared() {
+        return Path.of(System.getProperty("llic.shared", "../shared"));
+    }
+
+    public static Path kodak() {
+        return shared().resolve("datasets/kodak");
+    }
+
+    public static Path referenceWeights() {
+        return shared().resolve("reference/gumus2023-59k");
+    }
+
+    /** The published reference weights imported into {@code dir} (read from ../shared, never copied into the repo). */
+    public static LoadedModel referenceModel(Path dir) throws IOException {
+        return ReferenceImporter.importReference(referenceWeights(), dir, ReferenceImporter.DEFAULT_ID);
+    }
+
+    /** A small random network of the causal family (36 -> hidden -> hidden -> 36). */
+    public static FixedPointNet randomNet(long seed, int hidden) throws ModelException {
+        Random r = new Random(seed);
+        int[] widths = {36, hidden, hidden, 36};
+        List<double[]> w = new ArrayList<>();
+        List<double[]> b = new ArrayList<>();
+        int[] ins = new int[widths.length - 1];
+        for (int l = 0; l + 1 < widths.length; l++) {
+            ins[l] = widths[l];
+            double[] wl = new double[widths[l] * widths[l + 1]];
+            for (int i = 0; i < wl.length; i++) {
+                wl[i] = r.nextGaussian() / Math.sqrt(widths[l]);
+            }
+            double[] bl = new double[widths[l + 1]];
+            for (int i = 0; i < bl.length; i++) {
+                bl[i] = 0.1 * r.nextGaussian();
+            }
+            if (l + 2 == widths.length) {
+                // means near mid-grey, usable standard deviations
+                for (int i = 0; i < 9; i++) {
+                    bl[i] = 0.5;
+                }
+                for (int i = 9; i < 18; i++) {
+                    bl[i] = 0.05;
+                }
+            }
+            w.add(wl);
+            b.add(bl);
+        }
+        return FixedPointExport.export(w, b, ins);
+    }
+
+    public static LoadedModel randomModel(Path dir, long seed) throws IOException {
+        return LoadedModel.write(dir, "test-random-" + seed, randomNet(seed, 16), Map.of("source", "TestData.randomNet"));
+    }
+
+    /** A smooth synthetic image with some noise, so models have something to predict. */
+    public static RgbImage syntheticImage(int width, int height, long seed) {
+        Random r = new Random(seed);
+        RgbImage img = new RgbImage(width, height);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                for (int c = 0; c < 3; c++) {
+                    double v = 128 + 60 * Math.sin(0.1 * x + c) + 40 * Math.cos(0.07 * y - c) + r.nextInt(9) - 4;
+                    img.set(y, x, c, (int) Math.max(0, Math.min(255, v)));
+                }
+            }
+        }
+        return img;
+    }
+
+    public static byte[] read(Path p) throws IOException {
+        return Files.readAllBytes(p);
+    }
+}

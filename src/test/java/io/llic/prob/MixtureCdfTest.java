@@ -1,0 +1,133 @@
+package io.llic.prob;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class MixtureCdfTest {
+    private static final long ONE = 1L << MixtureCdf.PARAM_FRACTION_BITS;
+
+    @Test
+    void gaussianTableMatchesKnownValues() {
+        double[][] known = {{0, 0.5}, {1, 0.8413447460685429}, {-1, 0.15865525393145707}, {2, 0.9772498680518208},
+                {-3, 0.0013498980316301}, {0.5, 0.6914624612740131}};
+        for (double[] k : known) {
+            double phi = GaussianTable.phi(Math.round(k[0] * (1 << GaussianTable.Z_FRACTION_BITS)))
+                    / (double) (1L << GaussianTable.PHI_BITS);
+            assertEquals(k[1], phi, 1e-7, "Phi(" + k[0] + ")");
+        }
+    }
+
+    @Test
+    void gaussianTableIsMonotone() {
+        long prev = -1;
+        for (long z = -9L << 16; z <= 9L << 16; z += 7) {
+            long v = GaussianTable.phi(z);
+            assertTrue(v >= prev, "Phi decreases at " + z);
+            prev = v;
+        }
+        assertEquals(0, GaussianTable.phi(Long.MIN_VALUE / 4));
+        assertEquals(1L << 30, GaussianTable.phi(Long.MAX_VALUE / 4));
+    }
+
+    private static void checkValid(MixtureCdf cdf) {
+        assertEquals(0, cdf.cdf(0));
+        assertEquals(MixtureCdf.TOTAL, cdf.cdf(256));
+        int total = 0;
+        for (int s = 0; s < 256; s++) {
+            int f = cdf.freq(s);
+            assertTrue(f >= 1, "frequency of " + s + " is " + f);
+            total += f;
+        }
+        assertEquals(MixtureCdf.TOTAL, total);
+        for (int t = 0; t < MixtureCdf.TOTAL; t += 97) {
+            int s = cdf.symbolFor(t);
+            assertTrue(cdf.start(s) <= t && t < cdf.start(s) + cdf.freq(s));
+        }
+    }
+
+    @Test
+    void everyFrequencyIsPositiveEvenForExtremeParameters() {
+        MixtureCdf cdf = new MixtureCdf(3);
+        long[][] cases = {
+                {0, 0, 0, 0, 0, 0, 0, 0, 0},                            // sigma at its lower bound, means at 0
+                {ONE, ONE, ONE, 0, 0, 0, 0, 0, 0},                      // means at 255
+                {-(1L << 31), 1L << 31, 0, -5, -5, -5, 0, 0, 0},        // means far outside, negative sigmas
+                {ONE / 2, ONE / 3, ONE / 4, 1L << 31, 1L << 31, 1L << 31, 0, 0, 0}, // huge sigmas
+                {ONE / 2, ONE / 2, ONE / 2, 10, 10, 10, 1L << 31, -(1L << 31), 0}, // one-hot weights
+        };
+        for (long[] c : cases) {
+            cdf.set(c, 0, c, 3, c, 6, null);
+            checkValid(cdf);
+        }
+        Random r = new Random(3);
+        long[] p = new long[9];
+        long[] coupling = new long[3];
+        for (int i = 0; i < 2000; i++) {
+            for (int k = 0; k < 9; k++) {
+                p[k] = (long) (r.nextGaussian() * ONE * (k < 3 ? 1 : k < 6 ? 0.05 : 4));
+            }
+            for (int k = 0; k < 3; k++) {
+                coupling[k] = (long) (r.nextGaussian() * ONE * 255);
+            }
+            cdf.set(p, 0, p, 3, p, 6, i % 2 == 0 ? null : coupling);
+            checkValid(cdf);
+        }
+    }
+
+    @Test
+    void matchesAFloatingPointMixtureCdf() {
+        // one component, mean 100.3, sigma 2.5 (pixel units): compare with the float rule of ALGORITHMS.md A.3
+        MixtureCdf cdf = new MixtureCdf(3);
+        double mean = 100.3;
+        double sigma = 2.5;
+        long mu = Math.round(mean / 255 * ONE);
+        long sd = Math.round(sigma / 255 * ONE);
+        long[] p = {mu, mu, mu, sd, sd, sd, 0, 0, 0};
+        cdf.set(p, 0, p, 3, p, 6, null);
+        double exactMean = mu * 255.0 / ONE;
+        double exactSigma = sd * 255.0 / ONE;
+        for (int k = 1; k < 256; k++) {
+            double f = phi((k - 0.5 - exactMean) / exactSigma);
+            long expected = Math.round(f * (65536 - 256)) + k;
+            assertTrue(Math.abs(cdf.cdf(k) - expected) <= 1, "cdf(" + k + ") = " + cdf.cdf(k) + " vs " + expected);
+        }
+    }
+
+    @Test
+    void couplingShiftsTheMean() {
+        MixtureCdf cdf = new MixtureCdf(3);
+        long[] p = {ONE / 4, ONE / 4, ONE / 4, ONE / 255, ONE / 255, ONE / 255, 0, 0, 0};
+        long shift = 100 * ONE; // +100 pixel levels
+        cdf.set(p, 0, p, 3, p, 6, new long[] {shift, shift, shift});
+        int best = 0;
+        for (int s = 0; s < 256; s++) {
+            if (cdf.freq(s) > cdf.freq(best)) {
+                best = s;
+            }
+        }
+        assertTrue(Math.abs(best - (255 / 4.0 + 100)) <= 1, "mode at " + best);
+    }
+
+    private static double phi(double z) {
+        // erfc by its continued fraction / series is overkill here; a Simpson integral suffices for a test
+        if (z <= -12) {
+            return 0;
+        }
+        if (z >= 12) {
+            return 1;
+        }
+        double a = -12;
+        int n = 200_000;
+        double h = (z - a) / n;
+        double s = 0;
+        for (int i = 0; i <= n; i++) {
+            double x = a + i * h;
+            double w = (i == 0 || i == n) ? 1 : (i % 2 == 1 ? 4 : 2);
+            s += w * Math.exp(-x * x / 2);
+        }
+        return s * h / 3 / Math.sqrt(2 * Math.PI);
+    }
+}
