@@ -8,7 +8,6 @@ import io.llic.image.RgbImage;
 import io.llic.model.LoadedModel;
 import io.llic.runtime.NetworkEvaluator;
 import io.llic.schedule.Schedule;
-import io.llic.schedule.Schedules;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -47,7 +46,8 @@ final class Bench {
         int batch = args.getInt("batch", Integer.MAX_VALUE, 1);
         int repeat = args.getInt("repeat", 1, 1);
         boolean decode = !args.flag("no-decode");
-        Schedule schedule = Schedules.byName(args.get("schedule", Schedules.DEFAULT));
+        Schedule schedule = Main.schedule(args);
+        Main.checkEngineOptions(args);
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
             files = s.filter(p -> p.getFileName().toString().toLowerCase().endsWith(".png")).sorted().limit(limit).toList();

@@ -11,6 +11,7 @@ import io.llic.model.LoadedModel;
 import io.llic.model.ReferenceImporter;
 import io.llic.runtime.Evaluators;
 import io.llic.runtime.NetworkEvaluator;
+import io.llic.schedule.Schedule;
 import io.llic.schedule.Schedules;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -132,12 +133,13 @@ public final class Main {
     private void encode(Args a) throws IOException, UsageException {
         Path in = Path.of(a.positional().get(0));
         Path outPath = Path.of(a.positional().get(1));
+        Schedule schedule = schedule(a);
+        checkEngineOptions(a);
         byte[] png = Files.readAllBytes(in);
         RgbImage image = PngIo.read(png);
         LoadedModel model = loadModel(a);
         try (NetworkEvaluator ev = evaluator(a, model)) {
-            Encoder.Result r = new Encoder(model, ev).encode(image,
-                    Schedules.byName(a.get("schedule", Schedules.DEFAULT)), png);
+            Encoder.Result r = new Encoder(model, ev).encode(image, schedule, png);
             writeAtomically(outPath, r.file());
             err.printf("%s: %dx%d, %.4f bpp (%s, %s, %d ms)%n", outPath, image.width(), image.height(), r.bitsPerPixel(),
                     r.header().schedule(), LlicHeader.Mode.name(r.header().mode()), r.stats().totalNanos() / 1_000_000);
@@ -147,9 +149,10 @@ public final class Main {
     private void decode(Args a) throws IOException, UsageException {
         Path in = Path.of(a.positional().get(0));
         Path outPath = Path.of(a.positional().get(1));
+        int batch = a.getInt("batch", Integer.MAX_VALUE, 1);
+        checkEngineOptions(a);
         byte[] bytes = Files.readAllBytes(in);
         LlicHeader header = LlicFile.readHeader(bytes);
-        int batch = a.getInt("batch", Integer.MAX_VALUE, 1);
         Decoder.Result r;
         if (header.mode() == LlicHeader.Mode.STORED_PNG) {
             r = new Decoder(null, null, batch).decode(bytes);
@@ -194,12 +197,27 @@ public final class Main {
         return Path.of(home, "models", "default");
     }
 
-    NetworkEvaluator evaluator(Args a, LoadedModel model) throws UsageException {
+    /** Checks --engine and --threads before any file is read, so usage errors come first. */
+    static void checkEngineOptions(Args a) throws UsageException {
         String engine = a.get("engine", Evaluators.DJL);
         if (!Evaluators.ENGINES.contains(engine)) {
             throw new UsageException("unknown engine '" + engine + "' (known: " + Evaluators.ENGINES + ")");
         }
-        return Evaluators.create(engine, model.net(), a.get("device", "cpu"), a.getInt("threads", 0, 0));
+        a.getInt("threads", 0, 0);
+    }
+
+    static Schedule schedule(Args a) throws UsageException {
+        try {
+            return Schedules.byName(a.get("schedule", Schedules.DEFAULT));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    NetworkEvaluator evaluator(Args a, LoadedModel model) throws UsageException {
+        checkEngineOptions(a);
+        return Evaluators.create(a.get("engine", Evaluators.DJL), model.net(), a.get("device", "cpu"),
+                a.getInt("threads", 0, 0));
     }
 
     /** Writes to a temporary file beside the target, then renames: no half-written outputs. */
