@@ -8,6 +8,7 @@ import io.llic.image.RgbImage;
 import io.llic.model.LoadedModel;
 import io.llic.runtime.NetworkEvaluator;
 import io.llic.schedule.Schedule;
+import io.llic.schedule.Schedules;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -36,6 +37,9 @@ final class Bench {
         this.err = err;
     }
 
+    /** One schedule's totals over the set. */
+    private record Summary(String schedule, long pixels, double decodeMs, double encodeMs) {}
+
     void run() throws IOException, UsageException {
         Path dir = Path.of(args.positional().get(0));
         if (!Files.isDirectory(dir)) {
@@ -46,7 +50,14 @@ final class Bench {
         int batch = args.getInt("batch", Integer.MAX_VALUE, 1);
         int repeat = args.getInt("repeat", 1, 1);
         boolean decode = !args.flag("no-decode");
-        Schedule schedule = Main.schedule(args);
+        List<Schedule> schedules = new ArrayList<>();
+        for (String name : args.get("schedule", Schedules.DEFAULT).split(",")) {
+            try {
+                schedules.add(Schedules.byName(name.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
         Main.checkEngineOptions(args);
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
@@ -57,69 +68,91 @@ final class Bench {
         }
         LoadedModel model = main.loadModel(args);
         try (NetworkEvaluator ev = main.evaluator(args, model)) {
-            Encoder encoder = new Encoder(model, ev);
-            Decoder decoder = new Decoder(model, ev, batch);
-            err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule.name()
-                    + ", engine " + ev.description() + (crop > 0 ? ", crop " + crop : "") + ", repeat " + repeat);
-            out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tencode_network_pct\tdecode_ms\tdecode_network_pct");
-            long totalPixels = 0;
-            double totalBits = 0;
-            double totalPredicted = 0;
-            double totalPayload = 0;
-            List<Double> encodeMs = new ArrayList<>();
-            List<Double> decodeMs = new ArrayList<>();
-            for (Path f : files) {
-                byte[] png = Files.readAllBytes(f);
-                RgbImage image = PngIo.read(png);
-                if (crop > 0) {
-                    image = image.crop(0, 0, Math.min(crop, image.width()), Math.min(crop, image.height()));
-                    png = null; // the source PNG is not the cropped image: no stored fallback comparison
-                }
-                double[] enc = new double[repeat];
-                double[] dec = new double[repeat];
-                Encoder.Result r = null;
-                double networkShare = Double.NaN;
-                double encodeNetworkShare = Double.NaN;
+            List<Summary> summaries = new ArrayList<>();
+            for (Schedule schedule : schedules) {
+                err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule.name()
+                        + ", engine " + ev.description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
+                summaries.add(runSchedule(schedule, files, model, ev, crop, batch, repeat, decode));
+            }
+            // side-by-side ratios, measured in this one run, per pixel so crops and sizes compare
+            Summary first = summaries.get(0);
+            for (Summary other : summaries.subList(1, summaries.size())) {
+                out.printf("ratio	%s/%s	decode_time_per_pixel=%.2f	encode_time_per_pixel=%.2f%n", other.schedule(),
+                        first.schedule(), (other.decodeMs() / other.pixels()) / (first.decodeMs() / first.pixels()),
+                        (other.encodeMs() / other.pixels()) / (first.encodeMs() / first.pixels()));
+            }
+        }
+    }
+
+    private Summary runSchedule(Schedule schedule, List<Path> files, LoadedModel model, NetworkEvaluator ev, int crop,
+                                int batch, int repeat, boolean decode) throws IOException {
+        Encoder encoder = new Encoder(model, ev);
+        Decoder decoder = new Decoder(model, ev, batch);
+        out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tencode_network_pct\tdecode_ms"
+                + "\tdecode_network_pct");
+        long totalPixels = 0;
+        double totalBits = 0;
+        double totalPredicted = 0;
+        double totalPayload = 0;
+        double sumEncodeMs = 0;
+        double sumDecodeMs = 0;
+        List<Double> encodeMs = new ArrayList<>();
+        List<Double> decodeMs = new ArrayList<>();
+        for (Path f : files) {
+            byte[] png = Files.readAllBytes(f);
+            RgbImage image = PngIo.read(png);
+            if (crop > 0) {
+                int w = Math.min(crop, image.width());
+                int h = Math.min(crop, image.height());
+                image = image.crop((image.height() - h) / 2, (image.width() - w) / 2, w, h);
+                png = null; // the source PNG is not the cropped image: no stored fallback comparison
+            }
+            double[] enc = new double[repeat];
+            double[] dec = new double[repeat];
+            Encoder.Result r = null;
+            double networkShare = Double.NaN;
+            double encodeNetworkShare = Double.NaN;
+            for (int i = 0; i < repeat; i++) {
+                r = encoder.encode(image, schedule, png);
+                enc[i] = r.stats().totalNanos() / 1e6;
+                encodeNetworkShare = 100.0 * r.stats().networkNanos() / r.stats().totalNanos();
+            }
+            if (decode) {
                 for (int i = 0; i < repeat; i++) {
-                    r = encoder.encode(image, schedule, png);
-                    enc[i] = r.stats().totalNanos() / 1e6;
-                    encodeNetworkShare = 100.0 * r.stats().networkNanos() / r.stats().totalNanos();
-                }
-                if (decode) {
-                    for (int i = 0; i < repeat; i++) {
-                        Decoder.Result d = decoder.decode(r.file());
-                        if (!d.image().samePixels(image)) {
-                            throw new FormatException(f + ": round trip FAILED (decoded pixels differ)");
-                        }
-                        dec[i] = d.stats().totalNanos() / 1e6;
-                        networkShare = 100.0 * d.stats().networkNanos() / d.stats().totalNanos();
+                    Decoder.Result d = decoder.decode(r.file());
+                    if (!d.image().samePixels(image)) {
+                        throw new FormatException(f + ": round trip FAILED (decoded pixels differ)");
                     }
-                }
-                long pixels = image.pixelCount();
-                double predictedBits = r.stats().predictedBits();
-                out.printf("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s%n", f.getFileName(), image.width(), image.height(),
-                        r.stats().fileBits() / (double) pixels, predictedBits / pixels,
-                        100.0 * (r.stats().payloadBits() - predictedBits) / predictedBits, median(enc), encodeNetworkShare,
-                        decode ? String.format("%.1f", median(dec)) : "-",
-                        decode ? String.format("%.1f", networkShare) : "-");
-                out.flush();
-                totalPixels += pixels;
-                totalBits += r.stats().fileBits();
-                totalPredicted += predictedBits;
-                totalPayload += r.stats().payloadBits();
-                encodeMs.add(median(enc));
-                if (decode) {
-                    decodeMs.add(median(dec));
+                    dec[i] = d.stats().totalNanos() / 1e6;
+                    networkShare = 100.0 * d.stats().networkNanos() / d.stats().totalNanos();
                 }
             }
-            out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
-                            + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s%n",
-                    files.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
-                    totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted,
-                    median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray()),
-                    decode ? String.format("%.1f", median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray())) : "-",
-                    schedule.name(), ev.description());
+            long pixels = image.pixelCount();
+            double predictedBits = r.stats().predictedBits();
+            out.printf("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s%n", f.getFileName(), image.width(),
+                    image.height(), r.stats().fileBits() / (double) pixels, predictedBits / pixels,
+                    100.0 * (r.stats().payloadBits() - predictedBits) / predictedBits, median(enc), encodeNetworkShare,
+                    decode ? String.format("%.1f", median(dec)) : "-", decode ? String.format("%.1f", networkShare) : "-");
+            out.flush();
+            totalPixels += pixels;
+            totalBits += r.stats().fileBits();
+            totalPredicted += predictedBits;
+            totalPayload += r.stats().payloadBits();
+            encodeMs.add(median(enc));
+            sumEncodeMs += median(enc);
+            if (decode) {
+                decodeMs.add(median(dec));
+                sumDecodeMs += median(dec);
+            }
         }
+        out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
+                        + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s%n",
+                files.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
+                totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted,
+                median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray()),
+                decode ? String.format("%.1f", median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray())) : "-",
+                schedule.name(), ev.description());
+        return new Summary(schedule.name(), totalPixels, sumDecodeMs, sumEncodeMs);
     }
 
     static double median(double[] v) {
