@@ -3,10 +3,11 @@ package io.llic.prob;
 /**
  * The one shared function that turns a pixel's integer network outputs into the integer CDF used to
  * code one colour channel. Encoder, decoder and the code-length estimate all go through it, so they
- * cannot disagree; everything in it is integer arithmetic except the softmax of the mixture
- * weights, which uses {@link StrictMath#exp} in a fixed order (the determinism contract).
+ * cannot disagree; everything in it is integer arithmetic, with the kernel CDFs and the exponential
+ * of the softmax taken from integer tables (the determinism contract).
  *
- * <p>Model (ALGORITHMS.md A.3): a mixture of {@code M} Gaussians over pixel values; channel
+ * <p>Model (ALGORITHMS.md A.3): a mixture of {@code M} Gaussians (or logistics, as in L3C: then the
+ * "sigma" parameter is the logistic scale) over pixel values; channel
  * coupling shifts the G means by {@code alpha_m * R} and the B means by {@code beta_m * R + gamma_m * G},
  * with R and G the true values of the current pixel. All parameters arrive as integers in units of
  * {@code 2^-24} on the [0,1] pixel scale; in pixel units the mean of a component is
@@ -29,21 +30,29 @@ public final class MixtureCdf {
     public static final long SIGMA_MIN = 7237;
 
     private static final int WEIGHT_BITS = 16;
-    private static final int MIXTURE_BITS = WEIGHT_BITS + GaussianTable.PHI_BITS; // 46
+    private static final int MIXTURE_BITS = WEIGHT_BITS + CdfTable.CDF_BITS; // 46
     private static final long SPREAD = TOTAL - SYMBOLS;                           // 65280
 
     private final int components;
+    private final CdfTable kernel;
     private final long[] meanNumerator;  // 255*mu + coupling, in 2^-24 pixel units
     private final long[] denominator;    // 255*sigma, in 2^-24 units
     private final long[] weight;         // mixture weights summing to 2^16
-    private final double[] expBuffer;
+    private final long[] expBuffer;
 
+    /** A Gaussian mixture of {@code components} components. */
     public MixtureCdf(int components) {
+        this(components, CdfTable.GAUSSIAN);
+    }
+
+    /** A mixture of {@code components} components of the given kernel (Gaussian or logistic). */
+    public MixtureCdf(int components, CdfTable kernel) {
         this.components = components;
+        this.kernel = kernel;
         this.meanNumerator = new long[components];
         this.denominator = new long[components];
         this.weight = new long[components];
-        this.expBuffer = new double[components];
+        this.expBuffer = new long[components];
     }
 
     /**
@@ -58,27 +67,28 @@ public final class MixtureCdf {
      */
     public void set(long[] means, int meanOff, long[] sigmas, int sigmaOff, long[] logits, int logitOff,
                     long[] couplingSum) {
-        double max = Double.NEGATIVE_INFINITY;
+        long max = Long.MIN_VALUE;
         for (int m = 0; m < components; m++) {
             long mu = means[meanOff + m];
             meanNumerator[m] = 255 * mu + (couplingSum == null ? 0 : couplingSum[m]);
             denominator[m] = 255 * Math.max(sigmas[sigmaOff + m], SIGMA_MIN);
             max = Math.max(max, logits[logitOff + m]);
         }
-        double sum = 0;
-        for (int m = 0; m < components; m++) {
-            double e = StrictMath.exp((logits[logitOff + m] - max) / (1 << PARAM_FRACTION_BITS));
-            expBuffer[m] = e;
-            sum += e;
-        }
-        long given = 0;
+        // softmax in integers: e_m = exp(logit_m - max) from the integer table, weights = e_m / sum e
+        long sum = 0;
         int largest = 0;
         for (int m = 0; m < components; m++) {
-            weight[m] = (long) StrictMath.floor(expBuffer[m] / sum * (1 << WEIGHT_BITS));
-            given += weight[m];
-            if (expBuffer[m] > expBuffer[largest]) {
+            long e = ExpTable.expNegative(max - logits[logitOff + m]);
+            expBuffer[m] = e;
+            sum += e;
+            if (e > expBuffer[largest]) {
                 largest = m;
             }
+        }
+        long given = 0;
+        for (int m = 0; m < components; m++) {
+            weight[m] = (expBuffer[m] << WEIGHT_BITS) / sum;
+            given += weight[m];
         }
         weight[largest] += (1L << WEIGHT_BITS) - given;
     }
@@ -98,8 +108,8 @@ public final class MixtureCdf {
             if (weight[m] == 0) {
                 continue;
             }
-            long z = Math.floorDiv((edge - meanNumerator[m]) << GaussianTable.Z_FRACTION_BITS, denominator[m]);
-            mixture += weight[m] * GaussianTable.phi(z);
+            long z = Math.floorDiv((edge - meanNumerator[m]) << CdfTable.Z_FRACTION_BITS, denominator[m]);
+            mixture += weight[m] * kernel.cdf(z);
         }
         return (int) ((mixture * SPREAD + (1L << (MIXTURE_BITS - 1))) >> MIXTURE_BITS) + k;
     }

@@ -14,22 +14,45 @@ class MixtureCdfTest {
         double[][] known = {{0, 0.5}, {1, 0.8413447460685429}, {-1, 0.15865525393145707}, {2, 0.9772498680518208},
                 {-3, 0.0013498980316301}, {0.5, 0.6914624612740131}};
         for (double[] k : known) {
-            double phi = GaussianTable.phi(Math.round(k[0] * (1 << GaussianTable.Z_FRACTION_BITS)))
-                    / (double) (1L << GaussianTable.PHI_BITS);
+            double phi = CdfTable.GAUSSIAN.cdf(Math.round(k[0] * (1 << CdfTable.Z_FRACTION_BITS)))
+                    / (double) (1L << CdfTable.CDF_BITS);
             assertEquals(k[1], phi, 1e-7, "Phi(" + k[0] + ")");
         }
     }
 
     @Test
-    void gaussianTableIsMonotone() {
-        long prev = -1;
-        for (long z = -9L << 16; z <= 9L << 16; z += 7) {
-            long v = GaussianTable.phi(z);
-            assertTrue(v >= prev, "Phi decreases at " + z);
+    void expTableMatchesExpAndNeverIncreases() {
+        long prev = Long.MAX_VALUE;
+        for (long d = 0; d < 30L << 24; d += 12_345) {
+            long v = ExpTable.expNegative(d);
+            assertTrue(v <= prev, "exp increases at " + d);
+            assertEquals(Math.exp(-(double) d / (1 << 24)), v / (double) (1 << 30), 2e-7, "exp(-" + d + ")");
             prev = v;
         }
-        assertEquals(0, GaussianTable.phi(Long.MIN_VALUE / 4));
-        assertEquals(1L << 30, GaussianTable.phi(Long.MAX_VALUE / 4));
+        assertEquals(1L << 30, ExpTable.expNegative(0));
+    }
+
+    @Test
+    void logisticTableMatchesKnownValues() {
+        for (double z : new double[] {0, 1, -3, 5.5, -12}) {
+            double f = CdfTable.LOGISTIC.cdf(Math.round(z * (1 << CdfTable.Z_FRACTION_BITS)))
+                    / (double) (1L << CdfTable.CDF_BITS);
+            assertEquals(1 / (1 + Math.exp(-z)), f, 1e-7, "sigmoid(" + z + ")");
+        }
+    }
+
+    @Test
+    void tablesAreMonotone() {
+        for (CdfTable t : new CdfTable[] {CdfTable.GAUSSIAN, CdfTable.LOGISTIC}) {
+            long prev = -1;
+            for (long z = -25L << 16; z <= 25L << 16; z += 7) {
+                long v = t.cdf(z);
+                assertTrue(v >= prev, "CDF decreases at " + z);
+                prev = v;
+            }
+            assertEquals(0, t.cdf(Long.MIN_VALUE / 4));
+            assertEquals(1L << 30, t.cdf(Long.MAX_VALUE / 4));
+        }
     }
 
     private static void checkValid(MixtureCdf cdf) {
@@ -50,7 +73,25 @@ class MixtureCdfTest {
 
     @Test
     void everyFrequencyIsPositiveEvenForExtremeParameters() {
-        MixtureCdf cdf = new MixtureCdf(3);
+        extremeParameters(new MixtureCdf(3));
+        extremeParameters(new MixtureCdf(3, CdfTable.LOGISTIC));
+    }
+
+    @Test
+    void logisticMixtureMatchesAFloatingPointLogisticCdf() {
+        MixtureCdf cdf = new MixtureCdf(3, CdfTable.LOGISTIC);
+        long mu = Math.round(80.7 / 255 * ONE);
+        long scale = Math.round(3.2 / 255 * ONE);
+        long[] p = {mu, mu, mu, scale, scale, scale, 0, 0, 0};
+        cdf.set(p, 0, p, 3, p, 6, null);
+        for (int k = 1; k < 256; k++) {
+            double f = 1 / (1 + Math.exp(-(k - 0.5 - mu * 255.0 / ONE) / (scale * 255.0 / ONE)));
+            long expected = Math.round(f * (65536 - 256)) + k;
+            assertTrue(Math.abs(cdf.cdf(k) - expected) <= 1, "cdf(" + k + ") = " + cdf.cdf(k) + " vs " + expected);
+        }
+    }
+
+    private static void extremeParameters(MixtureCdf cdf) {
         long[][] cases = {
                 {0, 0, 0, 0, 0, 0, 0, 0, 0},                            // sigma at its lower bound, means at 0
                 {ONE, ONE, ONE, 0, 0, 0, 0, 0, 0},                      // means at 255
