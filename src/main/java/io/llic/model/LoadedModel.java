@@ -34,25 +34,15 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
     /** Loads and checks a model directory: manifest, family, weights hash, exactness bounds. */
     public static LoadedModel load(Path dir) throws ModelException {
         Path manifestPath = dir.resolve(MANIFEST);
-        ModelManifest manifest;
+        byte[] manifestBytes;
         try {
-            manifest = JSON.readValue(Files.readAllBytes(manifestPath), ModelManifest.class);
+            manifestBytes = Files.readAllBytes(manifestPath);
         } catch (NoSuchFileException e) {
             throw new ModelException(dir + " is not a model directory (no " + MANIFEST + ")");
         } catch (IOException e) {
             throw new ModelException(manifestPath + ": unreadable manifest: " + e.getMessage(), e);
         }
-        if (manifest.id() == null || manifest.weightsFile() == null || manifest.family() == null) {
-            throw new ModelException(manifestPath + ": manifest lacks id, family or weightsFile");
-        }
-        if (!CausalModel.FAMILY.equals(manifest.family())) {
-            throw new ModelException(manifestPath + ": model family '" + manifest.family() + "' is not supported (known: "
-                    + CausalModel.FAMILY + ")");
-        }
-        if (manifest.formatVersion() != ModelManifest.FORMAT_VERSION) {
-            throw new ModelException(manifestPath + ": weights format version " + manifest.formatVersion()
-                    + " is not supported (this build reads " + ModelManifest.FORMAT_VERSION + ")");
-        }
+        ModelManifest manifest = parseManifest(manifestBytes, manifestPath.toString());
         Path weightsPath = dir.resolve(manifest.weightsFile());
         byte[] weights;
         try {
@@ -60,6 +50,17 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
         } catch (IOException e) {
             throw new ModelException(weightsPath + ": cannot read model weights: " + e.getMessage(), e);
         }
+        return fromBytes(dir, manifestBytes, weights);
+    }
+
+    /** The two files of a model directory, as bytes: what a Spark job broadcasts to its executors. */
+    public record ModelBytes(byte[] manifest, byte[] weights) implements java.io.Serializable {}
+
+    /** Rebuilds a model from its manifest and weights bytes (checked exactly as {@link #load} does). */
+    public static LoadedModel fromBytes(Path dir, byte[] manifestBytes, byte[] weights) throws ModelException {
+        Path manifestPath = dir.resolve(MANIFEST);
+        ModelManifest manifest = parseManifest(manifestBytes, manifestPath.toString());
+        Path weightsPath = dir.resolve(manifest.weightsFile());
         byte[] sha = sha256(weights);
         String hex = HexFormat.of().formatHex(sha);
         if (manifest.weightsSha256() != null && !manifest.weightsSha256().equalsIgnoreCase(hex)) {
@@ -72,6 +73,36 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
                     + " outputs; the causal family needs " + CausalModel.INPUTS + " -> " + CausalModel.OUTPUTS);
         }
         return new LoadedModel(dir, manifest, net, sha);
+    }
+
+    /** The manifest and weights as bytes, to rebuild this model elsewhere with {@link #fromBytes}. */
+    public ModelBytes toFiles() {
+        try {
+            return new ModelBytes(JSON.writeValueAsBytes(manifest), net.toBytes());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static ModelManifest parseManifest(byte[] bytes, String where) throws ModelException {
+        ModelManifest manifest;
+        try {
+            manifest = JSON.readValue(bytes, ModelManifest.class);
+        } catch (IOException e) {
+            throw new ModelException(where + ": unreadable manifest: " + e.getMessage(), e);
+        }
+        if (manifest.id() == null || manifest.weightsFile() == null || manifest.family() == null) {
+            throw new ModelException(where + ": manifest lacks id, family or weightsFile");
+        }
+        if (!CausalModel.FAMILY.equals(manifest.family())) {
+            throw new ModelException(where + ": model family '" + manifest.family() + "' is not supported (known: "
+                    + CausalModel.FAMILY + ")");
+        }
+        if (manifest.formatVersion() != ModelManifest.FORMAT_VERSION) {
+            throw new ModelException(where + ": weights format version " + manifest.formatVersion()
+                    + " is not supported (this build reads " + ModelManifest.FORMAT_VERSION + ")");
+        }
+        return manifest;
     }
 
     /** Writes a model directory (manifest with hash and layer description, weights). */
