@@ -1,12 +1,64 @@
-# Shared by the scripts in jobs/: build once, then run from target/classes with Maven's classpath.
+# Shared by the scripts in jobs/: build once, then run with Maven's resolved classpath.
+LLIC_ADD_OPENS="-XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
+--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED \
+--add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
+--add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED \
+--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED \
+--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED \
+--add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED \
+--add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED \
+-Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true"
+
 llic_build_if_needed() {
   local stamp="$LLIC_HOME/target/runtime-classpath.txt"
-  if [ ! -f "$stamp" ] || [ -n "$(find "$LLIC_HOME/src/main" "$LLIC_HOME/pom.xml" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+  if [ ! -f "$stamp" ] || [ -z "$(ls "$LLIC_HOME"/target/llic-*.jar 2>/dev/null)" ] \
+     || [ -n "$(find "$LLIC_HOME/src/main" "$LLIC_HOME/pom.xml" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
     command -v mvn >/dev/null || { echo "llic: Maven (mvn) is needed to build llic; install it (apt-get install maven)" >&2; exit 2; }
     echo "llic: building (first use or sources changed)..." >&2
     (cd "$LLIC_HOME" && mvn -B -q -DskipTests package >&2) || { echo "llic: build failed" >&2; exit 2; }
   fi
 }
+
+llic_app_jar() {
+  ls "$LLIC_HOME"/target/llic-*.jar | grep -v -E 'sources|tests' | head -1
+}
+
 llic_classpath() {
   echo "$LLIC_HOME/target/classes:$(cat "$LLIC_HOME/target/runtime-classpath.txt")"
+}
+
+# llic_spark_submit CLASS ARGS...: Spark's own options (--conf, --properties-file, --master, ...) go to
+# spark-submit, the rest to the job. With SPARK_HOME set: $SPARK_HOME/bin/spark-submit; without it the
+# same class runs through org.apache.spark.deploy.SparkSubmit on local[*] with the jars Maven resolved.
+llic_spark_submit() {
+  local class="$1"; shift
+  local spark_opts=() job_opts=() has_master=0 has_props=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --conf|--properties-file|--master|--deploy-mode|--driver-memory|--executor-memory|--executor-cores|--num-executors|--total-executor-cores|--jars|--files)
+        [ $# -ge 2 ] || { echo "${class##*.}: option $1 needs a value" >&2; exit 2; }
+        [ "$1" = --master ] && has_master=1
+        [ "$1" = --properties-file ] && has_props=1
+        spark_opts+=("$1" "$2"); shift 2 ;;
+      --conf=*|--master=*|--properties-file=*)
+        case "$1" in --master=*) has_master=1 ;; --properties-file=*) has_props=1 ;; esac
+        spark_opts+=("$1"); shift ;;
+      *) job_opts+=("$1"); shift ;;
+    esac
+  done
+  local app; app="$(llic_app_jar)"
+  local java_props="-Dllic.home=$LLIC_HOME -Dai.djl.offline=true -Dlog4j2.configurationFile=$LLIC_HOME/conf/log4j2.properties"
+  if [ -n "${SPARK_HOME:-}" ]; then
+    # the cluster provides Spark and Hadoop; ship the rest (DJL, PyTorch natives) with the job
+    local extra; extra="$(tr ':' '\n' < "$LLIC_HOME/target/runtime-classpath.txt" | grep -v -E '/org/apache/(spark|hadoop)/|/org/scala-lang/' | paste -sd, -)"
+    exec "$SPARK_HOME/bin/spark-submit" --class "$class" --jars "$extra" \
+      --driver-java-options "$java_props" --conf "spark.executor.extraJavaOptions=-Dai.djl.offline=true" \
+      "${spark_opts[@]}" "$app" "${job_opts[@]}"
+  fi
+  [ $has_master = 1 ] || spark_opts=(--master 'local[*]' "${spark_opts[@]}")
+  [ $has_props = 1 ] || spark_opts=(--properties-file "$LLIC_HOME/conf/local.properties" "${spark_opts[@]}")
+  # shellcheck disable=SC2086
+  exec java ${LLIC_JAVA_OPTS:--Xmx8g} $LLIC_ADD_OPENS $java_props \
+    -cp "$app:$(cat "$LLIC_HOME/target/runtime-classpath.txt")" org.apache.spark.deploy.SparkSubmit \
+    --class "$class" "${spark_opts[@]}" "$app" "${job_opts[@]}"
 }

@@ -54,7 +54,7 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
     }
 
     /** The two files of a model directory, as bytes: what a Spark job broadcasts to its executors. */
-    public record ModelBytes(byte[] manifest, byte[] weights) implements java.io.Serializable {}
+    public record ModelBytes(String sha256, byte[] manifest, byte[] weights) implements java.io.Serializable {}
 
     /** Rebuilds a model from its manifest and weights bytes (checked exactly as {@link #load} does). */
     public static LoadedModel fromBytes(Path dir, byte[] manifestBytes, byte[] weights) throws ModelException {
@@ -78,7 +78,7 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
     /** The manifest and weights as bytes, to rebuild this model elsewhere with {@link #fromBytes}. */
     public ModelBytes toFiles() {
         try {
-            return new ModelBytes(JSON.writeValueAsBytes(manifest), net.toBytes());
+            return new ModelBytes(sha256Hex(), JSON.writeValueAsBytes(manifest), net.toBytes());
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

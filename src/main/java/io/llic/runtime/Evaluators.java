@@ -12,6 +12,20 @@ public final class Evaluators {
 
     private Evaluators() {}
 
+    /** GPUs the PyTorch engine can use here (0 on a CPU-only machine or without CUDA). */
+    public static int usableGpus() {
+        try {
+            return ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount();
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /** The DJL version on the classpath. */
+    public static String djlVersion() {
+        return ai.djl.engine.Engine.class.getPackage().getImplementationVersion();
+    }
+
     /**
      * @param engine  {@code djl} or {@code java}
      * @param device  a DJL device name ("cpu", "gpu0", ...); ignored by the java engine

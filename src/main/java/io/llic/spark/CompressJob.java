@@ -1,0 +1,346 @@
+package io.llic.spark;
+
+import io.llic.codec.Decoder;
+import io.llic.codec.Encoder;
+import io.llic.format.LlicHeader;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import io.llic.model.LoadedModel;
+import io.llic.runtime.NetworkEvaluator;
+import io.llic.schedule.Schedule;
+import io.llic.schedule.Schedules;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * {@code compress-job --input PATH --output PATH [--model DIR] [--schedule NAME]}: codes every PNG
+ * under the input and writes, under {@code <output>/<run_id>/}, {@code bitstreams/} (Parquet),
+ * {@code errors/} (Parquet, one row per input that failed and why) and {@code manifest.json}.
+ *
+ * <p>Images are read with the {@code binaryFile} source and decoded exactly in the executors;
+ * partitions are balanced by pixel count; each executor JVM rebuilds the broadcast model once. The
+ * run id is derived from the input, model and schedule unless given, so running the same job again
+ * skips the images already in {@code bitstreams/} (coding is deterministic, so a retried task writes
+ * byte-identical bitstreams). With {@code --verify} (the default) every bitstream is decoded again
+ * and compared with the source pixels before it is written.
+ */
+public final class CompressJob {
+    private static final Logger LOG = LoggerFactory.getLogger(CompressJob.class);
+    static final String USAGE = String.join("\n",
+            "usage: compress-job --input PATH --output PATH [--model DIR] [--schedule NAME] [--run-id ID]",
+            "                    [--no-verify] [--partitions N] [--glob PATTERN] [--progress-seconds N]",
+            "  --input      directory or glob of PNG images on any Hadoop file system (file:, hdfs:, s3a:)",
+            "  --output     where <run_id>/bitstreams, <run_id>/errors and <run_id>/manifest.json go",
+            "  --model      model directory (default: $LLIC_HOME/models/default)",
+            "  --schedule   " + String.join(", ", Schedules.names()) + " (default " + Schedules.DEFAULT + ")",
+            "  --run-id     name of the run folder (default: derived from input, model and schedule)",
+            "  --no-verify  skip decoding each bitstream again before writing it",
+            "  --glob       file name pattern of the inputs (default " + InputListing.DEFAULT_GLOB + ")",
+            "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
+    private static final Set<String> VALUED = Set.of("input", "output", "model", "schedule", "run-id", "partitions",
+            "glob", "progress-seconds");
+    private static final Set<String> FLAGS = Set.of("verify", "no-verify");
+
+    /** The job's settings. */
+    public record Config(String input, String output, Path model, String schedule, String runId, boolean verify,
+                         int partitions, String glob, int progressSeconds) implements Serializable {
+        static Config parse(String[] args) {
+            JobArgs a = new JobArgs(args, VALUED, FLAGS);
+            String schedule = a.get("schedule", Schedules.DEFAULT);
+            Schedules.byName(schedule);
+            return new Config(a.required("input"), a.required("output"), modelPath(a.get("model", null)), schedule,
+                    a.get("run-id", null), !a.flag("no-verify"), a.getInt("partitions", 0, 1),
+                    a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("progress-seconds", 10, 1));
+        }
+    }
+
+    /** What a run did. */
+    public record Result(String runDir, long listed, long skipped, long coded, long failed, long pixels, long bits) {
+        public double bitsPerPixel() {
+            return pixels == 0 ? Double.NaN : (double) bits / pixels;
+        }
+    }
+
+    private CompressJob() {}
+
+    static Path modelPath(String dir) {
+        if (dir != null) {
+            return Path.of(dir);
+        }
+        String home = System.getProperty("llic.home", System.getenv().getOrDefault("LLIC_HOME", "."));
+        return Path.of(home, "models", "default");
+    }
+
+    public static void main(String[] args) {
+        Jobs.main("compress-job", USAGE, args, new Jobs.JobBody() {
+            @Override
+            public void check(String[] a) {
+                Config.parse(a);
+            }
+
+            @Override
+            public void run(SparkSession spark, String[] a) throws Exception {
+                Result r = CompressJob.run(spark, Config.parse(a));
+                System.out.printf("compress-job: %d coded, %d failed, %d already done; %.4f bpp; output %s%n", r.coded(),
+                        r.failed(), r.skipped(), r.bitsPerPixel(), r.runDir());
+            }
+        });
+    }
+
+    public static Result run(SparkSession spark, Config config) throws IOException {
+        long started = System.currentTimeMillis();
+        LoadedModel model = LoadedModel.load(config.model());
+        String runId = config.runId() != null ? config.runId() : defaultRunId(spark, config, model);
+        org.apache.hadoop.fs.Path runDir = new org.apache.hadoop.fs.Path(config.output(), runId);
+        FileSystem fs = runDir.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        String bitstreamsDir = new org.apache.hadoop.fs.Path(runDir, "bitstreams").toString();
+        String errorsDir = new org.apache.hadoop.fs.Path(runDir, "errors").toString();
+
+        List<InputListing.Item> listed = InputListing.list(spark, config.input(), config.glob());
+        Set<String> done = new HashSet<>();
+        if (fs.exists(new org.apache.hadoop.fs.Path(bitstreamsDir))) {
+            for (Row r : spark.read().parquet(bitstreamsDir).select("image_id").collectAsList()) {
+                done.add(r.getString(0));
+            }
+        }
+        List<InputListing.Item> todo = listed.stream().filter(i -> !done.contains(i.id()) && i.sizeBytes() > 0).toList();
+        long alreadyCoded = listed.stream().filter(i -> done.contains(i.id())).count();
+        // the binaryFile source never returns empty files: report them here
+        List<Row> emptyFiles = new ArrayList<>();
+        for (InputListing.Item it : listed) {
+            if (it.sizeBytes() == 0 && !done.contains(it.id())) {
+                emptyFiles.add(RowFactory.create(it.id(), it.path(), 0L, "read", "UnsupportedImageException",
+                        "empty file", "driver"));
+            }
+        }
+        LOG.info("compress-job: {} inputs under {}, {} already coded in {}, {} to code, {} empty", listed.size(),
+                config.input(), alreadyCoded, runDir, todo.size(), emptyFiles.size());
+
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        LongAccumulator imagesDone = spark.sparkContext().longAccumulator("llic.images");
+        LongAccumulator pixelsDone = spark.sparkContext().longAccumulator("llic.pixels");
+        long coded = 0;
+        long failed = 0;
+        long pixels = 0;
+        long bits = 0;
+        if (!todo.isEmpty()) {
+            int partitions = config.partitions() > 0 ? config.partitions()
+                    : Math.min(todo.size(), Math.max(1, jsc.defaultParallelism() * 4));
+            List<InputListing.Item> assigned = InputListing.balance(todo, partitions);
+            LOG.info("compress-job: {} partitions, {}", partitions,
+                    InputListing.describeLoads(InputListing.loads(assigned, partitions)));
+            Broadcast<LoadedModel.ModelBytes> modelBytes = jsc.broadcast(model.toFiles());
+
+            List<Row> assignmentRows = new ArrayList<>();
+            for (InputListing.Item it : assigned) {
+                assignmentRows.add(RowFactory.create(it.path(), it.id(), it.partition()));
+            }
+            StructType assignmentSchema = DataTypes.createStructType(List.of(
+                    DataTypes.createStructField("a_path", DataTypes.StringType, false),
+                    DataTypes.createStructField("image_id", DataTypes.StringType, false),
+                    DataTypes.createStructField("part", DataTypes.IntegerType, false)));
+            Dataset<Row> assignment = spark.createDataFrame(assignmentRows, assignmentSchema);
+            Dataset<Row> files = spark.read().format("binaryFile").option("pathGlobFilter", config.glob())
+                    .option("recursiveFileLookup", "true").load(config.input());
+            Dataset<Row> joined = files.join(functions.broadcast(assignment), files.col("path").equalTo(assignment.col("a_path")))
+                    .select("path", "length", "content", "image_id", "part");
+
+            JavaRDD<Outcome> outcomes = joined.javaRDD()
+                    .mapToPair(r -> new Tuple2<>(r.getInt(4), r))
+                    .partitionBy(new ExactPartitioner(partitions))
+                    .values()
+                    .mapPartitions(new EncodePartition(modelBytes, config.schedule(), config.verify(), imagesDone,
+                            pixelsDone))
+                    .persist(StorageLevel.MEMORY_AND_DISK());
+            try (Progress p = new Progress(LOG, "compress-job", todo.size(), imagesDone::value, pixelsDone::value,
+                    config.progressSeconds() * 1000L)) {
+                Dataset<Row> ok = spark.createDataFrame(outcomes.filter(o -> o.ok != null).map(o -> o.ok),
+                        Schemas.BITSTREAMS);
+                ok.write().mode(SaveMode.Append).parquet(bitstreamsDir);
+            }
+            Dataset<Row> errors = spark.createDataFrame(outcomes.filter(o -> o.error != null).map(o -> o.error),
+                    Schemas.ERRORS).union(spark.createDataFrame(emptyFiles, Schemas.ERRORS));
+            errors.write().mode(SaveMode.Overwrite).parquet(errorsDir);
+            List<Outcome> summary = outcomes.map(o -> o.summaryOnly()).collect();
+            for (Outcome o : summary) {
+                if (o.okPixels > 0 || o.okBits > 0) {
+                    coded++;
+                    pixels += o.okPixels;
+                    bits += o.okBits;
+                } else {
+                    failed++;
+                }
+            }
+            outcomes.unpersist(false);
+            modelBytes.destroy();
+        } else {
+            spark.createDataFrame(emptyFiles, Schemas.ERRORS).write().mode(SaveMode.Overwrite).parquet(errorsDir);
+        }
+        failed += emptyFiles.size();
+        double seconds = (System.currentTimeMillis() - started) / 1000.0;
+        Result result = new Result(runDir.toString(), listed.size(), alreadyCoded, coded, failed, pixels, bits);
+        Map<String, Object> manifest = new LinkedHashMap<>();
+        manifest.put("job", "compress-job");
+        manifest.put("runId", runId);
+        manifest.put("startedAt", Instant.ofEpochMilli(started).toString());
+        manifest.put("finishedAt", Instant.now().toString());
+        manifest.put("wallSeconds", seconds);
+        manifest.put("config", config);
+        manifest.put("versions", Jobs.versions(spark));
+        manifest.put("model", Map.of("id", model.id(), "sha256", model.sha256Hex()));
+        manifest.put("master", spark.sparkContext().master());
+        Map<String, Object> counts = new LinkedHashMap<>();
+        counts.put("listed", result.listed());
+        counts.put("alreadyCoded", result.skipped());
+        counts.put("coded", coded);
+        counts.put("failed", failed);
+        manifest.put("counts", counts);
+        Map<String, Object> totals = new LinkedHashMap<>();
+        totals.put("pixels", pixels);
+        totals.put("bits", bits);
+        totals.put("bitsPerPixel", result.bitsPerPixel());
+        totals.put("megapixelsPerSecond", pixels / 1e6 / seconds);
+        manifest.put("thisRun", totals);
+        Jobs.writeJson(spark, new org.apache.hadoop.fs.Path(runDir, "manifest.json"), manifest);
+        LOG.info("compress-job: done in {} s: {} coded, {} failed, {} bpp", String.format("%.1f", seconds), coded, failed,
+                String.format("%.4f", result.bitsPerPixel()));
+        return result;
+    }
+
+    static String defaultRunId(SparkSession spark, Config config, LoadedModel model) throws IOException {
+        String key = InputListing.root(spark, config.input()) + "|" + config.input() + "|" + model.sha256Hex() + "|"
+                + config.schedule();
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return "run-" + model.id() + "-" + config.schedule() + "-" + HexFormat.of().formatHex(h).substring(0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** One input's outcome: a bitstream row or an error row. */
+    static final class Outcome implements Serializable {
+        final Row ok;
+        final Row error;
+        final long okPixels;
+        final long okBits;
+
+        Outcome(Row ok, Row error, long okPixels, long okBits) {
+            this.ok = ok;
+            this.error = error;
+            this.okPixels = okPixels;
+            this.okBits = okBits;
+        }
+
+        Outcome summaryOnly() {
+            return new Outcome(null, null, okPixels, okBits);
+        }
+    }
+
+    /** Codes the images of one partition with the executor's cached model. */
+    static final class EncodePartition implements FlatMapFunction<Iterator<Row>, Outcome> {
+        private final Broadcast<LoadedModel.ModelBytes> modelBytes;
+        private final String scheduleName;
+        private final boolean verify;
+        private final LongAccumulator imagesDone;
+        private final LongAccumulator pixelsDone;
+
+        EncodePartition(Broadcast<LoadedModel.ModelBytes> modelBytes, String scheduleName, boolean verify,
+                        LongAccumulator imagesDone, LongAccumulator pixelsDone) {
+            this.modelBytes = modelBytes;
+            this.scheduleName = scheduleName;
+            this.verify = verify;
+            this.imagesDone = imagesDone;
+            this.pixelsDone = pixelsDone;
+        }
+
+        @Override
+        public Iterator<Outcome> call(Iterator<Row> rows) throws Exception {
+            if (!rows.hasNext()) {
+                return List.<Outcome>of().iterator();
+            }
+            LoadedModel model = ExecutorModels.model(modelBytes.value());
+            String device = ExecutorModels.device();
+            String executor = Jobs.executorId();
+            Schedule schedule = Schedules.byName(scheduleName);
+            NetworkEvaluator ev = ExecutorModels.acquire(model, device);
+            List<Outcome> out = new ArrayList<>();
+            try {
+                Encoder encoder = new Encoder(model, ev);
+                Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
+                while (rows.hasNext()) {
+                    Row r = rows.next();
+                    out.add(codeOne(r.getString(0), r.getLong(1), (byte[]) r.get(2), r.getString(3), encoder, decoder,
+                            schedule, model, device, executor));
+                    imagesDone.add(1);
+                }
+            } finally {
+                ExecutorModels.release(model, device, ev);
+            }
+            return out.iterator();
+        }
+
+        private Outcome codeOne(String path, long size, byte[] content, String id, Encoder encoder, Decoder decoder,
+                                Schedule schedule, LoadedModel model, String device, String executor) {
+            String stage = "read";
+            try {
+                RgbImage image = PngIo.read(content);
+                stage = "encode";
+                Encoder.Result r = encoder.encode(image, schedule, content);
+                double verifyMillis = 0;
+                if (verify) {
+                    stage = "verify";
+                    long t0 = System.nanoTime();
+                    RgbImage back = decoder.decode(r.file()).image();
+                    verifyMillis = (System.nanoTime() - t0) / 1e6;
+                    if (!back.samePixels(image)) {
+                        throw new IOException("verification failed: the bitstream does not decode to the source pixels");
+                    }
+                }
+                LlicHeader h = r.header();
+                long bits = r.stats().fileBits();
+                pixelsDone.add(image.pixelCount());
+                Row ok = RowFactory.create(id, path, size, HexFormat.of().formatHex(h.pixelSha256()), h.width(), h.height(),
+                        h.channels(), model.id(), model.sha256Hex(), schedule.name(), LlicHeader.Mode.name(h.mode()),
+                        r.file(), bits, (double) bits / image.pixelCount(), r.stats().predictedBits(),
+                        r.stats().totalNanos() / 1e6, r.stats().networkNanos() / 1e6, verifyMillis, device, executor);
+                return new Outcome(ok, null, image.pixelCount(), bits);
+            } catch (Exception | OutOfMemoryError e) {
+                String message = e.getMessage() == null ? e.toString() : e.getMessage();
+                LOG.warn("compress-job: {} failed at {}: {}", path, stage, message);
+                return new Outcome(null, RowFactory.create(id, path, size, stage, e.getClass().getSimpleName(), message,
+                        executor), 0, 0);
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package io.llic.spark;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.GlobPattern;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The images of a job's input (any Hadoop file system): their ids relative to the input root, their pixel counts read from the PNG header (33
+ * bytes per file, on the driver, in parallel), and an assignment to partitions that balances pixels.
+ */
+final class InputListing {
+    static final String DEFAULT_GLOB = "*.{png,PNG}";
+
+    /** One input file. {@code pixels} is 0 when the header is not a PNG header (the encode will say why). */
+    record Item(String path, String id, long sizeBytes, long pixels, int partition) implements Serializable {}
+
+    private InputListing() {}
+
+    /** The qualified root that ids are relative to: the input itself, or the folder above its first glob. */
+    static String root(SparkSession spark, String input) throws IOException {
+        Path p = new Path(input);
+        Path root = p;
+        while (root != null && root.toString().matches(".*[*?\\[{].*")) {
+            root = root.getParent();
+        }
+        if (root == null) {
+            root = new Path(".");
+        }
+        FileSystem fs = root.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        return fs.makeQualified(root).toString();
+    }
+
+    static String relativeId(String root, String path) {
+        String r = root.endsWith("/") ? root : root + "/";
+        if (path.startsWith(r)) {
+            return path.substring(r.length());
+        }
+        // binaryFile may write file:/x where the root is file:///x
+        String plain = path.replaceFirst("^file:/+", "/");
+        String plainRoot = r.replaceFirst("^file:/+", "/");
+        return plain.startsWith(plainRoot) ? plain.substring(plainRoot.length()) : new Path(path).getName();
+    }
+
+    /**
+     * Lists the input with the Hadoop file system (a directory, searched recursively, or a glob),
+     * keeping files whose name matches {@code glob} and skipping hidden ones ("_" or "."). Empty
+     * files are listed too (Spark's binaryFile source skips them), so they can be reported.
+     */
+    static List<Item> list(SparkSession spark, String input, String glob) throws IOException {
+        String root = root(spark, input);
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path inputPath = new Path(input);
+        FileSystem fs = inputPath.getFileSystem(conf);
+        FileStatus[] matches = fs.globStatus(inputPath);
+        if (matches == null || matches.length == 0) {
+            throw new java.io.FileNotFoundException("input " + input + " does not exist");
+        }
+        GlobPattern pattern = new GlobPattern(glob);
+        List<FileStatus> files = new ArrayList<>();
+        for (FileStatus m : matches) {
+            if (m.isDirectory()) {
+                RemoteIterator<LocatedFileStatus> it = fs.listFiles(m.getPath(), true);
+                while (it.hasNext()) {
+                    files.add(it.next());
+                }
+            } else {
+                files.add(m);
+            }
+        }
+        files.removeIf(f -> !f.isFile() || f.getPath().getName().startsWith("_") || f.getPath().getName().startsWith(".")
+                || !pattern.matches(f.getPath().getName()));
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Long>> pixels = new ArrayList<>();
+            for (FileStatus f : files) {
+                String path = f.getPath().toString();
+                pixels.add(pool.submit(() -> f.getLen() == 0 ? 0L : pngPixels(path, conf)));
+            }
+            List<Item> items = new ArrayList<>();
+            for (int i = 0; i < files.size(); i++) {
+                long px;
+                try {
+                    px = pixels.get(i).get();
+                } catch (Exception e) {
+                    px = 0;
+                }
+                String path = files.get(i).getPath().toString();
+                items.add(new Item(path, relativeId(root, path), files.get(i).getLen(), px, 0));
+            }
+            items.sort(Comparator.comparing(Item::id));
+            return items;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Width x height from a PNG's IHDR, or 0 if the file does not start like a PNG. */
+    static long pngPixels(String path, Configuration conf) {
+        Path p = new Path(path);
+        byte[] head = new byte[24];
+        try (FSDataInputStream in = p.getFileSystem(conf).open(p)) {
+            in.readFully(0, head);
+        } catch (IOException e) {
+            return 0;
+        }
+        if (head[1] != 'P' || head[2] != 'N' || head[3] != 'G') {
+            return 0;
+        }
+        long w = ((head[16] & 0xFFL) << 24) | ((head[17] & 0xFFL) << 16) | ((head[18] & 0xFFL) << 8) | (head[19] & 0xFFL);
+        long h = ((head[20] & 0xFFL) << 24) | ((head[21] & 0xFFL) << 16) | ((head[22] & 0xFFL) << 8) | (head[23] & 0xFFL);
+        return w * h;
+    }
+
+    /**
+     * Assigns items to {@code partitions} partitions, largest first to the least loaded (LPT), so
+     * every partition gets about the same number of pixels. Files of unknown size weigh 1 pixel.
+     */
+    static List<Item> balance(List<Item> items, int partitions) {
+        List<Item> bySize = new ArrayList<>(items);
+        bySize.sort(Comparator.comparingLong(Item::pixels).reversed().thenComparing(Item::id));
+        long[] load = new long[partitions];
+        List<Item> out = new ArrayList<>();
+        for (Item it : bySize) {
+            int best = 0;
+            for (int p = 1; p < partitions; p++) {
+                if (load[p] < load[best]) {
+                    best = p;
+                }
+            }
+            load[best] += Math.max(1, it.pixels());
+            out.add(new Item(it.path(), it.id(), it.sizeBytes(), it.pixels(), best));
+        }
+        return out;
+    }
+
+    static long[] loads(List<Item> assigned, int partitions) {
+        long[] load = new long[partitions];
+        for (Item it : assigned) {
+            load[it.partition()] += it.pixels();
+        }
+        return load;
+    }
+
+    static String describeLoads(long[] loads) {
+        long[] s = loads.clone();
+        Arrays.sort(s);
+        return "pixels per partition: min " + s[0] + ", max " + s[s.length - 1];
+    }
+}

@@ -1,0 +1,154 @@
+package io.llic.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.llic.TestData;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import javax.imageio.ImageIO;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** compress-job and decode-job called through run() on a real local[2] session. */
+class SparkJobsIT {
+    @TempDir
+    static Path dir;
+    static SparkSession spark;
+    static Path model;
+    static Path input;
+    static Map<String, RgbImage> good = new HashMap<>();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        model = dir.resolve("model");
+        TestData.referenceModel(model);
+        input = dir.resolve("in");
+        Files.createDirectories(input.resolve("sub"));
+        // real Kodak content, cropped small so the test is quick; one in a subfolder
+        String[][] crops = {{"kodim03.png", "a.png"}, {"kodim07.png", "b.png"}, {"kodim19.png", "sub/c.png"}};
+        for (String[] c : crops) {
+            RgbImage img = PngIo.read(Files.readAllBytes(TestData.kodak().resolve(c[0]))).crop(120, 200, 48 + c[1].length(), 40);
+            Files.write(input.resolve(c[1]), PngIo.write(img));
+            good.put(c[1], img);
+        }
+        // bad inputs: corrupt PNG, text named .png, empty file, grey, alpha, 16-bit
+        byte[] png = Files.readAllBytes(input.resolve("a.png"));
+        byte[] corrupt = png.clone();
+        for (int i = 50; i < corrupt.length; i += 3) {
+            corrupt[i] ^= 0x33;
+        }
+        Files.write(input.resolve("corrupt.png"), corrupt);
+        Files.writeString(input.resolve("notes.png"), "not an image at all");
+        Files.write(input.resolve("empty.png"), new byte[0]);
+        ImageIO.write(new BufferedImage(9, 9, BufferedImage.TYPE_BYTE_GRAY), "png", input.resolve("grey.png").toFile());
+        ImageIO.write(new BufferedImage(9, 9, BufferedImage.TYPE_INT_ARGB), "png", input.resolve("alpha.png").toFile());
+        ImageIO.write(new BufferedImage(9, 9, BufferedImage.TYPE_USHORT_GRAY), "png", input.resolve("grey16.png").toFile());
+        spark = SparkSession.builder().master("local[2]").appName("llic-test")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "4")
+                .getOrCreate();
+    }
+
+    @AfterAll
+    static void tearDown() {
+        spark.stop();
+    }
+
+    static CompressJob.Config config(Path out, String runId) {
+        return new CompressJob.Config(input.toString(), out.toString(), model, "wavefront", runId, true, 0,
+                InputListing.DEFAULT_GLOB, 1);
+    }
+
+    @Test
+    void badInputsGetErrorRowsAndGoodOnesAreCodedAndDecodeExactly() throws Exception {
+        Path out = dir.resolve("out1");
+        CompressJob.Result r = CompressJob.run(spark, config(out, "r1"));
+        assertEquals(9, r.listed());
+        assertEquals(3, r.coded());
+        assertEquals(6, r.failed());
+        Path run = out.resolve("r1");
+        List<Row> rows = spark.read().parquet(run.resolve("bitstreams").toString()).collectAsList();
+        assertEquals(Set.of("a.png", "b.png", "sub/c.png"),
+                rows.stream().map(x -> x.<String>getAs("image_id")).collect(Collectors.toSet()));
+        for (Row row : rows) {
+            assertTrue(row.<Double>getAs("bits_per_pixel") > 3 && row.<Double>getAs("bits_per_pixel") < 20);
+            assertEquals("cpu", row.<String>getAs("device"));
+        }
+        Map<String, String> errors = spark.read().parquet(run.resolve("errors").toString()).collectAsList().stream()
+                .collect(Collectors.toMap(x -> x.<String>getAs("image_id"), x -> x.<String>getAs("message")));
+        assertEquals(Set.of("corrupt.png", "notes.png", "empty.png", "grey.png", "alpha.png", "grey16.png"), errors.keySet());
+        assertTrue(errors.get("notes.png").contains("not a PNG"), errors.get("notes.png"));
+        assertTrue(errors.get("empty.png").contains("empty"), errors.get("empty.png"));
+        assertTrue(errors.get("grey.png").contains("grey"), errors.get("grey.png"));
+        assertTrue(errors.get("alpha.png").contains("alpha"), errors.get("alpha.png"));
+        assertTrue(errors.get("grey16.png").contains("16-bit"), errors.get("grey16.png"));
+        String manifest = Files.readString(run.resolve("manifest.json"));
+        assertTrue(manifest.contains("\"coded\" : 3") && manifest.contains("\"failed\" : 6"), manifest);
+
+        Path decoded = dir.resolve("decoded");
+        DecodeJob.Result d = DecodeJob.run(spark, new DecodeJob.Config(run.resolve("bitstreams").toString(),
+                decoded.toString(), model, 1));
+        assertEquals(3, d.decoded());
+        assertEquals(0, d.failed());
+        for (Map.Entry<String, RgbImage> e : good.entrySet()) {
+            assertTrue(PngIo.read(Files.readAllBytes(decoded.resolve(e.getKey()))).samePixels(e.getValue()), e.getKey());
+        }
+    }
+
+    @Test
+    void rerunningSkipsFinishedImagesAndRecodingIsByteIdentical() throws Exception {
+        Path out = dir.resolve("out2");
+        CompressJob.Result first = CompressJob.run(spark, config(out, null));
+        CompressJob.Result again = CompressJob.run(spark, config(out, null));
+        assertEquals(first.runDir(), again.runDir(), "the default run id is stable");
+        assertEquals(3, again.skipped());
+        assertEquals(0, again.coded());
+        assertEquals(3, spark.read().parquet(first.runDir() + "/bitstreams").count(), "nothing coded twice");
+        // a fresh run (as a retried task would) writes byte-identical bitstreams
+        CompressJob.Result other = CompressJob.run(spark, config(out, "other"));
+        Map<String, byte[]> a = bitstreams(first.runDir());
+        Map<String, byte[]> b = bitstreams(other.runDir());
+        assertEquals(a.keySet(), b.keySet());
+        for (String id : a.keySet()) {
+            assertArrayEquals(a.get(id), b.get(id), id);
+        }
+    }
+
+    private static Map<String, byte[]> bitstreams(String runDir) {
+        return spark.read().parquet(runDir + "/bitstreams").collectAsList().stream()
+                .collect(Collectors.toMap(x -> x.<String>getAs("image_id"), x -> (byte[]) x.getAs("bitstream")));
+    }
+
+    @Test
+    void partitionsAreBalancedByPixels() {
+        List<InputListing.Item> items = List.of(
+                new InputListing.Item("p1", "1", 0, 1000, 0), new InputListing.Item("p2", "2", 0, 900, 0),
+                new InputListing.Item("p3", "3", 0, 600, 0), new InputListing.Item("p4", "4", 0, 500, 0),
+                new InputListing.Item("p5", "5", 0, 400, 0), new InputListing.Item("p6", "6", 0, 0, 0));
+        long[] loads = InputListing.loads(InputListing.balance(items, 2), 2);
+        assertEquals(3400, loads[0] + loads[1]);
+        // largest-first greedy is within 4/3 of the best possible split (1700 each here)
+        assertTrue(Math.max(loads[0], loads[1]) <= 1700 * 4 / 3, loads[0] + " vs " + loads[1]);
+        List<InputListing.Item> kodakLike = new java.util.ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            kodakLike.add(new InputListing.Item("p" + i, "" + i, 0, 393216, 0));
+        }
+        for (long load : InputListing.loads(InputListing.balance(kodakLike, 4), 4)) {
+            assertEquals(6 * 393216, load);
+        }
+    }
+}
