@@ -55,6 +55,7 @@ llic_spark_submit() {
       --driver-java-options "$java_props" --conf "spark.executor.extraJavaOptions=-Dai.djl.offline=true" \
       "${spark_opts[@]}" "$app" "${job_opts[@]}"
   fi
+  export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
   [ $has_master = 1 ] || spark_opts=(--master 'local[*]' "${spark_opts[@]}")
   [ $has_props = 1 ] || spark_opts=(--properties-file "$LLIC_HOME/conf/local.properties" "${spark_opts[@]}")
   # shellcheck disable=SC2086

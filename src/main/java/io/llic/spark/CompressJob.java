@@ -33,14 +33,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.Tuple2;
 
 /**
  * {@code compress-job --input PATH --output PATH [--model DIR] [--schedule NAME]}: codes every PNG
@@ -161,28 +157,11 @@ public final class CompressJob {
                     InputListing.describeLoads(InputListing.loads(assigned, partitions)));
             Broadcast<LoadedModel.ModelBytes> modelBytes = jsc.broadcast(model.toFiles());
 
-            List<Row> assignmentRows = new ArrayList<>();
-            for (InputListing.Item it : assigned) {
-                assignmentRows.add(RowFactory.create(it.path(), it.id(), it.partition()));
-            }
-            StructType assignmentSchema = DataTypes.createStructType(List.of(
-                    DataTypes.createStructField("a_path", DataTypes.StringType, false),
-                    DataTypes.createStructField("image_id", DataTypes.StringType, false),
-                    DataTypes.createStructField("part", DataTypes.IntegerType, false)));
-            Dataset<Row> assignment = spark.createDataFrame(assignmentRows, assignmentSchema);
-            Dataset<Row> files = spark.read().format("binaryFile").option("pathGlobFilter", config.glob())
-                    .option("recursiveFileLookup", "true").load(config.input());
-            Dataset<Row> joined = files.join(functions.broadcast(assignment), files.col("path").equalTo(assignment.col("a_path")))
-                    .select("path", "length", "content", "image_id", "part");
-
-            JavaRDD<Outcome> outcomes = joined.javaRDD()
-                    .mapToPair(r -> new Tuple2<>(r.getInt(4), r))
-                    .partitionBy(new ExactPartitioner(partitions))
-                    .values()
-                    .mapPartitions(new EncodePartition(modelBytes, config.schedule(), config.verify(), imagesDone,
+            JavaRDD<Row> contents = InputListing.read(spark, config.input(), config.glob(), assigned, partitions);
+            JavaRDD<Outcome> outcomes = contents.mapPartitions(new EncodePartition(modelBytes, config.schedule(), config.verify(), imagesDone,
                             pixelsDone))
                     .persist(StorageLevel.MEMORY_AND_DISK());
-            try (Progress p = new Progress(LOG, "compress-job", todo.size(), imagesDone::value, pixelsDone::value,
+            try (Progress p = new Progress(LOG, spark.sparkContext(), "compress-job", todo.size(), imagesDone, pixelsDone,
                     config.progressSeconds() * 1000L)) {
                 Dataset<Row> ok = spark.createDataFrame(outcomes.filter(o -> o.ok != null).map(o -> o.ok),
                         Schemas.BITSTREAMS);

@@ -92,7 +92,7 @@ public final class DecodeJob {
                 .mapPartitions(new DecodePartition(modelBytes, conf, config.output(), done, pixels))
                 .cache();
         long failed;
-        try (Progress p = new Progress(LOG, "decode-job", total, done::value, pixels::value,
+        try (Progress p = new Progress(LOG, spark.sparkContext(), "decode-job", total, done, pixels,
                 config.progressSeconds() * 1000L)) {
             failed = errors.count();
         }

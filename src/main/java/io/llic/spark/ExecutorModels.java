@@ -31,7 +31,15 @@ final class ExecutorModels {
     private static final AtomicBoolean HOOK = new AtomicBoolean();
     private static final AtomicBoolean WARNED = new AtomicBoolean();
 
+    /** Device name of a task that was given a GPU it cannot use: "cpu-fallback-gpu" + address. */
+    static final String CPU_FALLBACK_PREFIX = "cpu-fallback-gpu";
+
     private ExecutorModels() {}
+
+    /** The DJL device name for a device chosen by {@link #device()}. */
+    static String djlDevice(String device) {
+        return device.startsWith("gpu") ? device : "cpu";
+    }
 
     static LoadedModel model(LoadedModel.ModelBytes bytes) throws ModelException {
         String key = bytes.sha256();
@@ -66,7 +74,7 @@ final class ExecutorModels {
         if (WARNED.compareAndSet(false, true)) {
             LOG.warn("task was given GPU {} but PyTorch sees {} usable GPU(s); running on the CPU", address, usable);
         }
-        return "cpu";
+        return CPU_FALLBACK_PREFIX + address;
     }
 
     /** An evaluator for this task's thread; give it back with {@link #release}. */
@@ -76,7 +84,7 @@ final class ExecutorModels {
         if (ev == null) {
             TaskContext task = TaskContext.get();
             int threads = task == null ? 0 : Math.max(1, task.cpus());
-            ev = Evaluators.create(Evaluators.DJL, model.net(), device, threads);
+            ev = Evaluators.create(Evaluators.DJL, model.net(), djlDevice(device), threads);
             ALL.add(ev);
             if (HOOK.compareAndSet(false, true)) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> ALL.forEach(NetworkEvaluator::close)));

@@ -17,7 +17,15 @@ import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import scala.Tuple2;
 
 /**
  * The images of a job's input (any Hadoop file system): their ids relative to the input root, their pixel counts read from the PNG header (33
@@ -146,6 +154,31 @@ final class InputListing {
             out.add(new Item(it.path(), it.id(), it.sizeBytes(), it.pixels(), best));
         }
         return out;
+    }
+
+    /**
+     * Reads the assigned files with the {@code binaryFile} source and places each in its assigned
+     * partition. Rows: path, length, content, image id, partition.
+     */
+    static JavaRDD<Row> read(SparkSession spark, String input, String glob, List<Item> assigned, int partitions) {
+        List<Row> assignmentRows = new ArrayList<>();
+        for (Item it : assigned) {
+            assignmentRows.add(RowFactory.create(it.path(), it.id(), it.partition()));
+        }
+        StructType schema = DataTypes.createStructType(List.of(
+                DataTypes.createStructField("a_path", DataTypes.StringType, false),
+                DataTypes.createStructField("image_id", DataTypes.StringType, false),
+                DataTypes.createStructField("part", DataTypes.IntegerType, false)));
+        Dataset<Row> assignment = spark.createDataFrame(assignmentRows, schema);
+        Dataset<Row> files = spark.read().format("binaryFile").option("pathGlobFilter", glob)
+                .option("recursiveFileLookup", "true").load(input);
+        // binaryFile reports paths as file:/x while Hadoop listings say file:/x too; compare qualified strings
+        Dataset<Row> joined = files.join(functions.broadcast(assignment), files.col("path").equalTo(assignment.col("a_path")))
+                .select("path", "length", "content", "image_id", "part");
+        return joined.javaRDD()
+                .mapToPair(r -> new Tuple2<>(r.getInt(4), r))
+                .partitionBy(new ExactPartitioner(partitions))
+                .values();
     }
 
     static long[] loads(List<Item> assigned, int partitions) {

@@ -1,0 +1,191 @@
+package io.llic.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.llic.TestData;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import java.io.File;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * compress-job and decode-job on a real standalone cluster: a Master and two Workers on 127.0.0.1
+ * (1 core each), started from the jars Maven resolved, each Worker advertising one fake GPU so the
+ * tasks see "gpu" resources and must fall back to the CPU.
+ */
+class ClusterIT {
+    @TempDir
+    static Path dir;
+    static final List<Process> daemons = new ArrayList<>();
+    static String master;
+    static int webPort;
+    static Path model;
+
+    /** The module options Spark needs on Java 17 (as in jobs/lib.sh and Spark's JavaModuleOptions). */
+    static final List<String> ADD_OPENS = List.of("-XX:+IgnoreUnrecognizedVMOptions",
+            "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
+            "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
+            "--add-opens=java.base/java.net=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+            "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED", "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED",
+            "--add-opens=java.base/sun.security.action=ALL-UNNAMED", "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED",
+            "-Djdk.reflect.useDirectMethodHandle=false", "-Dio.netty.tryReflectionSetAccessible=true");
+
+    static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    static Process daemon(Map<String, String> env, String name, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("java", "-Xmx512m", "-cp", Files.readString(Path.of("target/runtime-classpath.txt")).strip()));
+        cmd.addAll(ADD_OPENS);
+        cmd.add(name);
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
+        File log = dir.resolve(name.substring(name.lastIndexOf('.') + 1) + "-" + System.nanoTime() + ".log").toFile();
+        Process p = pb.redirectErrorStream(true).redirectOutput(log).start();
+        daemons.add(p);
+        return p;
+    }
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        model = dir.resolve("model");
+        TestData.referenceModel(model);
+        Path sparkHome = dir.resolve("spark-home");
+        Files.createDirectories(sparkHome.resolve("jars"));
+        for (String jar : Files.readString(Path.of("target/runtime-classpath.txt")).strip().split(File.pathSeparator)) {
+            Path j = Path.of(jar);
+            Files.createSymbolicLink(sparkHome.resolve("jars").resolve(j.getFileName()), j);
+        }
+        Path gpuScript = dir.resolve("gpus.sh");
+        Files.writeString(gpuScript, "#!/bin/sh\necho '{\"name\":\"gpu\",\"addresses\":[\"0\"]}'\n");
+        Files.setPosixFilePermissions(gpuScript, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Map<String, String> env = new HashMap<>();
+        env.put("SPARK_HOME", sparkHome.toString());
+        env.put("SPARK_SCALA_VERSION", "2.13");
+        env.put("SPARK_LOCAL_IP", "127.0.0.1");
+        int port = freePort();
+        webPort = freePort();
+        master = "spark://127.0.0.1:" + port;
+        daemon(env, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", "" + port,
+                "--webui-port", "" + webPort);
+        Map<String, String> workerEnv = new HashMap<>(env);
+        workerEnv.put("SPARK_WORKER_OPTS", "-Dspark.worker.resource.gpu.amount=1 -Dspark.worker.resource.gpu.discoveryScript="
+                + gpuScript);
+        for (int w = 0; w < 2; w++) {
+            workerEnv.put("SPARK_WORKER_DIR", dir.resolve("work" + w).toString());
+            daemon(workerEnv, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1", "--memory",
+                    "3g", "--webui-port", "" + freePort(), master);
+        }
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (true) {
+            try {
+                String json = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + webPort + "/json/")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                if (json.contains("\"aliveworkers\" : 2")) {
+                    break;
+                }
+            } catch (java.io.IOException e) {
+                // not up yet
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("the cluster did not start with 2 workers");
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        for (Process p : daemons) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void compressAndDecodeOnAStandaloneClusterWithGpuFallback() throws Exception {
+        Path in = dir.resolve("images");
+        Files.createDirectories(in);
+        Map<String, RgbImage> images = new HashMap<>();
+        String[] names = {"kodim02.png", "kodim08.png", "kodim15.png", "kodim20.png"};
+        for (String name : names) {
+            RgbImage crop = PngIo.read(Files.readAllBytes(TestData.kodak().resolve(name))).crop(100, 100, 64, 48);
+            Files.write(in.resolve(name), PngIo.write(crop));
+            images.put(name, crop);
+        }
+        String[] gpuConf = {"--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.task.resource.gpu.amount=1",
+            "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=1500m", "--conf", "spark.ui.enabled=false",
+            "--conf", "spark.driver.host=127.0.0.1"};
+        Path out = dir.resolve("out");
+        List<String> compress = new ArrayList<>(List.of("jobs/compress-job", "--master", master));
+        compress.addAll(List.of(gpuConf));
+        compress.addAll(List.of("--input", in.toString(), "--output", out.toString(), "--model", model.toString(),
+                "--run-id", "cluster", "--partitions", "4"));
+        JobScriptsIT.Run c = runScript(compress);
+        assertEquals(0, c.status(), c.err());
+        SparkSession spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
+                .config("spark.driver.host", "127.0.0.1").getOrCreate();
+        try {
+            List<Row> rows = spark.read().parquet(out.resolve("cluster/bitstreams").toString()).collectAsList();
+            assertEquals(4, rows.size());
+            Set<String> executors = rows.stream().map(r -> r.<String>getAs("executor")).collect(Collectors.toSet());
+            assertTrue(!executors.contains("driver"), "coded on executors: " + executors);
+            for (Row r : rows) {
+                assertEquals("cpu-fallback-gpu0", r.<String>getAs("device"), "the fake GPU is given, then refused");
+            }
+        } finally {
+            spark.stop();
+        }
+        List<String> decode = new ArrayList<>(List.of("jobs/decode-job", "--master", master));
+        decode.addAll(List.of(gpuConf));
+        Path decoded = dir.resolve("decoded");
+        decode.addAll(List.of("--input", out.resolve("cluster/bitstreams").toString(), "--output", decoded.toString(),
+                "--model", model.toString()));
+        JobScriptsIT.Run d = runScript(decode);
+        assertEquals(0, d.status(), d.err());
+        for (String name : names) {
+            assertTrue(PngIo.read(Files.readAllBytes(decoded.resolve(name))).samePixels(images.get(name)), name);
+        }
+    }
+
+    private static JobScriptsIT.Run runScript(List<String> command) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().remove("SPARK_HOME");
+        File out = dir.resolve("out-" + System.nanoTime()).toFile();
+        File err = dir.resolve("err-" + System.nanoTime()).toFile();
+        Process p = pb.redirectOutput(out).redirectError(err).start();
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            throw new AssertionError("timed out: " + command);
+        }
+        return new JobScriptsIT.Run(p.exitValue(), Files.readString(out.toPath()), Files.readString(err.toPath()));
+    }
+}

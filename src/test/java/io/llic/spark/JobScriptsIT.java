@@ -1,0 +1,133 @@
+package io.llic.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.llic.TestData;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The jobs/ scripts as users run them: SparkSubmit on local[*], options passed through to Spark. */
+class JobScriptsIT {
+    @TempDir
+    static Path dir;
+    static Path model;
+
+    record Run(int status, String out, String err) {}
+
+    static Run run(Map<String, String> env, String... command) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().remove("SPARK_HOME");
+        pb.environment().putAll(env);
+        File out = dir.resolve("stdout-" + System.nanoTime()).toFile();
+        File err = dir.resolve("stderr-" + System.nanoTime()).toFile();
+        Process p = pb.redirectOutput(out).redirectError(err).start();
+        if (!p.waitFor(20, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("timed out: " + String.join(" ", command));
+        }
+        return new Run(p.exitValue(), Files.readString(out.toPath()), Files.readString(err.toPath()));
+    }
+
+    static Run run(String... command) throws Exception {
+        return run(Map.of(), command);
+    }
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        model = dir.resolve("model");
+        TestData.referenceModel(model);
+    }
+
+    @Test
+    void helpAndUsageErrors() throws Exception {
+        for (String job : new String[] {"compress-job", "decode-job", "eval-job"}) {
+            Run help = run("jobs/" + job, "--help");
+            assertEquals(0, help.status(), help.err());
+            assertTrue(help.out().contains("usage: " + job), help.out());
+            Run bad = run("jobs/" + job, "--input", "x", "--bogus", "1");
+            assertEquals(2, bad.status(), bad.err());
+            assertTrue(bad.err().contains("unknown option --bogus"), bad.err());
+        }
+    }
+
+    @Test
+    void compressAndDecodeThroughSparkSubmitWithConfPassedThrough() throws Exception {
+        Path in = dir.resolve("images");
+        Files.createDirectories(in);
+        Map<String, RgbImage> images = new HashMap<>();
+        for (String name : new String[] {"kodim01.png", "kodim12.png"}) {
+            RgbImage crop = PngIo.read(Files.readAllBytes(TestData.kodak().resolve(name))).crop(64, 64, 80, 56);
+            Files.write(in.resolve(name), PngIo.write(crop));
+            images.put(name, crop);
+        }
+        Path props = dir.resolve("extra.properties");
+        Files.writeString(props, "spark.ui.enabled=false\nspark.driver.host=127.0.0.1\nspark.llic.marker=from-properties\n");
+        Path out = dir.resolve("out");
+        Run c = run("jobs/compress-job", "--properties-file", props.toString(), "--conf", "spark.sql.shuffle.partitions=3",
+                "--master", "local[2]", "--input", in.toString(), "--output", out.toString(), "--model", model.toString(),
+                "--run-id", "script");
+        assertEquals(0, c.status(), c.err());
+        assertTrue(c.out().contains("2 coded, 0 failed"), c.out());
+        JsonNode manifest = new ObjectMapper().readTree(out.resolve("script/manifest.json").toFile());
+        assertEquals("local[2]", manifest.get("master").asText());
+        assertEquals(2, manifest.get("counts").get("coded").asInt());
+        Path decoded = dir.resolve("decoded");
+        Run d = run("jobs/decode-job", "--input", out.resolve("script/bitstreams").toString(), "--output",
+                decoded.toString(), "--model", model.toString());
+        assertEquals(0, d.status(), d.err());
+        for (Map.Entry<String, RgbImage> e : images.entrySet()) {
+            assertTrue(PngIo.read(Files.readAllBytes(decoded.resolve(e.getKey()))).samePixels(e.getValue()), e.getKey());
+        }
+    }
+
+    /** eval-job on Kodak: the report exists and the PNG and WebP figures match ../shared/baselines within 1%. */
+    @Test
+    void evalJobOnKodakAgreesWithTheBaselines() throws Exception {
+        Path out = dir.resolve("eval");
+        List<String> baselines = new ArrayList<>(List.of("png"));
+        if (io.llic.spark.Baselines.unavailable("webp") == null) {
+            baselines.add("webp");
+        }
+        Run r = run("jobs/eval-job", "--input", TestData.kodak().toString(), "--output", out.toString(), "--model",
+                model.toString(), "--baselines", String.join(",", baselines));
+        assertEquals(0, r.status(), r.err());
+        Map<String, Double> expected = new HashMap<>();
+        for (String line : Files.readAllLines(TestData.shared().resolve("baselines/kodak.tsv"))) {
+            String[] f = line.split("\t");
+            if (f.length >= 2 && !f[0].equals("codec")) {
+                expected.put(f[0], Double.parseDouble(f[1]));
+            }
+        }
+        JsonNode summary = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        Map<String, Double> measured = new HashMap<>();
+        for (JsonNode c : summary.get("codecs")) {
+            measured.put(c.get("codec").asText(), c.get("bitsPerPixel").asDouble());
+            assertTrue(c.get("lossless").asBoolean(), c.toString());
+            assertEquals(24, c.get("images").asInt());
+        }
+        for (String b : baselines) {
+            assertEquals(expected.get(b), measured.get(b), expected.get(b) * 0.01, b);
+        }
+        assertTrue("webp".equals(baselines.get(baselines.size() - 1)), "cwebp must be installed (.ci/run installs it)");
+        double llic = measured.get("llic:gumus2023-59k:wavefront");
+        assertEquals(8.6277, llic, 8.6277 * 0.005);
+        String html = Files.readString(out.resolve("report.html"), StandardCharsets.UTF_8);
+        assertTrue(html.contains("<svg") && html.contains("kodim24.png") && html.contains("webp"));
+        assertTrue(Files.isDirectory(out.resolve("per_image")));
+    }
+}
