@@ -59,9 +59,10 @@ class ClusterIT {
         }
     }
 
-    static Process daemon(Map<String, String> env, String name, String... args) throws Exception {
+    static Process daemon(Map<String, String> env, List<String> props, String name, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("java", "-Xmx512m", "-cp", Files.readString(Path.of("target/runtime-classpath.txt")).strip()));
         cmd.addAll(ADD_OPENS);
+        cmd.addAll(props);
         cmd.add(name);
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -92,14 +93,15 @@ class ClusterIT {
         int port = freePort();
         webPort = freePort();
         master = "spark://127.0.0.1:" + port;
-        daemon(env, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", "" + port,
+        daemon(env, List.of(), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", "" + port,
                 "--webui-port", "" + webPort);
         Map<String, String> workerEnv = new HashMap<>(env);
-        workerEnv.put("SPARK_WORKER_OPTS", "-Dspark.worker.resource.gpu.amount=1 -Dspark.worker.resource.gpu.discoveryScript="
-                + gpuScript);
+        // a Worker started with plain java reads its settings from system properties (not SPARK_WORKER_OPTS)
+        List<String> gpu = List.of("-Dspark.worker.resource.gpu.amount=1",
+                "-Dspark.worker.resource.gpu.discoveryScript=" + gpuScript);
         for (int w = 0; w < 2; w++) {
             workerEnv.put("SPARK_WORKER_DIR", dir.resolve("work" + w).toString());
-            daemon(workerEnv, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1", "--memory",
+            daemon(workerEnv, gpu, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1", "--memory",
                     "3g", "--webui-port", "" + freePort(), master);
         }
         HttpClient http = HttpClient.newHttpClient();
@@ -108,7 +110,7 @@ class ClusterIT {
             try {
                 String json = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + webPort + "/json/")).build(),
                         HttpResponse.BodyHandlers.ofString()).body();
-                if (json.contains("\"aliveworkers\" : 2")) {
+                if (json.contains("\"aliveworkers\" : 2") && json.split("\"gpu\" : \\{").length > 2) {
                     break;
                 }
             } catch (java.io.IOException e) {
