@@ -297,11 +297,14 @@ public final class CompressJob {
                 stage = "encode";
                 Encoder.Result r = encoder.encode(image, schedule, content);
                 double verifyMillis = 0;
+                double verifyNetworkMillis = 0;
                 if (verify) {
                     stage = "verify";
                     long t0 = System.nanoTime();
-                    RgbImage back = decoder.decode(r.file()).image();
+                    Decoder.Result d = decoder.decode(r.file());
+                    RgbImage back = d.image();
                     verifyMillis = (System.nanoTime() - t0) / 1e6;
+                    verifyNetworkMillis = d.stats().networkNanos() / 1e6;
                     if (!back.samePixels(image)) {
                         throw new IOException("verification failed: the bitstream does not decode to the source pixels");
                     }
@@ -312,7 +315,8 @@ public final class CompressJob {
                 Row ok = RowFactory.create(id, path, size, HexFormat.of().formatHex(h.pixelSha256()), h.width(), h.height(),
                         h.channels(), model.id(), model.sha256Hex(), schedule.name(), LlicHeader.Mode.name(h.mode()),
                         r.file(), bits, (double) bits / image.pixelCount(), r.stats().predictedBits(),
-                        r.stats().totalNanos() / 1e6, r.stats().networkNanos() / 1e6, verifyMillis, device, executor);
+                        r.stats().totalNanos() / 1e6, r.stats().networkNanos() / 1e6, verifyMillis, verifyNetworkMillis, device,
+                        executor);
                 return new Outcome(ok, null, image.pixelCount(), bits);
             } catch (Exception | OutOfMemoryError e) {
                 String message = e.getMessage() == null ? e.toString() : e.getMessage();

@@ -93,6 +93,7 @@ final class EvalReport {
             throws IOException {
         FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
         writeText(fs, new Path(out, "summary.tsv"), summary.table());
+        writeText(fs, new Path(out, "per_image.csv"), csv(rows));
         Map<String, Object> json = new LinkedHashMap<>(meta);
         json.put("codecs", summary.codecs().stream().map(c -> {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -111,6 +112,25 @@ final class EvalReport {
         json.put("skipped", summary.skipped());
         writeText(fs, new Path(out, "summary.json"), Jobs.JSON.writeValueAsString(json));
         writeText(fs, new Path(out, "report.html"), html(rows, summary, meta));
+    }
+
+    /** The per-image rows as CSV, for tools without a Parquet reader (Debian's Python has none). */
+    static String csv(List<Row> rows) {
+        StringBuilder b = new StringBuilder("image_id,codec,pixels,bits,bits_per_pixel,encode_millis,decode_millis,lossless,error\n");
+        for (Row r : rows) {
+            for (int i = 0; i < r.size(); i++) {
+                if (i > 0) {
+                    b.append(',');
+                }
+                Object v = r.get(i);
+                if (v != null) {
+                    String s = String.valueOf(v);
+                    b.append(s.matches("[A-Za-z0-9._:/+-]*") ? s : '"' + s.replace("\"", "\"\"") + '"');
+                }
+            }
+            b.append('\n');
+        }
+        return b.toString();
     }
 
     private static void writeText(FileSystem fs, Path p, String text) throws IOException {

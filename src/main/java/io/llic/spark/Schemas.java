@@ -32,6 +32,7 @@ final class Schemas {
         f("encode_millis", DataTypes.DoubleType),
         f("network_millis", DataTypes.DoubleType),
         f("verify_millis", DataTypes.DoubleType),
+        f("verify_network_millis", DataTypes.DoubleType),
         f("device", DataTypes.StringType),
         f("executor", DataTypes.StringType),
     });

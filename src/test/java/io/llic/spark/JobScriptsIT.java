@@ -129,5 +129,14 @@ class JobScriptsIT {
         String html = Files.readString(out.resolve("report.html"), StandardCharsets.UTF_8);
         assertTrue(html.contains("<svg") && html.contains("kodim24.png") && html.contains("webp"));
         assertTrue(Files.isDirectory(out.resolve("per_image")));
+
+        // the notebook loads this output and checks it (Debian's Jupyter, installed by .ci/run)
+        Path executed = dir.resolve("eval_report.html");
+        Run nb = run(Map.of("LLIC_EVAL_DIR", out.toString()), "/usr/bin/python3", "-m", "jupyter", "nbconvert", "--to",
+                "html", "--execute", "notebooks/eval_report.ipynb", "--output", executed.toString());
+        assertEquals(0, nb.status(), "notebook failed (needs jupyter-nbconvert python3-ipykernel python3-pandas "
+                + "python3-matplotlib): " + nb.err());
+        String report = Files.readString(executed);
+        assertTrue(report.contains("bpp per image and codec") && report.contains("image/png"), "charts rendered");
     }
 }
