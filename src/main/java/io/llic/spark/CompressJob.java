@@ -149,6 +149,7 @@ public final class CompressJob {
         long failed = 0;
         long pixels = 0;
         long bits = 0;
+        double[] millis = new double[4];
         if (!todo.isEmpty()) {
             int partitions = config.partitions() > 0 ? config.partitions()
                     : Math.min(todo.size(), Math.max(1, jsc.defaultParallelism() * 4));
@@ -172,6 +173,9 @@ public final class CompressJob {
             errors.write().mode(SaveMode.Overwrite).parquet(errorsDir);
             List<Outcome> summary = outcomes.map(o -> o.summaryOnly()).collect();
             for (Outcome o : summary) {
+                for (int k = 0; k < 4; k++) {
+                    millis[k] += o.millis[k];
+                }
                 if (o.okPixels > 0 || o.okBits > 0) {
                     coded++;
                     pixels += o.okPixels;
@@ -210,6 +214,19 @@ public final class CompressJob {
         totals.put("bitsPerPixel", result.bitsPerPixel());
         totals.put("megapixelsPerSecond", pixels / 1e6 / seconds);
         manifest.put("thisRun", totals);
+        // where the executors' time went: the network, the rest of coding (CDFs, rANS, contexts), and
+        // everything else (Spark scheduling and shuffle, PNG decoding, Parquet writing, idle cores)
+        double coreMillis = seconds * 1000 * jsc.defaultParallelism();
+        double network = millis[1] + millis[3];
+        double coding = millis[0] + millis[2] - network;
+        Map<String, Object> shares = new LinkedHashMap<>();
+        shares.put("executorCores", jsc.defaultParallelism());
+        shares.put("networkMillis", network);
+        shares.put("codingMillis", coding);
+        shares.put("networkShare", network / coreMillis);
+        shares.put("codingShare", coding / coreMillis);
+        shares.put("otherShare", 1 - (network + coding) / coreMillis);
+        manifest.put("timeShares", shares);
         Jobs.writeJson(spark, new org.apache.hadoop.fs.Path(runDir, "manifest.json"), manifest);
         LOG.info("compress-job: done in {} s: {} coded, {} failed, {} bpp", String.format("%.1f", seconds), coded, failed,
                 String.format("%.4f", result.bitsPerPixel()));
@@ -233,16 +250,19 @@ public final class CompressJob {
         final Row error;
         final long okPixels;
         final long okBits;
+        /** Milliseconds: [encode total, encode network, verify total, verify network]. */
+        final double[] millis;
 
-        Outcome(Row ok, Row error, long okPixels, long okBits) {
+        Outcome(Row ok, Row error, long okPixels, long okBits, double[] millis) {
             this.ok = ok;
             this.error = error;
             this.okPixels = okPixels;
             this.okBits = okBits;
+            this.millis = millis;
         }
 
         Outcome summaryOnly() {
-            return new Outcome(null, null, okPixels, okBits);
+            return new Outcome(null, null, okPixels, okBits, millis);
         }
     }
 
@@ -317,12 +337,13 @@ public final class CompressJob {
                         r.file(), bits, (double) bits / image.pixelCount(), r.stats().predictedBits(),
                         r.stats().totalNanos() / 1e6, r.stats().networkNanos() / 1e6, verifyMillis, verifyNetworkMillis, device,
                         executor);
-                return new Outcome(ok, null, image.pixelCount(), bits);
+                return new Outcome(ok, null, image.pixelCount(), bits, new double[] {r.stats().totalNanos() / 1e6,
+                    r.stats().networkNanos() / 1e6, verifyMillis, verifyNetworkMillis});
             } catch (Exception | OutOfMemoryError e) {
                 String message = e.getMessage() == null ? e.toString() : e.getMessage();
                 LOG.warn("compress-job: {} failed at {}: {}", path, stage, message);
                 return new Outcome(null, RowFactory.create(id, path, size, stage, e.getClass().getSimpleName(), message,
-                        executor), 0, 0);
+                        executor), 0, 0, new double[4]);
             }
         }
     }
