@@ -10,18 +10,20 @@ LLIC_ADD_OPENS="-XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vec
 -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true"
 
 llic_build_if_needed() {
-  local stamp="$LLIC_HOME/target/.llic-built"
-  if [ ! -f "$stamp" ] || [ ! -f "$LLIC_HOME/target/runtime-classpath.txt" ] || [ -z "$(ls "$LLIC_HOME"/target/llic-*.jar 2>/dev/null)" ] \
-     || [ -n "$(find "$LLIC_HOME/src/main" "$LLIC_HOME/pom.xml" -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+  # built = the jar and the classpath file exist and no source is newer than the jar
+  local jar; jar="$(ls "$LLIC_HOME"/target/llic-*.jar 2>/dev/null | grep -v -E 'sources|tests' | head -1 || true)"
+  if [ -z "$jar" ] || [ ! -f "$LLIC_HOME/target/runtime-classpath.txt" ] \
+     || [ -n "$(find "$LLIC_HOME/src/main" "$LLIC_HOME/pom.xml" -newer "$jar" -print -quit 2>/dev/null)" ]; then
     command -v mvn >/dev/null || { echo "llic: Maven (mvn) is needed to build llic; install it (apt-get install maven)" >&2; exit 2; }
     echo "llic: building (first use or sources changed)..." >&2
     (cd "$LLIC_HOME" && mvn -B -q -DskipTests package >&2) || { echo "llic: build failed" >&2; exit 2; }
-    touch "$stamp"
+    jar="$(ls "$LLIC_HOME"/target/llic-*.jar | grep -v -E 'sources|tests' | head -1 || true)"
+    touch "$jar"
   fi
 }
 
 llic_app_jar() {
-  ls "$LLIC_HOME"/target/llic-*.jar | grep -v -E 'sources|tests' | head -1
+  ls "$LLIC_HOME"/target/llic-*.jar 2>/dev/null | grep -v -E 'sources|tests' | head -1 || true
 }
 
 llic_classpath() {
