@@ -84,8 +84,7 @@ public final class Decoder {
             StepLoop loop = new StepLoop(image, schedule, evaluator, batch, 0);
             loop.run((cdf, ignored) -> {
                 int symbol = cdf.symbolFor(rans.target());
-                int start = cdf.start(symbol);
-                rans.advance(start, cdf.start(symbol + 1) - start);
+                rans.advance(cdf.foundStart(), cdf.foundFreq());
                 return symbol;
             });
             rans.checkFinished();

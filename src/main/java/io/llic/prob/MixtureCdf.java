@@ -39,6 +39,8 @@ public final class MixtureCdf {
     private final long[] denominator;    // 255*sigma, in 2^-24 units
     private final long[] weight;         // mixture weights summing to 2^16
     private final long[] expBuffer;
+    private int foundStart;
+    private int foundFreq;
 
     /** A Gaussian mixture of {@code components} components. */
     public MixtureCdf(int components) {
@@ -124,19 +126,39 @@ public final class MixtureCdf {
         return cdf(symbol + 1) - cdf(symbol);
     }
 
-    /** The symbol whose interval contains {@code target} in [0, 65536). */
+    /**
+     * The symbol whose interval contains {@code target} in [0, 65536). Its interval is then
+     * available from {@link #foundStart()} and {@link #foundFreq()} without evaluating the CDF again.
+     */
     public int symbolFor(int target) {
         int lo = 0;
         int hi = SYMBOLS;
+        int cdfLo = 0;
+        int cdfHi = TOTAL;
         while (hi - lo > 1) {
             int mid = (lo + hi) >>> 1;
-            if (cdf(mid) <= target) {
+            int c = cdf(mid);
+            if (c <= target) {
                 lo = mid;
+                cdfLo = c;
             } else {
                 hi = mid;
+                cdfHi = c;
             }
         }
+        foundStart = cdfLo;
+        foundFreq = cdfHi - cdfLo;
         return lo;
+    }
+
+    /** Start of the interval of the symbol last returned by {@link #symbolFor}. */
+    public int foundStart() {
+        return foundStart;
+    }
+
+    /** Frequency of the symbol last returned by {@link #symbolFor}. */
+    public int foundFreq() {
+        return foundFreq;
     }
 
     /** Code length of {@code symbol} in bits. */

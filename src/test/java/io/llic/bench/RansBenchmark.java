@@ -98,8 +98,7 @@ public class RansBenchmark {
         for (int i = 0; i < n; i++) {
             cdf.set(params, 0, params, 3, params, 6, null);
             int s = cdf.symbolFor(dec.target());
-            int start = cdf.start(s);
-            dec.advance(start, cdf.start(s + 1) - start);
+            dec.advance(cdf.foundStart(), cdf.foundFreq());
             sum += s;
         }
         return sum;

@@ -68,6 +68,8 @@ class MixtureCdfTest {
         for (int t = 0; t < MixtureCdf.TOTAL; t += 97) {
             int s = cdf.symbolFor(t);
             assertTrue(cdf.start(s) <= t && t < cdf.start(s) + cdf.freq(s));
+            assertEquals(cdf.start(s), cdf.foundStart());
+            assertEquals(cdf.freq(s), cdf.foundFreq());
         }
     }
 
