@@ -193,8 +193,7 @@ public final class Main {
     }
 
     static Path defaultModel() {
-        String home = System.getProperty("llic.home", System.getenv().getOrDefault("LLIC_HOME", "."));
-        return Path.of(home, "models", "default");
+        return LoadedModel.defaultDirectory();
     }
 
     /** Checks --engine and --threads before any file is read, so usage errors come first. */

@@ -27,6 +27,12 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
         return manifest.id();
     }
 
+    /** The model every command uses when none is named: {@code $LLIC_HOME/models/default}. */
+    public static Path defaultDirectory() {
+        String home = System.getProperty("llic.home", System.getenv().getOrDefault("LLIC_HOME", "."));
+        return Path.of(home, "models", "default");
+    }
+
     public String sha256Hex() {
         return HexFormat.of().formatHex(sha256);
     }
@@ -50,7 +56,7 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
         } catch (IOException e) {
             throw new ModelException(weightsPath + ": cannot read model weights: " + e.getMessage(), e);
         }
-        return fromBytes(dir, manifestBytes, weights);
+        return build(dir, manifest, weights);
     }
 
     /** The two files of a model directory, as bytes: what a Spark job broadcasts to its executors. */
@@ -58,8 +64,11 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
 
     /** Rebuilds a model from its manifest and weights bytes (checked exactly as {@link #load} does). */
     public static LoadedModel fromBytes(Path dir, byte[] manifestBytes, byte[] weights) throws ModelException {
-        Path manifestPath = dir.resolve(MANIFEST);
-        ModelManifest manifest = parseManifest(manifestBytes, manifestPath.toString());
+        return build(dir, parseManifest(manifestBytes, dir.resolve(MANIFEST).toString()), weights);
+    }
+
+    /** Checks the weights against a parsed manifest (hash, format, family shape) and builds the model. */
+    private static LoadedModel build(Path dir, ModelManifest manifest, byte[] weights) throws ModelException {
         Path weightsPath = dir.resolve(manifest.weightsFile());
         byte[] sha = sha256(weights);
         String hex = HexFormat.of().formatHex(sha);

@@ -90,11 +90,7 @@ public final class CompressJob {
     private CompressJob() {}
 
     static Path modelPath(String dir) {
-        if (dir != null) {
-            return Path.of(dir);
-        }
-        String home = System.getProperty("llic.home", System.getenv().getOrDefault("LLIC_HOME", "."));
-        return Path.of(home, "models", "default");
+        return dir != null ? Path.of(dir) : LoadedModel.defaultDirectory();
     }
 
     public static void main(String[] args) {
