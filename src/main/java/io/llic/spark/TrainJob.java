@@ -1,0 +1,677 @@
+package io.llic.spark;
+
+import io.llic.codec.Encoder;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import io.llic.model.CausalModel;
+import io.llic.model.FixedPointNet;
+import io.llic.model.LoadedModel;
+import io.llic.model.ModelException;
+import io.llic.runtime.Evaluators;
+import io.llic.schedule.Schedules;
+import io.llic.train.Batch;
+import io.llic.train.CausalNet;
+import io.llic.train.Checkpoint;
+import io.llic.train.CropSampler;
+import io.llic.train.GradientSum;
+import io.llic.train.LossModel;
+import io.llic.train.TrainConfig;
+import io.llic.train.TrainImage;
+import io.llic.train.Trainer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.zip.CRC32;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * {@code train-job --input PATH[,PATH...] --output DIR [options]}: trains a model of the causal
+ * family data-parallel on Spark and writes a model directory (manifest, fixed-point weights,
+ * MODEL_CARD.md, training log) plus its checkpoints.
+ *
+ * <p>The images are split into a training and a validation set (by a hash of their ids), decoded
+ * once in the executors and cached there, partitioned into a fixed number of shards balanced by
+ * pixels. Each step is one Spark job: every shard draws its crops (a pure function of seed, step
+ * and shard), computes the gradient of its share of the batch loss with DJL, and
+ * {@code treeAggregate} sums the shards' gradients in fixed point (so the order in which tasks
+ * finish cannot change the sum). The driver applies Adam and writes checkpoints; a run resumed
+ * from a checkpoint continues exactly as if it had never stopped.
+ */
+public final class TrainJob {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainJob.class);
+    static final String CHECKPOINTS = "checkpoints";
+    static final int KEEP_CHECKPOINTS = 3;
+    /** Crops of the validation set are drawn with this step number (training steps are >= 1). */
+    static final long VALIDATION_STEP = -1;
+    static final String USAGE = String.join("\n",
+            "usage: train-job --input PATH[,PATH...] --output DIR [--steps N] [--minutes M] [--resume] [options]",
+            "  --input        image directories or globs on any Hadoop file system, comma-separated",
+            "  --output       model directory to write (manifest.json, weights.bin, MODEL_CARD.md, train_log.tsv,",
+            "                 checkpoints/); local, hdfs: or s3a:",
+            "  --downsample   box-filter factor per input, comma-separated, or one for all (default 1)",
+            "  --family       model family (default causal; the only one so far)",
+            "  --steps        total training steps (the learning-rate schedule's length)",
+            "  --minutes      wall-clock budget of this invocation; without --steps the first steps are timed",
+            "                 and the total is fixed so the run fits. When the budget is used up the job",
+            "                 checkpoints, exports the model so far and stops; --resume continues",
+            "  --until        stop after this step (checkpointed), to continue later with --resume",
+            "  --resume       continue from the newest checkpoint in <output>/checkpoints",
+            "  --crop         crop side in pixels (default 32)    --batch   crops per step (default 16)",
+            "  --lr           peak Adam learning rate (default 2e-3); --final-lr rate at the last step (default 2e-5),",
+            "                 cosine decay after --warmup steps (default 200) of linear warm-up",
+            "  --seed         seed of the initial weights and of the crops (default 1)",
+            "  --shards       data-parallel shards (default: Spark's default parallelism); fixed for a run",
+            "  --validation   fraction of images held out (default 0.05); --val-crops (default 256),",
+            "                 --val-every steps (default 500)",
+            "  --checkpoint-every  steps between checkpoints (default 500)",
+            "  --hidden       hidden width (default 128); --layers hidden layers (default 4)",
+            "  --id           model id written into bitstreams (default: the output folder's name)",
+            "  --measure-pixels  pixels of whole validation images measured at export (default 2000000)",
+            "  --glob         file name pattern (default " + InputListing.DEFAULT_GLOB + ")",
+            "  --log-seconds  seconds between progress lines (default 30)",
+            "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
+    private static final Set<String> VALUED = Set.of("input", "output", "downsample", "family", "steps", "minutes",
+            "until", "crop", "batch", "lr", "final-lr", "warmup", "seed", "shards", "validation", "val-crops",
+            "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds");
+    private static final Set<String> FLAGS = Set.of("resume");
+    private static final Queue<LossModel> LOSS_MODELS = new ConcurrentLinkedQueue<>();
+
+    private TrainJob() {}
+
+    /** Options of one invocation: the run's config plus what only this invocation decides. */
+    record Options(TrainConfig config, String output, boolean resume, Trainer.Budget budget, String id, String glob,
+                   long measurePixels, List<String> args) {
+        static Options parse(String[] args, int defaultShards) {
+            JobArgs a = new JobArgs(args, VALUED, FLAGS);
+            List<String> inputs = Arrays.stream(a.required("input").split(",")).map(String::trim)
+                    .filter(s -> !s.isEmpty()).toList();
+            String output = a.required("output");
+            List<Integer> downsample = new ArrayList<>();
+            String[] ds = a.get("downsample", "1").split(",");
+            if (ds.length != 1 && ds.length != inputs.size()) {
+                throw new IllegalArgumentException("--downsample needs one factor, or one per input (" + inputs.size() + ")");
+            }
+            for (int i = 0; i < inputs.size(); i++) {
+                downsample.add(positiveInt("downsample", ds[ds.length == 1 ? 0 : i]));
+            }
+            String family = a.get("family", CausalModel.FAMILY);
+            if (!CausalModel.FAMILY.equals(family)) {
+                throw new IllegalArgumentException("--family " + family + " is not supported (known: " + CausalModel.FAMILY + ")");
+            }
+            double minutes = number(a, "minutes", 0, 0);
+            long steps = a.getInt("steps", 0, 1);
+            if (steps == 0 && minutes == 0 && !a.flag("resume")) {
+                throw new IllegalArgumentException("give --steps N or --minutes M (or both)");
+            }
+            double validation = number(a, "validation", 0.05, 0);
+            if (validation >= 1) {
+                throw new IllegalArgumentException("--validation is a fraction below 1");
+            }
+            int valEvery = a.getInt("val-every", 500, 0);
+            TrainConfig config = new TrainConfig(family, inputs, downsample, a.getInt("hidden", 128, 1),
+                    a.getInt("layers", 4, 1), a.getInt("crop", 32, 1), a.getInt("batch", 16, 1),
+                    a.getInt("shards", defaultShards, 1), number(a, "lr", 2e-3, 0), number(a, "final-lr", 2e-5, 0),
+                    a.getInt("warmup", 200, 0), steps, a.getInt("seed", 1, 0), validation,
+                    validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
+                    a.getInt("checkpoint-every", 500, 0));
+            if (config.batch() < config.shards()) {
+                throw new IllegalArgumentException("--batch (" + config.batch() + " crops) must be at least --shards ("
+                        + config.shards() + ")");
+            }
+            String id = a.get("id", new Path(output).getName());
+            return new Options(config, output, a.flag("resume"),
+                    new Trainer.Budget(minutes, a.getInt("until", 0, 1), a.getInt("log-seconds", 30, 1)), id,
+                    a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("measure-pixels", 2_000_000, 0), List.of(args));
+        }
+
+        private static int positiveInt(String name, String v) {
+            try {
+                int n = Integer.parseInt(v.trim());
+                if (n >= 1) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // below
+            }
+            throw new IllegalArgumentException("--" + name + " needs whole numbers >= 1, got '" + v + "'");
+        }
+
+        private static double number(JobArgs a, String name, double fallback, double min) {
+            String v = a.get(name, null);
+            if (v == null) {
+                return fallback;
+            }
+            try {
+                double d = Double.parseDouble(v);
+                if (d < min || Double.isNaN(d) || Double.isInfinite(d)) {
+                    throw new IllegalArgumentException("--" + name + " must be at least " + min);
+                }
+                return d;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--" + name + " needs a number, got '" + v + "'");
+            }
+        }
+    }
+
+    public static void main(String[] args) {
+        Jobs.main("train-job", USAGE, args, new Jobs.JobBody() {
+            @Override
+            public void check(String[] a) {
+                Options.parse(a, 1);
+            }
+
+            @Override
+            public void run(SparkSession spark, String[] a) throws Exception {
+                train(spark, Options.parse(a, spark.sparkContext().defaultParallelism()));
+            }
+        });
+    }
+
+    /** One file to load: where it is, its id, its downsampling factor, its shard. */
+    record Source(String path, String id, int downsample, int shard) implements Serializable {}
+
+    /** A decoded image, or why a file could not be used. */
+    record Loaded(TrainImage image, String path, String problem) implements Serializable {}
+
+    /** Result of a run: the final checkpoint and the exported model. */
+    record Result(Checkpoint checkpoint, boolean finished, LoadedModel model, Map<String, Object> summary) {}
+
+    static Result train(SparkSession spark, Options options) throws IOException {
+        long jobStart = System.nanoTime();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Path out = new Path(options.output());
+        FileSystem fs = out.getFileSystem(jsc.hadoopConfiguration());
+        Path ckptDir = new Path(out, CHECKPOINTS);
+        Checkpoint state = options.resume() ? latestCheckpoint(fs, ckptDir) : null;
+        if (options.resume() && state == null) {
+            throw new IllegalArgumentException("--resume: no checkpoint in " + ckptDir);
+        }
+        if (!options.resume() && fs.exists(ckptDir) && fs.listStatus(ckptDir).length > 0) {
+            throw new IllegalArgumentException(options.output() + " already has checkpoints: pass --resume to continue"
+                    + " that run, or choose another --output");
+        }
+        TrainConfig config = options.config();
+        if (state != null) {
+            config = reconcile(state.config(), config, options.args());
+            LOG.info("resuming from step {} of {} ({})", state.step(), config.steps() == 0 ? "?" : config.steps(),
+                    new Path(ckptDir, Checkpoint.fileName(state.step())));
+        } else {
+            state = Trainer.start(config);
+        }
+        TrainConfig run = config;
+        CausalNet net = run.net();
+        LOG.info("model: causal, {} hidden layers of {}, {} parameters", run.hiddenLayers(), run.hidden(), net.size());
+
+        // list, split and shard the images
+        List<Source> train = new ArrayList<>();
+        List<Source> validation = new ArrayList<>();
+        List<String> inputIds = new ArrayList<>();
+        for (int i = 0; i < run.inputs().size(); i++) {
+            String input = run.inputs().get(i);
+            int factor = run.downsample().get(i);
+            List<InputListing.Item> items = InputListing.list(spark, input, options.glob());
+            if (items.isEmpty()) {
+                throw new IllegalArgumentException("input " + input + " has no files matching " + options.glob());
+            }
+            List<InputListing.Item> tr = new ArrayList<>();
+            List<InputListing.Item> va = new ArrayList<>();
+            for (InputListing.Item it : items) {
+                String id = new Path(input).getName() + "/" + it.id();
+                InputListing.Item scaled = new InputListing.Item(it.path(), id, it.sizeBytes(),
+                        it.pixels() / ((long) factor * factor), 0);
+                (isValidation(id, run.validation()) ? va : tr).add(scaled);
+                inputIds.add(id);
+            }
+            LOG.info("{}: {} images ({} for validation), downsampled by {}", input, items.size(), va.size(), factor);
+            for (InputListing.Item it : InputListing.balance(tr, run.shards())) {
+                train.add(new Source(it.path(), it.id(), factor, it.partition()));
+            }
+            for (InputListing.Item it : InputListing.balance(va, run.shards())) {
+                validation.add(new Source(it.path(), it.id(), factor, it.partition()));
+            }
+        }
+        // balancing input by input keeps every shard's mix of the inputs alike
+        HadoopConf hadoop = new HadoopConf(jsc.hadoopConfiguration());
+        JavaRDD<Loaded> trainLoaded = load(jsc, train, run.shards(), hadoop, run.crop());
+        List<String> skipped = new ArrayList<>();
+        long[] counts = countAndReport(trainLoaded, skipped);
+        if (counts[0] == 0) {
+            throw new IllegalArgumentException("no usable training images in " + run.inputs() + skippedNote(skipped));
+        }
+        LOG.info("training set: {} images, {} pixels, in {} shards; {}", counts[0], counts[1], run.shards(),
+                skipped.isEmpty() ? "nothing skipped" : skipped.size() + " files skipped");
+        JavaRDD<Loaded> valLoaded = null;
+        long[] valCounts = {0, 0};
+        if (!validation.isEmpty() && run.validation() > 0) {
+            valLoaded = load(jsc, validation, run.shards(), hadoop, run.crop());
+            valCounts = countAndReport(valLoaded, skipped);
+            LOG.info("validation set: {} images, {} pixels", valCounts[0], valCounts[1]);
+        }
+        JavaRDD<Loaded> trainRdd = trainLoaded;
+        JavaRDD<Loaded> valRdd = valCounts[0] > 0 ? valLoaded : null;
+        double weight = 1.0 / (3.0 * run.batch() * run.crop() * run.crop());
+        Trainer.Backend backend = new Trainer.Backend() {
+            @Override
+            public GradientSum gradient(double[] params, long step) {
+                return shardSums(trainRdd, run, params, step, weight, true);
+            }
+
+            @Override
+            public GradientSum validate(double[] params) {
+                if (valRdd == null) {
+                    return new GradientSum(0);
+                }
+                return shardSums(valRdd, run, params, VALIDATION_STEP, 0, false);
+            }
+        };
+        Trainer trainer = new Trainer(backend, c -> writeCheckpoint(fs, ckptDir, c));
+        Trainer.Outcome outcome = trainer.run(state, options.budget());
+        Checkpoint last = outcome.last();
+        LOG.info("training {} at step {}: {}", outcome.finished() ? "finished" : "stopped", last.step(), outcome.reason());
+
+        // export and measure what quantisation costs
+        FixedPointNet fixed;
+        try {
+            fixed = last.config().net().export(last.params());
+        } catch (ModelException e) {
+            throw new IOException("fixed-point export failed: " + e.getMessage(), e);
+        }
+        Map<String, Object> measured = valRdd == null ? Map.of("note", "no validation images")
+                : measure(valRdd, last, fixed, options.measurePixels());
+        Map<String, Object> provenance = new LinkedHashMap<>();
+        provenance.put("trainedBy", "llic train-job (io.llic.spark.TrainJob)");
+        provenance.put("command", "jobs/train-job " + String.join(" ", options.args()));
+        provenance.put("data", Map.of("inputs", run.inputs(), "downsample", run.downsample(), "trainingImages", counts[0],
+                "trainingPixels", counts[1], "validationImages", valCounts[0], "validationPixels", valCounts[1]));
+        provenance.put("steps", last.step());
+        provenance.put("stepsPlanned", last.config().steps());
+        provenance.put("finished", outcome.finished());
+        provenance.put("cropsSeen", last.step() * run.batch());
+        provenance.put("trainMinutes", Math.round(last.trainMillis() / 600.0) / 100.0);
+        provenance.put("config", last.config());
+        provenance.put("quantisation", measured);
+        provenance.put("master", spark.sparkContext().master());
+        LoadedModel model = writeModel(fs, out, options.id(), fixed, provenance);
+        writeText(fs, new Path(out, "train_log.tsv"), trainLog(last));
+        writeText(fs, new Path(out, "MODEL_CARD.md"), modelCard(options, last, outcome, provenance, measured, skipped));
+        Map<String, Object> summary = new LinkedHashMap<>(provenance);
+        summary.put("versions", Jobs.versions(spark));
+        summary.put("skipped", skipped);
+        summary.put("jobSeconds", Math.round((System.nanoTime() - jobStart) / 1e7) / 100.0);
+        Jobs.writeJson(spark, new Path(out, "train_summary.json"), summary);
+        trainRdd.unpersist(false);
+        if (valRdd != null) {
+            valRdd.unpersist(false);
+        }
+        LOG.info("model written to {} (id {}, weights SHA-256 {})", out, options.id(), model.sha256Hex());
+        return new Result(last, outcome.finished(), model, summary);
+    }
+
+    /** A stable pseudo-random split: an image is held out when the CRC-32 of its id falls below the fraction. */
+    static boolean isValidation(String id, double fraction) {
+        CRC32 crc = new CRC32();
+        crc.update(id.getBytes(StandardCharsets.UTF_8));
+        return crc.getValue() < fraction * (1L << 32);
+    }
+
+    /** Settings given again on --resume must agree with the checkpoint's; steps may be added only when unset. */
+    static TrainConfig reconcile(TrainConfig saved, TrainConfig given, List<String> args) {
+        List<String> differences = new ArrayList<>();
+        Map<String, Object> a = Jobs.JSON.convertValue(saved, Map.class);
+        Map<String, Object> b = Jobs.JSON.convertValue(given, Map.class);
+        for (String k : a.keySet()) {
+            if (k.equals("steps") || k.equals("shards") && !args.toString().contains("--shards")) {
+                continue;
+            }
+            if (!String.valueOf(a.get(k)).equals(String.valueOf(b.get(k)))) {
+                differences.add(k + ": checkpoint " + a.get(k) + ", given " + b.get(k));
+            }
+        }
+        if (given.steps() != 0 && saved.steps() != 0 && given.steps() != saved.steps()) {
+            differences.add("steps: checkpoint " + saved.steps() + ", given " + given.steps());
+        }
+        if (!differences.isEmpty()) {
+            throw new IllegalArgumentException("--resume with settings that differ from the run's: "
+                    + String.join("; ", differences) + " (give the same options, or start a new --output)");
+        }
+        return saved.steps() == 0 && given.steps() != 0 ? saved.withSteps(given.steps()) : saved;
+    }
+
+    private static JavaRDD<Loaded> load(JavaSparkContext jsc, List<Source> sources, int shards, HadoopConf hadoop, int crop) {
+        List<Tuple2<Integer, Source>> keyed = new ArrayList<>();
+        for (Source s : sources) {
+            keyed.add(new Tuple2<>(s.shard(), s));
+        }
+        // sorted within a shard so that the cached order (and hence the crops drawn) never depends on arrival
+        return jsc.parallelizePairs(keyed, Math.max(1, Math.min(shards, keyed.size())))
+                .partitionBy(new ExactPartitioner(shards))
+                .values()
+                .mapPartitions(it -> {
+                    List<Source> list = new ArrayList<>();
+                    it.forEachRemaining(list::add);
+                    list.sort((x, y) -> x.id().compareTo(y.id()));
+                    List<Loaded> loaded = new ArrayList<>();
+                    for (Source s : list) {
+                        loaded.add(loadOne(s, hadoop, crop));
+                    }
+                    return loaded.iterator();
+                }, true)
+                .persist(StorageLevel.MEMORY_ONLY());
+    }
+
+    private static Loaded loadOne(Source s, HadoopConf hadoop, int crop) {
+        try {
+            Path p = new Path(s.path());
+            byte[] bytes;
+            try (InputStream in = p.getFileSystem(hadoop.get()).open(p)) {
+                bytes = in.readAllBytes();
+            }
+            RgbImage rgb = PngIo.read(bytes);
+            TrainImage image = TrainImage.of(s.id(), rgb).downsample(s.downsample());
+            if (image.width() < crop || image.height() < crop) {
+                return new Loaded(null, s.path(), image.width() + "x" + image.height() + " after downsampling by "
+                        + s.downsample() + " is smaller than the crop size " + crop);
+            }
+            return new Loaded(image, s.path(), null);
+        } catch (Exception e) {
+            return new Loaded(null, s.path(), e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    /** Loads (and caches) the images; returns {images, pixels} and adds "path: problem" of each unusable file. */
+    private static long[] countAndReport(JavaRDD<Loaded> rdd, List<String> skipped) {
+        List<Tuple2<Long, String>> rows = rdd.map(l -> l.image() != null ? new Tuple2<>(l.image().pixels(), (String) null)
+                : new Tuple2<>(-1L, l.path() + ": " + l.problem())).collect();
+        long images = 0;
+        long pixels = 0;
+        for (Tuple2<Long, String> r : rows) {
+            if (r._2() != null) {
+                skipped.add(r._2());
+                LOG.warn("skipping {}", r._2());
+            } else {
+                images++;
+                pixels += r._1();
+            }
+        }
+        return new long[] {images, pixels};
+    }
+
+    private static String skippedNote(List<String> skipped) {
+        return skipped.isEmpty() ? "" : " (skipped: " + String.join("; ", skipped) + ")";
+    }
+
+    /** One Spark job: every shard's loss (and gradient) summed in fixed point with treeAggregate. */
+    static GradientSum shardSums(JavaRDD<Loaded> rdd, TrainConfig config, double[] params, long step, double weight,
+                                 boolean withGradient) {
+        int size = config.net().size();
+        return rdd.mapPartitionsWithIndex((shard, it) -> {
+            List<TrainImage> images = new ArrayList<>();
+            it.forEachRemaining(l -> {
+                if (l.image() != null) {
+                    images.add(l.image());
+                }
+            });
+            int crops = withGradient ? config.cropsOfShard(shard)
+                    : config.validationCrops() / config.shards() + (shard < config.validationCrops() % config.shards() ? 1 : 0);
+            if (images.isEmpty() || crops == 0) {
+                return Collections.singletonList(new GradientSum(0)).iterator();
+            }
+            Batch batch = new CropSampler(images, config.crop()).sample(config.seed(), step, shard, crops);
+            LossModel model = acquire(config);
+            try {
+                return Collections.singletonList(GradientSum.of(model.evaluate(params, batch, weight, withGradient)))
+                        .iterator();
+            } finally {
+                LOSS_MODELS.add(model);
+            }
+        }, true).treeAggregate(new GradientSum(0), GradientSum::add, GradientSum::add, 2);
+    }
+
+    /** One loss model per concurrent task in this JVM, with as many PyTorch threads as the task has CPUs. */
+    private static LossModel acquire(TrainConfig config) {
+        LossModel m = LOSS_MODELS.poll();
+        if (m == null) {
+            TaskContext task = TaskContext.get();
+            int threads = task == null ? 0 : Math.max(1, task.cpus());
+            m = new LossModel(config.net(), threads);
+        }
+        return m;
+    }
+
+    /**
+     * Bits per pixel of whole validation images (up to {@code maxPixels}) with the float network and
+     * with the exported fixed-point network as the codec codes them (wavefront, file bits).
+     */
+    static Map<String, Object> measure(JavaRDD<Loaded> valRdd, Checkpoint last, FixedPointNet fixed, long maxPixels)
+            throws IOException {
+        LoadedModel model;
+        java.nio.file.Path tmp = Files.createTempDirectory("llic-export");
+        try {
+            model = LoadedModel.write(tmp, "measure", fixed, Map.of());
+        } finally {
+            Files.deleteIfExists(tmp.resolve(LoadedModel.WEIGHTS));
+            Files.deleteIfExists(tmp.resolve(LoadedModel.MANIFEST));
+            Files.deleteIfExists(tmp);
+        }
+        LoadedModel.ModelBytes bytes = model.toFiles();
+        List<Tuple2<String, Long>> all = valRdd.filter(l -> l.image() != null)
+                .map(l -> new Tuple2<>(l.image().id(), l.image().pixels())).collect();
+        List<Tuple2<String, Long>> sorted = new ArrayList<>(all);
+        sorted.sort((x, y) -> x._1().compareTo(y._1()));
+        Set<String> chosen = new java.util.HashSet<>();
+        long pixels = 0;
+        for (Tuple2<String, Long> t : sorted) {
+            if (pixels > 0 && pixels + t._2() > maxPixels) {
+                continue;
+            }
+            chosen.add(t._1());
+            pixels += t._2();
+        }
+        TrainConfig config = last.config();
+        double[] params = last.params();
+        List<double[]> rows = valRdd.filter(l -> l.image() != null && chosen.contains(l.image().id())).map(l -> {
+            TrainImage im = l.image();
+            LossModel lm = acquire(config);
+            double floatBits = 0;
+            try {
+                int band = Math.max(1, 16384 / im.width());
+                for (int r = 0; r < im.height(); r += band) {
+                    Batch b = CropSampler.rows(im, r, Math.min(band, im.height() - r));
+                    floatBits += lm.evaluate(params, b, 0, false).bits();
+                }
+            } finally {
+                LOSS_MODELS.add(lm);
+            }
+            LoadedModel m = ExecutorModels.model(bytes);
+            String device = ExecutorModels.device();
+            var ev = ExecutorModels.acquire(m, device);
+            try {
+                Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
+                        Schedules.byName("wavefront"), null);
+                return new double[] {im.pixels(), floatBits, r.stats().predictedBits(), r.stats().fileBits()};
+            } finally {
+                ExecutorModels.release(m, device, ev);
+            }
+        }).collect();
+        double px = 0;
+        double fl = 0;
+        double pr = 0;
+        double fi = 0;
+        for (double[] r : rows) {
+            px += r[0];
+            fl += r[1];
+            pr += r[2];
+            fi += r[3];
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("images", rows.size());
+        m.put("pixels", (long) px);
+        m.put("floatBpp", round4(fl / px));
+        m.put("fixedPointPredictedBpp", round4(pr / px));
+        m.put("fixedPointFileBpp", round4(fi / px));
+        m.put("quantisationCostPercent", round4(100 * (pr / fl - 1)));
+        LOG.info(String.format(Locale.ROOT, "validation images (%d, %d pixels): float %.4f bpp, fixed point %.4f bpp"
+                + " (+%.3f%%), files %.4f bpp", rows.size(), (long) px, fl / px, pr / px, 100 * (pr / fl - 1), fi / px));
+        return m;
+    }
+
+    static double round4(double v) {
+        return Math.round(v * 1e4) / 1e4;
+    }
+
+    private static LoadedModel writeModel(FileSystem fs, Path out, String id, FixedPointNet net,
+                                          Map<String, Object> provenance) throws IOException {
+        java.nio.file.Path tmp = Files.createTempDirectory("llic-model");
+        try {
+            LoadedModel local = LoadedModel.write(tmp, id, net, provenance);
+            for (String name : List.of(LoadedModel.WEIGHTS, LoadedModel.MANIFEST)) {
+                writeBytes(fs, new Path(out, name), Files.readAllBytes(tmp.resolve(name)));
+            }
+            return local;
+        } finally {
+            for (String name : List.of(LoadedModel.WEIGHTS, LoadedModel.MANIFEST)) {
+                Files.deleteIfExists(tmp.resolve(name));
+            }
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Writes through a temporary name and a rename, so a reader never sees half a file. */
+    static void writeBytes(FileSystem fs, Path path, byte[] data) throws IOException {
+        Path tmp = new Path(path.getParent(), "." + path.getName() + ".tmp");
+        try (OutputStream o = fs.create(tmp, true)) {
+            o.write(data);
+        }
+        if (fs.exists(path)) {
+            fs.delete(path, false);
+        }
+        if (!fs.rename(tmp, path)) {
+            throw new IOException("cannot rename " + tmp + " to " + path);
+        }
+    }
+
+    private static void writeText(FileSystem fs, Path path, String text) throws IOException {
+        writeBytes(fs, path, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static void writeCheckpoint(FileSystem fs, Path dir, Checkpoint c) {
+        try {
+            fs.mkdirs(dir);
+            writeBytes(fs, new Path(dir, Checkpoint.fileName(c.step())), c.toBytes());
+            FileStatus[] all = fs.listStatus(dir, p -> p.getName().endsWith(".ckpt"));
+            Arrays.sort(all, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
+            for (int i = 0; i < all.length - KEEP_CHECKPOINTS; i++) {
+                fs.delete(all[i].getPath(), false);
+            }
+            LOG.info("checkpoint {} written", new Path(dir, Checkpoint.fileName(c.step())));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write checkpoint to " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The newest readable checkpoint (a damaged newest one is reported and the one before it used). */
+    static Checkpoint latestCheckpoint(FileSystem fs, Path dir) throws IOException {
+        if (!fs.exists(dir)) {
+            return null;
+        }
+        FileStatus[] all = fs.listStatus(dir, p -> p.getName().endsWith(".ckpt"));
+        Arrays.sort(all, (a, b) -> b.getPath().getName().compareTo(a.getPath().getName()));
+        for (FileStatus f : all) {
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            try (InputStream in = fs.open(f.getPath())) {
+                in.transferTo(buf);
+            }
+            try {
+                return Checkpoint.fromBytes(buf.toByteArray(), f.getPath().toString());
+            } catch (ModelException e) {
+                LOG.warn("ignoring {}", e.getMessage());
+            }
+        }
+        return null;
+    }
+
+    static String trainLog(Checkpoint c) {
+        StringBuilder s = new StringBuilder("step\ttrain_bits_per_subpixel\tvalidation_bits_per_subpixel\tlearning_rate\tcrops_per_second\ttrain_seconds\n");
+        for (Checkpoint.HistoryRow r : c.history()) {
+            s.append(String.format(Locale.ROOT, "%d\t%.5f\t%s\t%.3e\t%.1f\t%.1f%n", r.step(), r.trainBits(),
+                    Double.isNaN(r.validationBits()) ? "" : String.format(Locale.ROOT, "%.5f", r.validationBits()),
+                    r.learningRate(), r.cropsPerSecond(), r.trainMillis() / 1000.0));
+        }
+        return s.toString();
+    }
+
+    static String modelCard(Options options, Checkpoint last, Trainer.Outcome outcome, Map<String, Object> provenance,
+                            Map<String, Object> measured, List<String> skipped) {
+        TrainConfig c = last.config();
+        StringBuilder s = new StringBuilder();
+        s.append("# Model ").append(options.id()).append(" (family causal)\n\n");
+        s.append("Trained by llic's own `train-job`; written by the job itself (figures below are from this run).\n\n");
+        s.append("## Training\n");
+        s.append("- Command: `").append(provenance.get("command")).append("`\n");
+        s.append("- Data: ").append(c.inputs()).append(", downsampled by ").append(c.downsample())
+                .append(" (box filter); ").append(((Map<?, ?>) provenance.get("data")).get("trainingImages"))
+                .append(" training images, ").append(((Map<?, ?>) provenance.get("data")).get("validationImages"))
+                .append(" held out for validation (CRC-32 of the id below ").append(c.validation()).append(")\n");
+        if (!skipped.isEmpty()) {
+            s.append("- Skipped files: ").append(String.join("; ", skipped)).append('\n');
+        }
+        s.append(String.format(Locale.ROOT, "- Network: 36 causal inputs -> %d x %d LeakyReLU -> 36 outputs (%d parameters)%n",
+                c.hiddenLayers(), c.hidden(), c.net().size()));
+        s.append(String.format(Locale.ROOT, "- Steps: %d of %d (%s), batch %d crops of %dx%d, Adam, lr %.1e cosine to %.1e"
+                        + " after %d warm-up steps, seed %d, %d shards%n", last.step(), c.steps(),
+                outcome.finished() ? "finished" : "stopped: " + outcome.reason(), c.batch(), c.crop(), c.crop(),
+                c.learningRate(), c.finalLearningRate(), c.warmup(), c.seed(), c.shards()));
+        s.append(String.format(Locale.ROOT, "- Training time: %.1f min (%s)%n", last.trainMillis() / 60000.0,
+                provenance.get("master")));
+        List<Checkpoint.HistoryRow> h = last.history();
+        for (int i = h.size() - 1; i >= 0; i--) {
+            if (!Double.isNaN(h.get(i).validationBits())) {
+                s.append(String.format(Locale.ROOT, "- Last validation loss: %.4f bits per sub-pixel at step %d%n",
+                        h.get(i).validationBits(), h.get(i).step()));
+                break;
+            }
+        }
+        s.append("\n## Quantisation (whole validation images)\n");
+        measured.forEach((k, v) -> s.append("- ").append(k).append(": ").append(v).append('\n'));
+        s.append("\nThe loss curve is in `train_log.tsv`; everything else in `train_summary.json`.\n");
+        return s.toString();
+    }
+
+    /** For tests: the gradient of one step computed in this JVM over the given shards' crops together. */
+    static LossModel.Result singleProcessGradient(List<List<TrainImage>> shards, TrainConfig config, double[] params,
+                                                  long step) {
+        Batch all = null;
+        for (int s = 0; s < shards.size(); s++) {
+            Batch b = new CropSampler(shards.get(s), config.crop()).sample(config.seed(), step, s, config.cropsOfShard(s));
+            all = all == null ? b : Batch.concat(all, b);
+        }
+        try (LossModel m = new LossModel(config.net(), 0)) {
+            return m.evaluate(params, all, 1.0 / (3.0 * config.batch() * config.crop() * config.crop()), true);
+        }
+    }
+}
