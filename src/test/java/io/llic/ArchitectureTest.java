@@ -41,6 +41,10 @@ class ArchitectureTest {
         onlyDependsOn("codec", "image", "entropy", "format", "prob", "schedule", "model", "runtime");
         onlyDependsOn("cli", "image", "entropy", "format", "prob", "schedule", "model", "runtime", "codec",
                 "com.fasterxml.jackson..");
+        onlyDependsOn("train", "image", "schedule", "model", "runtime", "ai.djl..", "org.slf4j..",
+                "com.fasterxml.jackson..");
+        onlyDependsOn("spark", "image", "entropy", "format", "prob", "schedule", "model", "runtime", "codec", "train",
+                "org.apache.spark..", "org.apache.hadoop..", "scala..", "org.slf4j..", "com.fasterxml.jackson..");
     }
 
     @Test

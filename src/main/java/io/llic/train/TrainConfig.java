@@ -40,7 +40,8 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         if (t <= warmup) {
             return learningRate * t / Math.max(1, warmup);
         }
-        double progress = steps <= warmup ? 1 : (double) (t - warmup) / (steps - warmup);
+        // before a --minutes run has fixed its length (steps == 0) the rate stays at its peak
+        double progress = steps == 0 ? 0 : steps <= warmup ? 1 : (double) (t - warmup) / (steps - warmup);
         progress = Math.min(1, progress);
         return finalLearningRate + (learningRate - finalLearningRate) * 0.5 * (1 + StrictMath.cos(Math.PI * progress));
     }

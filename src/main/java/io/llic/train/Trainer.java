@@ -93,8 +93,13 @@ public final class Trainer {
             }
             if (config.steps() == 0 && step == state.step() + 2 + CALIBRATION_STEPS) {
                 double perStep = (System.nanoTime() - calibrationStart) / 1e9 / CALIBRATION_STEPS;
-                double overhead = 1.0 + 0.02 + (config.validateEvery() > 0 ? 0.03 : 0);
-                long more = (long) ((deadline - System.nanoTime()) / 1e9 / (perStep * overhead));
+                double perStepOverhead = 0.02 * perStep;
+                if (config.validateEvery() > 0) {
+                    long v0 = System.nanoTime();
+                    backend.validate(params); // timed only; the state does not change
+                    perStepOverhead += (System.nanoTime() - v0) / 1e9 / config.validateEvery();
+                }
+                long more = (long) ((deadline - System.nanoTime()) / 1e9 / (perStep + perStepOverhead));
                 config = config.withSteps(step + Math.max(1, more));
                 LOG.info(String.format(Locale.ROOT, "%.2f s per step: the %.1f min budget fits %d steps in all",
                         perStep, budget.minutes(), config.steps()));

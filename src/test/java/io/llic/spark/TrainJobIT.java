@@ -1,0 +1,179 @@
+package io.llic.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.llic.TestData;
+import io.llic.codec.Decoder;
+import io.llic.codec.Encoder;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import io.llic.model.LoadedModel;
+import io.llic.runtime.Evaluators;
+import io.llic.runtime.NetworkEvaluator;
+import io.llic.schedule.Schedules;
+import io.llic.train.Checkpoint;
+import io.llic.train.GradientSum;
+import io.llic.train.LossModel;
+import io.llic.train.TrainConfig;
+import io.llic.train.TrainImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import scala.Tuple2;
+
+/** train-job on a real local[2] session, on small crops of the real training images. */
+class TrainJobIT {
+    @TempDir
+    static Path dir;
+    static SparkSession spark;
+    static Path input;
+    static List<RgbImage> crops = new ArrayList<>();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        input = dir.resolve("in");
+        Files.createDirectories(input);
+        Path bsd = TestData.shared().resolve("datasets/train/bsd200");
+        String[] names = {"100075.png", "100080.png", "100098.png", "103041.png", "104022.png", "105019.png"};
+        for (int i = 0; i < names.length; i++) {
+            RgbImage img = PngIo.read(Files.readAllBytes(bsd.resolve(names[i]))).crop(100, 100, 72, 56);
+            crops.add(img);
+            Files.write(input.resolve("img" + i + ".png"), PngIo.write(img));
+        }
+        byte[] corrupt = Files.readAllBytes(input.resolve("img0.png"));
+        for (int i = 60; i < corrupt.length; i += 5) {
+            corrupt[i] ^= 0x5A;
+        }
+        Files.write(input.resolve("corrupt.png"), corrupt);
+        Files.write(input.resolve("tiny.png"), PngIo.write(crops.get(1).crop(0, 0, 5, 5)));
+        spark = SparkSession.builder().master("local[2]").appName("llic-train-test")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
+    }
+
+    @AfterAll
+    static void tearDown() {
+        spark.stop();
+    }
+
+    private static TrainJob.Options options(String output, String... extra) {
+        List<String> args = new ArrayList<>(List.of("--input", input.toString(), "--output", dir.resolve(output).toString(),
+                "--crop", "8", "--batch", "8", "--shards", "2", "--hidden", "16", "--layers", "2", "--lr", "3e-3",
+                "--final-lr", "1e-4", "--warmup", "2", "--validation", "0.3", "--val-crops", "8", "--val-every", "10",
+                "--checkpoint-every", "4", "--log-seconds", "1"));
+        args.addAll(List.of(extra));
+        return TrainJob.Options.parse(args.toArray(String[]::new), 2);
+    }
+
+    @Test
+    void aShortRunLowersTheLossAndWritesAUsableModel() throws Exception {
+        TrainJob.Result r = TrainJob.train(spark, options("run", "--steps", "40", "--id", "tiny"));
+        assertTrue(r.finished());
+        Path out = dir.resolve("run");
+        LoadedModel model = LoadedModel.load(out);
+        assertEquals("tiny", model.id());
+        assertEquals(model.sha256Hex(), r.model().sha256Hex());
+        List<String> log = Files.readAllLines(out.resolve("train_log.tsv"));
+        double first = Double.parseDouble(log.get(1).split("\t")[1]);
+        double last = Double.parseDouble(log.get(log.size() - 1).split("\t")[1]);
+        assertTrue(last < first - 0.5, "training loss " + first + " -> " + last);
+        assertTrue(Files.readString(out.resolve("MODEL_CARD.md")).contains("--steps 40"));
+        JsonNode summary = Jobs.JSON.readTree(out.resolve("train_summary.json").toFile());
+        String skipped = summary.get("skipped").toString();
+        assertTrue(skipped.contains("corrupt.png"), skipped);
+        assertTrue(skipped.contains("tiny.png") && skipped.contains("smaller than the crop size"), skipped);
+        JsonNode q = summary.get("quantisation");
+        assertTrue(q.get("images").asInt() > 0, q.toString());
+        // a wrong export (layout, scale) would code far worse than the float network predicts; the
+        // integer CDF can only do better where the float likelihood hits its 1e-9 floor (young models)
+        assertTrue(q.get("fixedPointPredictedBpp").asDouble() < 1.01 * q.get("floatBpp").asDouble(), q.toString());
+        assertTrue(q.get("fixedPointFileBpp").asDouble() >= q.get("fixedPointPredictedBpp").asDouble(), q.toString());
+        // the exported model codes and decodes an image exactly
+        try (NetworkEvaluator ev = Evaluators.create(Evaluators.JAVA, model.net(), "cpu", 1)) {
+            Encoder.Result enc = new Encoder(model, ev, false).encode(crops.get(3), Schedules.byName("wavefront"), null);
+            RgbImage back = new Decoder(model, ev, 4096).decode(enc.file()).image();
+            assertTrue(back.samePixels(crops.get(3)));
+        }
+    }
+
+    @Test
+    void shardedGradientsEqualSingleProcessGradients() {
+        TrainConfig config = options("unused", "--steps", "1").config();
+        List<List<TrainImage>> shards = List.of(new ArrayList<>(), new ArrayList<>());
+        List<Tuple2<Integer, TrainJob.Loaded>> rows = new ArrayList<>();
+        for (int i = 0; i < crops.size(); i++) {
+            TrainImage im = TrainImage.of("img" + i, crops.get(i));
+            shards.get(i % 2).add(im);
+            rows.add(new Tuple2<>(i % 2, new TrainJob.Loaded(im, "img" + i, null)));
+        }
+        JavaRDD<TrainJob.Loaded> rdd = JavaSparkContext.fromSparkContext(spark.sparkContext())
+                .parallelizePairs(rows, 2).partitionBy(new ExactPartitioner(2)).values();
+        double[] params = config.net().init(11);
+        double weight = 1.0 / (3.0 * config.batch() * config.crop() * config.crop());
+        GradientSum distributed = TrainJob.shardSums(rdd, config, params, 3, weight, true);
+        LossModel.Result single = TrainJob.singleProcessGradient(shards, config, params, 3);
+        double[] g = distributed.gradient();
+        double norm = Arrays.stream(single.gradient()).map(Math::abs).max().orElse(0);
+        assertTrue(norm > 0);
+        for (int i = 0; i < g.length; i++) {
+            assertEquals(single.gradient()[i], g[i], 1e-4 * norm + 1e-9, "parameter " + i);
+        }
+        assertEquals(single.bits(), distributed.bits(), 1e-5 * single.bits());
+        assertEquals(single.subpixels(), distributed.subpixels());
+    }
+
+    @Test
+    void aStoppedRunResumesExactly() throws Exception {
+        TrainJob.Result straight = TrainJob.train(spark, options("straight", "--steps", "12"));
+        TrainJob.Result stopped = TrainJob.train(spark, options("resumed", "--steps", "12", "--until", "6"));
+        assertFalse(stopped.finished());
+        assertEquals(6, stopped.checkpoint().step());
+        IllegalArgumentException again = assertThrows(IllegalArgumentException.class,
+                () -> TrainJob.train(spark, options("resumed", "--steps", "12")));
+        assertTrue(again.getMessage().contains("--resume"), again.getMessage());
+        IllegalArgumentException changed = assertThrows(IllegalArgumentException.class,
+                () -> TrainJob.train(spark, options("resumed", "--steps", "12", "--resume", "--lr", "1e-3")));
+        assertTrue(changed.getMessage().contains("learningRate"), changed.getMessage());
+        TrainJob.Result resumed = TrainJob.train(spark, options("resumed", "--resume"));
+        assertTrue(resumed.finished());
+        assertArrayEquals(straight.checkpoint().params(), resumed.checkpoint().params());
+        assertEquals(straight.model().sha256Hex(), resumed.model().sha256Hex());
+        FileSystem fs = FileSystem.getLocal(spark.sparkContext().hadoopConfiguration());
+        Checkpoint onDisk = TrainJob.latestCheckpoint(fs, new org.apache.hadoop.fs.Path(dir.resolve("resumed/checkpoints").toString()));
+        assertEquals(12, onDisk.step());
+        assertArrayEquals(straight.checkpoint().params(), onDisk.params());
+    }
+
+    @Test
+    void aTimeBudgetStopsTheRunWithACheckpointAndAModel() throws Exception {
+        TrainJob.Result r = TrainJob.train(spark, options("budget", "--steps", "1000000", "--minutes", "0.05"));
+        assertFalse(r.finished());
+        assertTrue(r.checkpoint().step() > 0 && r.checkpoint().step() < 1000000);
+        assertTrue(Files.exists(dir.resolve("budget/checkpoints").resolve(Checkpoint.fileName(r.checkpoint().step()))));
+        LoadedModel.load(dir.resolve("budget"));
+        assertTrue(Files.readString(dir.resolve("budget/MODEL_CARD.md")).contains("stopped: time budget"));
+    }
+
+    @Test
+    void minutesAloneFitTheStepsToTheBudget() throws Exception {
+        TrainJob.Result r = TrainJob.train(spark, options("fit", "--minutes", "0.25"));
+        long planned = r.checkpoint().config().steps();
+        assertTrue(planned > 12, "planned " + planned);
+        assertTrue(r.checkpoint().step() >= planned * 0.8, r.checkpoint().step() + " of " + planned);
+    }
+}
