@@ -99,7 +99,7 @@ public final class TrainJob {
             "until", "crop", "batch", "lr", "final-lr", "warmup", "seed", "shards", "validation", "val-crops",
             "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds");
     private static final Set<String> FLAGS = Set.of("resume");
-    private static final Queue<LossModel> LOSS_MODELS = new ConcurrentLinkedQueue<>();
+    private static final Map<String, Queue<LossModel>> LOSS_MODELS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private TrainJob() {}
 
@@ -442,25 +442,37 @@ public final class TrainJob {
                 return Collections.singletonList(new GradientSum(0)).iterator();
             }
             Batch batch = new CropSampler(images, config.crop()).sample(config.seed(), step, shard, crops);
-            LossModel model = acquire(config);
+            String device = ExecutorModels.djlDevice(ExecutorModels.device());
+            LossModel model = acquire(config, device);
             try {
                 return Collections.singletonList(GradientSum.of(model.evaluate(params, batch, weight, withGradient)))
                         .iterator();
             } finally {
-                LOSS_MODELS.add(model);
+                release(config, device, model);
             }
         }, true).treeAggregate(new GradientSum(0), GradientSum::add, GradientSum::add, 2);
     }
 
-    /** One loss model per concurrent task in this JVM, with as many PyTorch threads as the task has CPUs. */
-    private static LossModel acquire(TrainConfig config) {
-        LossModel m = LOSS_MODELS.poll();
+    /**
+     * One loss model per concurrent task in this JVM and device (the task's GPU, or the CPU with a
+     * logged fallback), with as many PyTorch threads as the task has CPUs.
+     */
+    private static LossModel acquire(TrainConfig config, String device) {
+        LossModel m = LOSS_MODELS.computeIfAbsent(key(config, device), k -> new ConcurrentLinkedQueue<>()).poll();
         if (m == null) {
             TaskContext task = TaskContext.get();
             int threads = task == null ? 0 : Math.max(1, task.cpus());
-            m = new LossModel(config.net(), threads);
+            m = new LossModel(config.net(), threads, device);
         }
         return m;
+    }
+
+    private static void release(TrainConfig config, String device, LossModel m) {
+        LOSS_MODELS.get(key(config, device)).add(m);
+    }
+
+    private static String key(TrainConfig config, String device) {
+        return config.hidden() + "x" + config.hiddenLayers() + "@" + device;
     }
 
     /**
@@ -496,7 +508,8 @@ public final class TrainJob {
         double[] params = last.params();
         List<double[]> rows = valRdd.filter(l -> l.image() != null && chosen.contains(l.image().id())).map(l -> {
             TrainImage im = l.image();
-            LossModel lm = acquire(config);
+            String lossDevice = ExecutorModels.djlDevice(ExecutorModels.device());
+            LossModel lm = acquire(config, lossDevice);
             double floatBits = 0;
             try {
                 int band = Math.max(1, 16384 / im.width());
@@ -505,7 +518,7 @@ public final class TrainJob {
                     floatBits += lm.evaluate(params, b, 0, false).bits();
                 }
             } finally {
-                LOSS_MODELS.add(lm);
+                release(config, lossDevice, lm);
             }
             LoadedModel m = ExecutorModels.model(bytes);
             String device = ExecutorModels.device();

@@ -35,10 +35,15 @@ public final class LossModel implements AutoCloseable {
     private final CausalNet net;
     private final NDManager base;
 
-    /** @param threads PyTorch intra-op threads (0 keeps the engine's setting) */
+    /** On the CPU; @param threads PyTorch intra-op threads (0 keeps the engine's setting) */
     public LossModel(CausalNet net, int threads) {
+        this(net, threads, "cpu");
+    }
+
+    /** @param device DJL device name ("cpu", "gpu0", ...) */
+    public LossModel(CausalNet net, int threads, String device) {
         this.net = net;
-        this.base = NDManager.newBaseManager(Device.cpu(), "PyTorch");
+        this.base = NDManager.newBaseManager(Device.fromName(device), "PyTorch");
         if (threads > 0) {
             JniUtils.setNumThreads(threads);
         }

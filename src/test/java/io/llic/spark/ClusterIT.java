@@ -177,6 +177,40 @@ class ClusterIT {
         }
     }
 
+    /**
+     * train-job data-parallel over the two Workers gives bit-for-bit the weights of the same run on
+     * local[2]: the shards draw their crops from (seed, step, shard) and gradients are summed in
+     * fixed point, so neither the executors nor the order of their results matter.
+     */
+    @Test
+    void trainingOnTheClusterEqualsTrainingInLocalMode() throws Exception {
+        Path in = dir.resolve("train-images");
+        Files.createDirectories(in);
+        Path bsd = TestData.shared().resolve("datasets/train/bsd200");
+        for (String name : new String[] {"100075.png", "100080.png", "100098.png", "103041.png", "104022.png"}) {
+            Files.write(in.resolve(name), PngIo.write(PngIo.read(Files.readAllBytes(bsd.resolve(name))).crop(60, 80, 64, 48)));
+        }
+        List<String> job = List.of("--input", in.toString(), "--crop", "8", "--batch", "6", "--shards", "2", "--hidden", "16",
+                "--layers", "2", "--steps", "10", "--warmup", "2", "--validation", "0.2", "--val-crops", "4",
+                "--val-every", "5", "--checkpoint-every", "5");
+        List<String> cluster = new ArrayList<>(List.of("jobs/train-job", "--master", master, "--conf", "spark.executor.cores=1",
+                "--conf", "spark.executor.memory=1500m", "--conf", "spark.ui.enabled=false", "--conf",
+                "spark.driver.host=127.0.0.1", "--output", dir.resolve("trained-cluster").toString()));
+        cluster.addAll(job);
+        JobScriptsIT.Run c = runScript(cluster);
+        assertEquals(0, c.status(), c.err());
+        List<String> local = new ArrayList<>(List.of("jobs/train-job", "--master", "local[2]", "--output",
+                dir.resolve("trained-local").toString()));
+        local.addAll(job);
+        JobScriptsIT.Run l = runScript(local);
+        assertEquals(0, l.status(), l.err());
+        byte[] a = Files.readAllBytes(dir.resolve("trained-cluster/weights.bin"));
+        byte[] b = Files.readAllBytes(dir.resolve("trained-local/weights.bin"));
+        assertTrue(java.util.Arrays.equals(a, b), "cluster and local[2] training give the same weights");
+        String summary = Files.readString(dir.resolve("trained-cluster/train_summary.json"));
+        assertTrue(summary.contains("spark://127.0.0.1"), summary);
+    }
+
     private static JobScriptsIT.Run runScript(List<String> command) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().remove("SPARK_HOME");
