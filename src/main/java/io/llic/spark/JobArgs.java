@@ -90,4 +90,21 @@ final class JobArgs {
             throw new IllegalArgumentException("--" + name + " needs a whole number, got '" + v + "'");
         }
     }
+
+    double getDouble(String name, double fallback, double min) {
+        String v = get(name, null);
+        if (v == null) {
+            return fallback;
+        }
+        double d;
+        try {
+            d = Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + name + " needs a number, got '" + v + "'");
+        }
+        if (d < min || Double.isNaN(d) || Double.isInfinite(d)) {
+            throw new IllegalArgumentException("--" + name + " must be at least " + min);
+        }
+        return d;
+    }
 }

@@ -123,19 +123,19 @@ public final class TrainJob {
             if (!CausalModel.FAMILY.equals(family)) {
                 throw new IllegalArgumentException("--family " + family + " is not supported (known: " + CausalModel.FAMILY + ")");
             }
-            double minutes = number(a, "minutes", 0, 0);
+            double minutes = a.getDouble("minutes", 0, 0);
             long steps = a.getInt("steps", 0, 1);
             if (steps == 0 && minutes == 0 && !a.flag("resume")) {
                 throw new IllegalArgumentException("give --steps N or --minutes M (or both)");
             }
-            double validation = number(a, "validation", 0.05, 0);
+            double validation = a.getDouble("validation", 0.05, 0);
             if (validation >= 1) {
                 throw new IllegalArgumentException("--validation is a fraction below 1");
             }
             int valEvery = a.getInt("val-every", 500, 0);
             TrainConfig config = new TrainConfig(family, inputs, downsample, a.getInt("hidden", 128, 1),
                     a.getInt("layers", 4, 1), a.getInt("crop", 32, 1), a.getInt("batch", 16, 1),
-                    a.getInt("shards", defaultShards, 1), number(a, "lr", 2e-3, 0), number(a, "final-lr", 2e-5, 0),
+                    a.getInt("shards", defaultShards, 1), a.getDouble("lr", 2e-3, 0), a.getDouble("final-lr", 2e-5, 0),
                     a.getInt("warmup", 200, 0), steps, a.getInt("seed", 1, 0), validation,
                     validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
                     a.getInt("checkpoint-every", 500, 0));
@@ -159,22 +159,6 @@ public final class TrainJob {
                 // below
             }
             throw new IllegalArgumentException("--" + name + " needs whole numbers >= 1, got '" + v + "'");
-        }
-
-        private static double number(JobArgs a, String name, double fallback, double min) {
-            String v = a.get(name, null);
-            if (v == null) {
-                return fallback;
-            }
-            try {
-                double d = Double.parseDouble(v);
-                if (d < min || Double.isNaN(d) || Double.isInfinite(d)) {
-                    throw new IllegalArgumentException("--" + name + " must be at least " + min);
-                }
-                return d;
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--" + name + " needs a number, got '" + v + "'");
-            }
         }
     }
 

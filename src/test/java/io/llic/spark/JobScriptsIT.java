@@ -55,7 +55,7 @@ class JobScriptsIT {
 
     @Test
     void helpAndUsageErrors() throws Exception {
-        for (String job : new String[] {"compress-job", "decode-job", "eval-job"}) {
+        for (String job : new String[] {"compress-job", "decode-job", "eval-job", "train-job"}) {
             Run help = run("jobs/" + job, "--help");
             assertEquals(0, help.status(), help.err());
             assertTrue(help.out().contains("usage: " + job), help.out());
@@ -63,6 +63,13 @@ class JobScriptsIT {
             assertEquals(2, bad.status(), bad.err());
             assertTrue(bad.err().contains("unknown option --bogus"), bad.err());
         }
+        Run noLength = run("jobs/train-job", "--input", "x", "--output", "y");
+        assertEquals(2, noLength.status(), noLength.err());
+        assertTrue(noLength.err().contains("--steps N or --minutes M"), noLength.err());
+        Run missing = run("jobs/train-job", "--input", "/nonexistent/images", "--output", dir.resolve("t").toString(),
+                "--steps", "5");
+        assertEquals(1, missing.status(), missing.err());
+        assertTrue(missing.err().contains("/nonexistent/images"), missing.err());
     }
 
     @Test
