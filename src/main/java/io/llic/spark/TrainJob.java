@@ -80,7 +80,8 @@ public final class TrainJob {
             "                 and the total is fixed so the run fits. When the budget is used up the job",
             "                 checkpoints, exports the model so far and stops; --resume continues",
             "  --until        stop after this step (checkpointed), to continue later with --resume",
-            "  --resume       continue from the newest checkpoint in <output>/checkpoints",
+            "  --resume       continue from the newest checkpoint in <output>/checkpoints, with the run's own",
+            "                 settings (--input and the rest may be left out; if given they must agree)",
             "  --crop         crop side in pixels (default 32)    --batch   crops per step (default 16)",
             "  --lr           peak Adam learning rate (default 2e-3); --final-lr rate at the last step (default 2e-5),",
             "                 cosine decay after --warmup steps (default 200) of linear warm-up",
@@ -104,16 +105,17 @@ public final class TrainJob {
     private TrainJob() {}
 
     /** Options of one invocation: the run's config plus what only this invocation decides. */
-    record Options(TrainConfig config, String output, boolean resume, Trainer.Budget budget, String id, String glob,
+    record Options(TrainConfig config, Set<String> given, String output, boolean resume, Trainer.Budget budget, String id, String glob,
                    long measurePixels, List<String> args) {
         static Options parse(String[] args, int defaultShards) {
             JobArgs a = new JobArgs(args, VALUED, FLAGS);
-            List<String> inputs = Arrays.stream(a.required("input").split(",")).map(String::trim)
+            boolean resume = a.flag("resume");
+            List<String> inputs = Arrays.stream((resume ? a.get("input", "") : a.required("input")).split(",")).map(String::trim)
                     .filter(s -> !s.isEmpty()).toList();
             String output = a.required("output");
             List<Integer> downsample = new ArrayList<>();
             String[] ds = a.get("downsample", "1").split(",");
-            if (ds.length != 1 && ds.length != inputs.size()) {
+            if (ds.length != 1 && ds.length != inputs.size() && !inputs.isEmpty()) {
                 throw new IllegalArgumentException("--downsample needs one factor, or one per input (" + inputs.size() + ")");
             }
             for (int i = 0; i < inputs.size(); i++) {
@@ -144,7 +146,13 @@ public final class TrainJob {
                         + config.shards() + ")");
             }
             String id = a.get("id", new Path(output).getName());
-            return new Options(config, output, a.flag("resume"),
+            Set<String> given = new java.util.HashSet<>();
+            for (String name : VALUED) {
+                if (a.get(name, null) != null) {
+                    given.add(name);
+                }
+            }
+            return new Options(config, given, output, resume,
                     new Trainer.Budget(minutes, a.getInt("until", 0, 1), a.getInt("log-seconds", 30, 1)), id,
                     a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("measure-pixels", 2_000_000, 0), List.of(args));
         }
@@ -201,12 +209,13 @@ public final class TrainJob {
         }
         TrainConfig config = options.config();
         if (state != null) {
-            config = reconcile(state.config(), config, options.args());
+            config = reconcile(state.config(), config, options.given());
             LOG.info("resuming from step {} of {} ({})", state.step(), config.steps() == 0 ? "?" : config.steps(),
                     new Path(ckptDir, Checkpoint.fileName(state.step())));
         } else {
             state = Trainer.start(config);
         }
+        state = state.withCommand("jobs/train-job " + String.join(" ", options.args()));
         TrainConfig run = config;
         CausalNet net = run.net();
         LOG.info("model: causal, {} hidden layers of {}, {} parameters", run.hiddenLayers(), run.hidden(), net.size());
@@ -289,7 +298,10 @@ public final class TrainJob {
                 : measure(valRdd, last, fixed, options.measurePixels());
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("trainedBy", "llic train-job (io.llic.spark.TrainJob)");
-        provenance.put("command", "jobs/train-job " + String.join(" ", options.args()));
+        provenance.put("command", last.commands().get(0));
+        if (last.commands().size() > 1) {
+            provenance.put("continuedWith", last.commands().subList(1, last.commands().size()));
+        }
         provenance.put("data", Map.of("inputs", run.inputs(), "downsample", run.downsample(), "trainingImages", counts[0],
                 "trainingPixels", counts[1], "validationImages", valCounts[0], "validationPixels", valCounts[1]));
         provenance.put("steps", last.step());
@@ -323,25 +335,35 @@ public final class TrainJob {
         return crc.getValue() < fraction * (1L << 32);
     }
 
-    /** Settings given again on --resume must agree with the checkpoint's; steps may be added only when unset. */
-    static TrainConfig reconcile(TrainConfig saved, TrainConfig given, List<String> args) {
+    /** The option that sets each field of {@link TrainConfig}. */
+    static final Map<String, String> OPTION_OF = Map.ofEntries(Map.entry("family", "family"), Map.entry("inputs", "input"),
+            Map.entry("downsample", "downsample"), Map.entry("hidden", "hidden"), Map.entry("hiddenLayers", "layers"),
+            Map.entry("crop", "crop"), Map.entry("batch", "batch"), Map.entry("shards", "shards"),
+            Map.entry("learningRate", "lr"), Map.entry("finalLearningRate", "final-lr"), Map.entry("warmup", "warmup"),
+            Map.entry("steps", "steps"), Map.entry("seed", "seed"), Map.entry("validation", "validation"),
+            Map.entry("validationCrops", "val-crops"), Map.entry("validateEvery", "val-every"),
+            Map.entry("checkpointEvery", "checkpoint-every"));
+
+    /**
+     * On --resume the run keeps its own settings; options given again must agree with them (a run
+     * planned by --minutes alone may be given its --steps).
+     */
+    static TrainConfig reconcile(TrainConfig saved, TrainConfig given, Set<String> options) {
         List<String> differences = new ArrayList<>();
         Map<String, Object> a = Jobs.JSON.convertValue(saved, Map.class);
         Map<String, Object> b = Jobs.JSON.convertValue(given, Map.class);
         for (String k : a.keySet()) {
-            if (k.equals("steps") || k.equals("shards") && !args.toString().contains("--shards")) {
+            String option = OPTION_OF.get(k);
+            if (option == null || !options.contains(option) || k.equals("steps") && saved.steps() == 0) {
                 continue;
             }
             if (!String.valueOf(a.get(k)).equals(String.valueOf(b.get(k)))) {
-                differences.add(k + ": checkpoint " + a.get(k) + ", given " + b.get(k));
+                differences.add("--" + option + " " + b.get(k) + " (the run has " + a.get(k) + ")");
             }
         }
-        if (given.steps() != 0 && saved.steps() != 0 && given.steps() != saved.steps()) {
-            differences.add("steps: checkpoint " + saved.steps() + ", given " + given.steps());
-        }
         if (!differences.isEmpty()) {
-            throw new IllegalArgumentException("--resume with settings that differ from the run's: "
-                    + String.join("; ", differences) + " (give the same options, or start a new --output)");
+            throw new IllegalArgumentException("--resume continues a run with its own settings, but "
+                    + String.join(", ", differences) + " differ; leave them out, or start a new --output");
         }
         return saved.steps() == 0 && given.steps() != 0 ? saved.withSteps(given.steps()) : saved;
     }
@@ -630,6 +652,9 @@ public final class TrainJob {
         s.append("Trained by llic's own `train-job`; written by the job itself (figures below are from this run).\n\n");
         s.append("## Training\n");
         s.append("- Command: `").append(provenance.get("command")).append("`\n");
+        if (provenance.containsKey("continuedWith")) {
+            s.append("- Continued with: ").append(provenance.get("continuedWith")).append('\n');
+        }
         s.append("- Data: ").append(c.inputs()).append(", downsampled by ").append(c.downsample())
                 .append(" (box filter); ").append(((Map<?, ?>) provenance.get("data")).get("trainingImages"))
                 .append(" training images, ").append(((Map<?, ?>) provenance.get("data")).get("validationImages"))

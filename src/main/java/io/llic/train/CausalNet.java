@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The trainable float network of the causal family: 36 causal inputs (pixel / 255) -> hidden layers
+ * The trainable float network of the causal family: 36 causal inputs (pixel / 255, seen through the
+ * {@link #features} transform) -> hidden layers
  * with LeakyReLU(0.01) -> 36 outputs (ALGORITHMS.md A.2), as one flat parameter vector. Layer l
  * holds its weights row-major {@code out x in}, then its biases; layer 0's inputs are in the tap
  * order of {@link CausalModel#contexts} (tap * 3 + colour), so export needs no reordering.
@@ -20,6 +21,38 @@ public final class CausalNet {
     /** Lower bound of the standard deviations, in [0,1] pixel units (ALGORITHMS.md A.3). */
     public static final double SIGMA_MIN = 0.11 / 255;
 
+    /**
+     * Layer 0 is trained on 39 features, a fixed linear transform of the 36 causal inputs: per colour
+     * channel the mean m of its 12 taps (as m - 0.5) and each tap's deviation from it (times
+     * {@link #DEVIATION_SCALE}). Neighbouring pixels are nearly equal, so the raw inputs are highly
+     * correlated and the information sits in differences a hundred times smaller than the values;
+     * the features decorrelate them, which makes Adam converge many times faster. The transform is
+     * linear, so export folds it into layer 0: the codec's network still reads the 36 raw inputs.
+     */
+    public static final int FEATURES = CausalModel.INPUTS + 3;
+    public static final float DEVIATION_SCALE = 8f;
+    private static final int TAPS = CausalModel.INPUTS / 3;
+
+    /** Writes the 39 features of {@code pixels} input rows (36 values in [0,1] each) into {@code out}. */
+    public static void features(float[] in, int pixels, float[] out) {
+        for (int p = 0; p < pixels; p++) {
+            int i = p * CausalModel.INPUTS;
+            int o = p * FEATURES;
+            for (int c = 0; c < 3; c++) {
+                float sum = 0;
+                for (int t = 0; t < TAPS; t++) {
+                    sum += in[i + t * 3 + c];
+                }
+                float mean = sum / TAPS;
+                for (int t = 0; t < TAPS; t++) {
+                    out[o + t * 3 + c] = (in[i + t * 3 + c] - mean) * DEVIATION_SCALE;
+                }
+                out[o + CausalModel.INPUTS + c] = mean - 0.5f;
+            }
+        }
+    }
+
+    static final double OUTPUT_INIT_SCALE = 0.01;
     private final int[] widths;
     private final int[] offsets;
     private final int size;
@@ -30,7 +63,7 @@ public final class CausalNet {
             throw new IllegalArgumentException("a causal network needs at least one hidden layer of width >= 1");
         }
         widths = new int[hiddenLayers + 2];
-        widths[0] = CausalModel.INPUTS;
+        widths[0] = FEATURES;
         for (int l = 1; l <= hiddenLayers; l++) {
             widths[l] = hidden;
         }
@@ -91,11 +124,85 @@ public final class CausalNet {
             }
         }
         int last = layers() - 1;
+        // the output layer starts small, so every pixel starts from the same sane distribution
+        for (int i = 0; i < out(last) * in(last); i++) {
+            p[offsets[last] + i] *= OUTPUT_INIT_SCALE;
+        }
         for (int o = 0; o < 9; o++) {
             p[biasOffset(last) + o] = 0.5;
             p[biasOffset(last) + 9 + o] = 0.2;
         }
+        if (hidden() >= 6) {
+            predictorStart(p);
+        }
         return p;
+    }
+
+    /**
+     * Layer 0 on the features as a layer on the raw inputs: for output j, the weight of input
+     * (tap t, channel c) is S * (w[t,c] - mean_t w[.,c]) + w[mean_c] / 12, and the bias gains
+     * -0.5 * sum_c w[mean_c].
+     */
+    static double[][] foldFeatures(double[] w, double[] b, int outs) {
+        double[] raw = new double[outs * CausalModel.INPUTS];
+        double[] bias = b.clone();
+        for (int j = 0; j < outs; j++) {
+            int r = j * FEATURES;
+            for (int c = 0; c < 3; c++) {
+                double devSum = 0;
+                for (int t = 0; t < TAPS; t++) {
+                    devSum += w[r + t * 3 + c];
+                }
+                double meanWeight = w[r + CausalModel.INPUTS + c];
+                for (int t = 0; t < TAPS; t++) {
+                    raw[j * CausalModel.INPUTS + t * 3 + c] = DEVIATION_SCALE * (w[r + t * 3 + c] - devSum / TAPS)
+                            + meanWeight / TAPS;
+                }
+                bias[j] -= 0.5 * meanWeight;
+            }
+        }
+        return new double[][] {raw, bias};
+    }
+
+    /**
+     * Starts the network as a classical predictor: hidden units 0..5 carry +-(P_c - 0.5) for each
+     * colour c, with P = (left + above) / 2, through every layer (a LeakyReLU pair z -> leaky(z),
+     * leaky(-z) keeps z = (a - b) / 1.01 exactly), and the output means read it back. Training then
+     * refines a sane prediction instead of first having to discover that neighbours predict a pixel.
+     * Nothing is frozen; this only sets initial weights.
+     */
+    private void predictorStart(double[] p) {
+        double pair = 1 + LEAKY_SLOPE;
+        int left = io.llic.schedule.CausalTaps.indexOf(0, -1);
+        int above = io.llic.schedule.CausalTaps.indexOf(-1, 0);
+        for (int l = 0; l < layers(); l++) {
+            boolean last = l == layers() - 1;
+            for (int c = 0; c < 3; c++) {
+                for (int sign = 0; sign < 2; sign++) {
+                    double v = sign == 0 ? 1 : -1;
+                    if (last) {
+                        for (int m = 0; m < 3; m++) {
+                            int row = c * 3 + m;
+                            p[weightOffset(l) + row * in(l) + 2 * c + sign] = v / pair;
+                        }
+                        continue;
+                    }
+                    int row = 2 * c + sign;
+                    int base = weightOffset(l) + row * in(l);
+                    java.util.Arrays.fill(p, base, base + in(l), 0);
+                    p[biasOffset(l) + row] = 0;
+                    if (l == 0) {
+                        // P - 0.5 = (m - 0.5) + (dev_left + dev_above) / (2 S)
+                        p[base + CausalModel.INPUTS + c] = v;
+                        p[base + left * 3 + c] = v / (2 * DEVIATION_SCALE);
+                        p[base + above * 3 + c] = v / (2 * DEVIATION_SCALE);
+                    } else {
+                        p[base + 2 * c] = v / pair;
+                        p[base + 2 * c + 1] = -v / pair;
+                    }
+                }
+            }
+        }
     }
 
     /** Fixed-point export of float parameters (the codec's exact network). */
@@ -109,9 +216,14 @@ public final class CausalNet {
             System.arraycopy(params, weightOffset(l), w, 0, nw);
             double[] b = new double[out(l)];
             System.arraycopy(params, biasOffset(l), b, 0, out(l));
+            if (l == 0) {
+                double[][] folded = foldFeatures(w, b, out(0));
+                w = folded[0];
+                b = folded[1];
+            }
             weights.add(w);
             biases.add(b);
-            ins[l] = in(l);
+            ins[l] = l == 0 ? CausalModel.INPUTS : in(l);
         }
         return FixedPointExport.export(weights, biases, ins);
     }

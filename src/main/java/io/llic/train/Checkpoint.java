@@ -16,17 +16,24 @@ import java.util.zip.CRC32C;
 
 /**
  * The whole state of a run after {@code step} steps: config, parameters, Adam moments, the loss
- * history and the training time spent so far. Serialised as {@code LLICCKP1}, a JSON header, three
+ * history, the training time spent so far and the commands that ran it (first the one that started it). Serialised as {@code LLICCKP1}, a JSON header, three
  * float64 arrays and a CRC-32C of everything before it.
  */
 public record Checkpoint(TrainConfig config, long step, double[] params, double[] m, double[] v, long trainMillis,
-                         List<HistoryRow> history) {
+                         List<HistoryRow> history, List<String> commands) {
     static final byte[] MAGIC = "LLICCKP1".getBytes(StandardCharsets.US_ASCII);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One progress record: step, training loss (mean since the previous record), validation loss or NaN, crops/s. */
     public record HistoryRow(long step, double trainBits, double validationBits, double learningRate, double cropsPerSecond,
                              long trainMillis) {}
+
+    /** The same state with one more command recorded. */
+    public Checkpoint withCommand(String command) {
+        List<String> all = new ArrayList<>(commands);
+        all.add(command);
+        return new Checkpoint(config, step, params, m, v, trainMillis, history, all);
+    }
 
     /** File name of the checkpoint of a step: sorts by step. */
     public static String fileName(long step) {
@@ -39,7 +46,7 @@ public record Checkpoint(TrainConfig config, long step, double[] params, double[
             DataOutputStream out = new DataOutputStream(bytes);
             out.write(MAGIC);
             byte[] header = JSON.writeValueAsBytes(Map.of("config", config, "step", step, "trainMillis", trainMillis,
-                    "history", history));
+                    "history", history, "commands", commands));
             out.writeInt(header.length);
             out.write(header);
             for (double[] a : List.of(params, m, v)) {
@@ -86,8 +93,12 @@ public record Checkpoint(TrainConfig config, long step, double[] params, double[
                     arrays[k][i] = in.readDouble();
                 }
             }
+            List<String> commands = new ArrayList<>();
+            for (var c : node.path("commands")) {
+                commands.add(c.asText());
+            }
             return new Checkpoint(config, node.get("step").asLong(), arrays[0], arrays[1], arrays[2],
-                    node.get("trainMillis").asLong(), history);
+                    node.get("trainMillis").asLong(), history, commands);
         } catch (IOException | RuntimeException e) {
             throw new ModelException(where + ": unreadable checkpoint: " + e.getMessage(), e);
         }

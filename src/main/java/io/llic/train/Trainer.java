@@ -50,7 +50,7 @@ public final class Trainer {
     public static Checkpoint start(TrainConfig config) {
         CausalNet net = config.net();
         return new Checkpoint(config, 0, net.init(config.seed()), new double[net.size()], new double[net.size()], 0,
-                new ArrayList<>());
+                new ArrayList<>(), List.of());
     }
 
     /**
@@ -137,14 +137,14 @@ public final class Trainer {
             }
             if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step != config.steps()) {
                 last = new Checkpoint(config, step, params.clone(), adam.firstMoment().clone(),
-                        adam.secondMoment().clone(), trainMillis, new ArrayList<>(history));
+                        adam.secondMoment().clone(), trainMillis, new ArrayList<>(history), state.commands());
                 sink.accept(last);
             }
         }
         long trainMillis = trainMillisBefore + (System.nanoTime() - t0) / 1_000_000;
         if (last.step() != step || last == state) {
             last = new Checkpoint(config, step, params.clone(), adam.firstMoment().clone(), adam.secondMoment().clone(),
-                    trainMillis, new ArrayList<>(history));
+                    trainMillis, new ArrayList<>(history), state.commands());
             sink.accept(last);
         }
         boolean finished = config.steps() > 0 && step >= config.steps();

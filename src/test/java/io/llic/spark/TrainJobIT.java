@@ -148,8 +148,10 @@ class TrainJobIT {
         assertTrue(again.getMessage().contains("--resume"), again.getMessage());
         IllegalArgumentException changed = assertThrows(IllegalArgumentException.class,
                 () -> TrainJob.train(spark, options("resumed", "--steps", "12", "--resume", "--lr", "1e-3")));
-        assertTrue(changed.getMessage().contains("learningRate"), changed.getMessage());
-        TrainJob.Result resumed = TrainJob.train(spark, options("resumed", "--resume"));
+        assertTrue(changed.getMessage().contains("--lr 0.001 (the run has 0.003)"), changed.getMessage());
+        // the run's own settings: nothing but --output and --resume is needed
+        TrainJob.Result resumed = TrainJob.train(spark, TrainJob.Options.parse(new String[] {"--output",
+            dir.resolve("resumed").toString(), "--resume", "--log-seconds", "1"}, 3));
         assertTrue(resumed.finished());
         assertArrayEquals(straight.checkpoint().params(), resumed.checkpoint().params());
         assertEquals(straight.model().sha256Hex(), resumed.model().sha256Hex());
