@@ -185,7 +185,8 @@ public final class Main {
             Path fallback = defaultModel();
             if (!Files.isDirectory(fallback)) {
                 throw new UsageException("no --model given and the default model " + fallback
-                        + " does not exist (import one: jobs/llic import-reference ../shared/reference/gumus2023-59k DIR)");
+                        + " does not exist (it points to models/causal in a checkout; train one with jobs/train-job,"
+                        + " or name a model directory with --model)");
             }
             return LoadedModel.load(fallback);
         }

@@ -83,8 +83,9 @@ public final class TrainJob {
             "  --resume       continue from the newest checkpoint in <output>/checkpoints, with the run's own",
             "                 settings (--input and the rest may be left out; if given they must agree)",
             "  --crop         crop side in pixels (default 32)    --batch   crops per step (default 16)",
-            "  --lr           peak Adam learning rate (default 2e-3); --final-lr rate at the last step (default 2e-5),",
-            "                 cosine decay after --warmup steps (default 200) of linear warm-up",
+            "  --lr           peak Adam learning rate (default 2e-3); --final-lr rate at the last step (default 2e-5);",
+            "                 --lr-schedule cosine (default), linear or constant, after --warmup steps (default 200)",
+            "                 of linear warm-up",
             "  --seed         seed of the initial weights and of the crops (default 1)",
             "  --shards       data-parallel shards (default: Spark's default parallelism); fixed for a run",
             "  --validation   fraction of images held out (default 0.05); --val-crops (default 256),",
@@ -98,7 +99,7 @@ public final class TrainJob {
             "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
     private static final Set<String> VALUED = Set.of("input", "output", "downsample", "family", "steps", "minutes",
             "until", "crop", "batch", "lr", "final-lr", "warmup", "seed", "shards", "validation", "val-crops",
-            "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds");
+            "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds", "lr-schedule");
     private static final Set<String> FLAGS = Set.of("resume");
     private static final Map<String, Queue<LossModel>> LOSS_MODELS = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -130,6 +131,10 @@ public final class TrainJob {
             if (steps == 0 && minutes == 0 && !a.flag("resume")) {
                 throw new IllegalArgumentException("give --steps N or --minutes M (or both)");
             }
+            String lrSchedule = a.get("lr-schedule", "cosine");
+            if (!TrainConfig.LR_SCHEDULES.contains(lrSchedule)) {
+                throw new IllegalArgumentException("--lr-schedule " + lrSchedule + " is not one of " + TrainConfig.LR_SCHEDULES);
+            }
             double validation = a.getDouble("validation", 0.05, 0);
             if (validation >= 1) {
                 throw new IllegalArgumentException("--validation is a fraction below 1");
@@ -137,7 +142,7 @@ public final class TrainJob {
             int valEvery = a.getInt("val-every", 500, 0);
             TrainConfig config = new TrainConfig(family, inputs, downsample, a.getInt("hidden", 128, 1),
                     a.getInt("layers", 4, 1), a.getInt("crop", 32, 1), a.getInt("batch", 16, 1),
-                    a.getInt("shards", defaultShards, 1), a.getDouble("lr", 2e-3, 0), a.getDouble("final-lr", 2e-5, 0),
+                    a.getInt("shards", defaultShards, 1), a.getDouble("lr", 2e-3, 0), lrSchedule, a.getDouble("final-lr", 2e-5, 0),
                     a.getInt("warmup", 200, 0), steps, a.getInt("seed", 1, 0), validation,
                     validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
                     a.getInt("checkpoint-every", 500, 0));
@@ -339,7 +344,7 @@ public final class TrainJob {
     static final Map<String, String> OPTION_OF = Map.ofEntries(Map.entry("family", "family"), Map.entry("inputs", "input"),
             Map.entry("downsample", "downsample"), Map.entry("hidden", "hidden"), Map.entry("hiddenLayers", "layers"),
             Map.entry("crop", "crop"), Map.entry("batch", "batch"), Map.entry("shards", "shards"),
-            Map.entry("learningRate", "lr"), Map.entry("finalLearningRate", "final-lr"), Map.entry("warmup", "warmup"),
+            Map.entry("learningRate", "lr"), Map.entry("lrSchedule", "lr-schedule"), Map.entry("finalLearningRate", "final-lr"), Map.entry("warmup", "warmup"),
             Map.entry("steps", "steps"), Map.entry("seed", "seed"), Map.entry("validation", "validation"),
             Map.entry("validationCrops", "val-crops"), Map.entry("validateEvery", "val-every"),
             Map.entry("checkpointEvery", "checkpoint-every"));
@@ -664,7 +669,7 @@ public final class TrainJob {
         }
         s.append(String.format(Locale.ROOT, "- Network: 36 causal inputs -> %d x %d LeakyReLU -> 36 outputs (%d parameters)%n",
                 c.hiddenLayers(), c.hidden(), c.net().size()));
-        s.append(String.format(Locale.ROOT, "- Steps: %d of %d (%s), batch %d crops of %dx%d, Adam, lr %.1e cosine to %.1e"
+        s.append(String.format(Locale.ROOT, "- Steps: %d of %d (%s), batch %d crops of %dx%d, Adam, lr %.1e " + c.lrSchedule() + " to %.1e"
                         + " after %d warm-up steps, seed %d, %d shards%n", last.step(), c.steps(),
                 outcome.finished() ? "finished" : "stopped: " + outcome.reason(), c.batch(), c.crop(), c.crop(),
                 c.learningRate(), c.finalLearningRate(), c.warmup(), c.seed(), c.shards()));

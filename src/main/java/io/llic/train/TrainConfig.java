@@ -17,7 +17,8 @@ import java.util.List;
  * @param batch           crops per step (over all shards)
  * @param shards          data-parallel shards (Spark partitions); fixed for the run
  * @param learningRate    peak Adam learning rate
- * @param finalLearningRate learning rate at the last step (cosine decay); equal to the peak for constant
+ * @param lrSchedule      after warm-up: "cosine" (decay to the final rate), "linear" or "constant"
+ * @param finalLearningRate learning rate at the last step (cosine and linear)
  * @param warmup          steps of linear warm-up from 0
  * @param steps           total steps (the schedule's length)
  * @param seed            seed of the initial weights and of the crop draws
@@ -27,15 +28,23 @@ import java.util.List;
  * @param checkpointEvery steps between checkpoints
  */
 public record TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
-                          int crop, int batch, int shards, double learningRate, double finalLearningRate, int warmup,
+                          int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate, int warmup,
                           long steps, long seed, double validation, int validationCrops, int validateEvery,
                           int checkpointEvery) implements Serializable {
+
+    public static final List<String> LR_SCHEDULES = List.of("cosine", "linear", "constant");
+
+    public TrainConfig {
+        if (lrSchedule == null) {
+            lrSchedule = "cosine"; // checkpoints written before the option existed
+        }
+    }
 
     public CausalNet net() {
         return new CausalNet(hidden, hiddenLayers);
     }
 
-    /** Learning rate of step {@code t} (1-based): linear warm-up, then cosine decay to the final rate. */
+    /** Learning rate of step {@code t} (1-based): linear warm-up, then the schedule (cosine by default). */
     public double learningRate(long t) {
         if (t <= warmup) {
             return learningRate * t / Math.max(1, warmup);
@@ -43,7 +52,11 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         // before a --minutes run has fixed its length (steps == 0) the rate stays at its peak
         double progress = steps == 0 ? 0 : steps <= warmup ? 1 : (double) (t - warmup) / (steps - warmup);
         progress = Math.min(1, progress);
-        return finalLearningRate + (learningRate - finalLearningRate) * 0.5 * (1 + StrictMath.cos(Math.PI * progress));
+        if ("constant".equals(lrSchedule)) {
+            return learningRate;
+        }
+        double shape = "linear".equals(lrSchedule) ? 1 - progress : 0.5 * (1 + StrictMath.cos(Math.PI * progress));
+        return finalLearningRate + (learningRate - finalLearningRate) * shape;
     }
 
     /** Crops shard {@code s} draws per step: the batch split as evenly as possible. */
@@ -53,6 +66,6 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
 
     public TrainConfig withSteps(long total) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
-                finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery);
+                lrSchedule, finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery);
     }
 }

@@ -71,6 +71,25 @@ class CliIT {
         }
     }
 
+    /** Without --model the commands use models/default: the project's own model, committed in models/. */
+    @Test
+    void theDefaultModelIsTheProjectsOwn() throws Exception {
+        Path llic = dir.resolve("default.llic");
+        Run e = llic("encode", crop.toString(), llic.toString());
+        assertEquals(0, e.status(), e.err());
+        Path png = dir.resolve("default.png");
+        Run d = llic("decode", llic.toString(), png.toString());
+        assertEquals(0, d.status(), d.err());
+        assertTrue(PngIo.read(Files.readAllBytes(png)).samePixels(cropImage));
+        JsonNode info = new ObjectMapper().readTree(llic("info", llic.toString()).out());
+        JsonNode manifest = new ObjectMapper().readTree(Path.of("models/default/manifest.json").toFile());
+        assertEquals(manifest.get("id").asText(), info.get("modelId").asText());
+        assertEquals(manifest.get("weightsSha256").asText(), info.get("modelSha256").asText());
+        assertTrue(manifest.get("provenance").get("command").asText().startsWith("jobs/train-job "),
+                "trained by our own train-job");
+        assertEquals("learned", info.get("modeName").asText(), "the learned model beats PNG on this crop");
+    }
+
     @Test
     void usageErrorsExitWithTwo() {
         assertEquals(2, llic().status());

@@ -50,7 +50,7 @@ class TrainCoreTest {
 
     private static TrainConfig config(long steps) {
         return new TrainConfig("causal", List.of("bsd200"), List.of(2), SMALL.hidden(), SMALL.hiddenLayers(), 8, 6, 2,
-                3e-3, 1e-4, 2, steps, 7, 0, 0, 0, 2);
+                3e-3, "cosine", 1e-4, 2, steps, 7, 0, 0, 0, 2);
     }
 
     @Test
@@ -294,6 +294,22 @@ class TrainCoreTest {
             assertTrue(r.stats().predictedBits() < floatBits * 1.002, r.stats().predictedBits() + " vs " + floatBits);
             assertTrue(r.stats().predictedBits() > floatBits * 0.98, r.stats().predictedBits() + " vs " + floatBits);
         }
+    }
+
+    @Test
+    void learningRateSchedules() {
+        TrainConfig c = config(102);
+        assertEquals(1.5e-3, c.learningRate(1), 1e-12);
+        assertEquals(3e-3, c.learningRate(2), 1e-12);
+        assertEquals(1e-4, c.learningRate(102), 1e-12);
+        assertEquals((3e-3 + 1e-4) / 2, c.learningRate(52), 1e-12);
+        TrainConfig linear = new TrainConfig("causal", List.of("x"), List.of(1), 16, 2, 8, 6, 2, 3e-3, "linear", 1e-4, 2,
+                102, 7, 0, 0, 0, 2);
+        assertEquals(3e-3 - (3e-3 - 1e-4) * 0.25, linear.learningRate(27), 1e-12);
+        TrainConfig constant = new TrainConfig("causal", List.of("x"), List.of(1), 16, 2, 8, 6, 2, 3e-3, "constant", 1e-4,
+                2, 102, 7, 0, 0, 0, 2);
+        assertEquals(3e-3, constant.learningRate(90), 1e-12);
+        assertEquals(3e-3, config(0).learningRate(50), 1e-12, "before a --minutes run fixes its length: the peak");
     }
 
     @Test
