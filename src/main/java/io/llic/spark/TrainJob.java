@@ -452,12 +452,13 @@ public final class TrainJob {
             if (images.isEmpty() || crops == 0) {
                 return Collections.singletonList(new GradientSum(0)).iterator();
             }
+            long t0 = System.nanoTime();
             Batch batch = new CropSampler(images, config.crop()).sample(config.seed(), step, shard, crops);
             String device = ExecutorModels.djlDevice(ExecutorModels.device());
             LossModel model = acquire(config, device);
             try {
-                return Collections.singletonList(GradientSum.of(model.evaluate(params, batch, weight, withGradient)))
-                        .iterator();
+                GradientSum sum = GradientSum.of(model.evaluate(params, batch, weight, withGradient));
+                return Collections.singletonList(sum.timed(System.nanoTime() - t0)).iterator();
             } finally {
                 release(config, device, model);
             }
@@ -640,11 +641,12 @@ public final class TrainJob {
     }
 
     static String trainLog(Checkpoint c) {
-        StringBuilder s = new StringBuilder("step\ttrain_bits_per_subpixel\tvalidation_bits_per_subpixel\tlearning_rate\tcrops_per_second\ttrain_seconds\n");
+        StringBuilder s = new StringBuilder("step\ttrain_bits_per_subpixel\tvalidation_bits_per_subpixel\tlearning_rate\tcrops_per_second\ttrain_seconds\tsync_overhead\n");
         for (Checkpoint.HistoryRow r : c.history()) {
-            s.append(String.format(Locale.ROOT, "%d\t%.5f\t%s\t%.3e\t%.1f\t%.1f%n", r.step(), r.trainBits(),
+            s.append(String.format(Locale.ROOT, "%d\t%.5f\t%s\t%.3e\t%.1f\t%.1f\t%s%n", r.step(), r.trainBits(),
                     Double.isNaN(r.validationBits()) ? "" : String.format(Locale.ROOT, "%.5f", r.validationBits()),
-                    r.learningRate(), r.cropsPerSecond(), r.trainMillis() / 1000.0));
+                    r.learningRate(), r.cropsPerSecond(), r.trainMillis() / 1000.0,
+                    Double.isNaN(r.syncOverhead()) || r.syncOverhead() == 0 ? "" : String.format(Locale.ROOT, "%.3f", r.syncOverhead())));
         }
         return s.toString();
     }

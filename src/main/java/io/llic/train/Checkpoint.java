@@ -24,9 +24,13 @@ public record Checkpoint(TrainConfig config, long step, double[] params, double[
     static final byte[] MAGIC = "LLICCKP1".getBytes(StandardCharsets.US_ASCII);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One progress record: step, training loss (mean since the previous record), validation loss or NaN, crops/s. */
+    /**
+     * One progress record: step, training loss (mean since the previous record), validation loss or
+     * NaN, crops/s, and the share of the steps' wall time that was not the shards' own work (Spark
+     * scheduling, shipping parameters, aggregation, waiting for the slower shard).
+     */
     public record HistoryRow(long step, double trainBits, double validationBits, double learningRate, double cropsPerSecond,
-                             long trainMillis) {}
+                             long trainMillis, double syncOverhead) {}
 
     /** The same state with one more command recorded. */
     public Checkpoint withCommand(String command) {

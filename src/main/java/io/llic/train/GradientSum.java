@@ -18,6 +18,8 @@ public final class GradientSum implements Serializable {
     private long bits;
     private long subpixels;
     private long clamped;
+    private long computeNanos;
+    private int shards;
 
     public GradientSum(int size) {
         this.gradient = new long[size];
@@ -57,7 +59,21 @@ public final class GradientSum implements Serializable {
         bits += other.bits;
         subpixels += other.subpixels;
         clamped += other.clamped;
+        computeNanos += other.computeNanos;
+        shards += other.shards;
         return this;
+    }
+
+    /** Records that one shard spent {@code nanos} drawing its crops and computing; returns this. */
+    public GradientSum timed(long nanos) {
+        computeNanos += nanos;
+        shards++;
+        return this;
+    }
+
+    /** Mean time a shard spent on its own work (crops, loss, gradient), in seconds. */
+    public double meanShardSeconds() {
+        return shards == 0 ? 0 : computeNanos / 1e9 / shards;
     }
 
     public double[] gradient() {

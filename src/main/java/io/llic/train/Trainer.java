@@ -73,6 +73,8 @@ public final class Trainer {
         double windowBits = 0;
         long windowSubpixels = 0;
         long windowSteps = 0;
+        double windowGradientSeconds = 0;
+        double windowShardSeconds = 0;
         long windowStart = System.nanoTime();
         long lastLog = windowStart;
         long calibrationStart = 0;
@@ -105,7 +107,10 @@ public final class Trainer {
                         perStep, budget.minutes(), config.steps()));
             }
             long t = step + 1;
+            long g0 = System.nanoTime();
             GradientSum g = backend.gradient(params, t);
+            windowGradientSeconds += (System.nanoTime() - g0) / 1e9;
+            windowShardSeconds += g.meanShardSeconds();
             if (g.clamped() > 0) {
                 LOG.warn("step {}: {} gradient elements were NaN, infinite or huge and were clamped", t, g.clamped());
             }
@@ -125,13 +130,16 @@ public final class Trainer {
             if (log) {
                 double seconds = (now - windowStart) / 1e9;
                 double cropsPerSecond = windowSteps * config.batch() / seconds;
+                double overhead = windowShardSeconds == 0 ? Double.NaN : 1 - windowShardSeconds / windowGradientSeconds;
                 Checkpoint.HistoryRow row = new Checkpoint.HistoryRow(step, windowBits / windowSubpixels,
-                        validate ? lastValidation : Double.NaN, lr, cropsPerSecond, trainMillis);
+                        validate ? lastValidation : Double.NaN, lr, cropsPerSecond, trainMillis, overhead);
                 history.add(row);
                 LOG.info(progressLine(config, row, deadline, now, budget));
                 windowBits = 0;
                 windowSubpixels = 0;
                 windowSteps = 0;
+                windowGradientSeconds = 0;
+                windowShardSeconds = 0;
                 windowStart = now;
                 lastLog = now;
             }
@@ -158,8 +166,11 @@ public final class Trainer {
         if (!Double.isNaN(row.validationBits())) {
             s.append(String.format(Locale.ROOT, "  validation %.4f", row.validationBits()));
         }
-        s.append(String.format(Locale.ROOT, "  lr %.2e  %.1f crops/s  trained %s", row.learningRate(),
-                row.cropsPerSecond(), minutes(row.trainMillis() / 1000.0)));
+        s.append(String.format(Locale.ROOT, "  lr %.2e  %.1f crops/s", row.learningRate(), row.cropsPerSecond()));
+        if (!Double.isNaN(row.syncOverhead())) {
+            s.append(String.format(Locale.ROOT, "  sync overhead %.0f%%", 100 * row.syncOverhead()));
+        }
+        s.append("  trained ").append(minutes(row.trainMillis() / 1000.0));
         if (budget.minutes() > 0) {
             s.append("  budget left ").append(minutes(Math.max(0, (deadline - now) / 1e9)));
         }
