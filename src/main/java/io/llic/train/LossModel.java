@@ -119,29 +119,6 @@ public final class LossModel implements AutoCloseable {
         return bits(forward(x, ws, bs), values);
     }
 
-    /** The network's 36 float outputs per pixel (no gradient): for inspection and tests. */
-    public float[] outputs(double[] params, Batch batch) {
-        try (NDManager m = base.newSubManager()) {
-            List<NDArray> ws = new ArrayList<>();
-            List<NDArray> bs = new ArrayList<>();
-            for (int l = 0; l < net.layers(); l++) {
-                float[] w = new float[net.out(l) * net.in(l)];
-                for (int i = 0; i < w.length; i++) {
-                    w[i] = (float) params[net.weightOffset(l) + i];
-                }
-                float[] b = new float[net.out(l)];
-                for (int i = 0; i < b.length; i++) {
-                    b[i] = (float) params[net.biasOffset(l) + i];
-                }
-                ws.add(m.create(w, new Shape(net.out(l), net.in(l))));
-                bs.add(m.create(b, new Shape(net.out(l))));
-            }
-            float[] features = new float[batch.pixels() * CausalNet.FEATURES];
-            CausalNet.features(batch.inputs(), batch.pixels(), features);
-            return forward(m.create(features, new Shape(batch.pixels(), CausalNet.FEATURES)), ws, bs).toFloatArray();
-        }
-    }
-
     private static void copy(NDArray grad, double[] into, int offset) {
         float[] g = grad.toFloatArray();
         for (int i = 0; i < g.length; i++) {
