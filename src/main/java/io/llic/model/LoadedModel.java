@@ -117,7 +117,19 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
     /** Writes a model directory (manifest with hash and layer description, weights). */
     public static LoadedModel write(Path dir, String id, FixedPointNet net, Map<String, Object> provenance)
             throws IOException {
+        LoadedModel model = of(dir, id, net, provenance);
+        ModelBytes files = model.toFiles();
         Files.createDirectories(dir);
+        Files.write(dir.resolve(WEIGHTS), files.weights());
+        Files.write(dir.resolve(MANIFEST), files.manifest());
+        return model;
+    }
+
+    /**
+     * The model a directory written by {@link #write} would hold, built in memory ({@link #toFiles}
+     * gives its two files as bytes): for writing elsewhere than the local disk, or not at all.
+     */
+    public static LoadedModel of(Path dir, String id, FixedPointNet net, Map<String, Object> provenance) {
         byte[] weights = net.toBytes();
         byte[] sha = sha256(weights);
         Map<String, Object> fixedPoint = new LinkedHashMap<>();
@@ -137,8 +149,6 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
         fixedPoint.put("layers", layers);
         ModelManifest manifest = new ModelManifest(id, CausalModel.FAMILY, ModelManifest.FORMAT_VERSION, WEIGHTS,
                 HexFormat.of().formatHex(sha), net.parameterCount(), fixedPoint, provenance);
-        Files.write(dir.resolve(WEIGHTS), weights);
-        Files.write(dir.resolve(MANIFEST), JSON.writeValueAsBytes(manifest));
         return new LoadedModel(dir, manifest, net, sha);
     }
 

@@ -1,8 +1,6 @@
 package io.llic.spark;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -92,8 +90,8 @@ final class EvalReport {
     static void write(SparkSession spark, Path out, List<Row> rows, Summary summary, Map<String, Object> meta)
             throws IOException {
         FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
-        writeText(fs, new Path(out, "summary.tsv"), summary.table());
-        writeText(fs, new Path(out, "per_image.csv"), csv(rows));
+        Jobs.writeText(fs, new Path(out, "summary.tsv"), summary.table());
+        Jobs.writeText(fs, new Path(out, "per_image.csv"), csv(rows));
         Map<String, Object> json = new LinkedHashMap<>(meta);
         json.put("codecs", summary.codecs().stream().map(c -> {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -110,8 +108,8 @@ final class EvalReport {
             return m;
         }).toList());
         json.put("skipped", summary.skipped());
-        writeText(fs, new Path(out, "summary.json"), Jobs.JSON.writeValueAsString(json));
-        writeText(fs, new Path(out, "report.html"), html(rows, summary, meta));
+        Jobs.writeText(fs, new Path(out, "summary.json"), Jobs.JSON.writeValueAsString(json));
+        Jobs.writeText(fs, new Path(out, "report.html"), html(rows, summary, meta));
     }
 
     /** The per-image rows as CSV, for tools without a Parquet reader (Debian's Python has none). */
@@ -131,12 +129,6 @@ final class EvalReport {
             b.append('\n');
         }
         return b.toString();
-    }
-
-    private static void writeText(FileSystem fs, Path p, String text) throws IOException {
-        try (OutputStream o = fs.create(p, true)) {
-            o.write(text.getBytes(StandardCharsets.UTF_8));
-        }
     }
 
     static String html(List<Row> rows, Summary summary, Map<String, Object> meta) {

@@ -55,6 +55,24 @@ final class Jobs {
         void run(SparkSession spark, String[] args) throws Exception;
     }
 
+    /** Writes through a temporary name and a rename, so a reader never sees half a file. */
+    static void writeBytes(FileSystem fs, Path path, byte[] data) throws IOException {
+        Path tmp = new Path(path.getParent(), "." + path.getName() + ".tmp");
+        try (OutputStream o = fs.create(tmp, true)) {
+            o.write(data);
+        }
+        if (fs.exists(path)) {
+            fs.delete(path, false);
+        }
+        if (!fs.rename(tmp, path)) {
+            throw new IOException("cannot rename " + tmp + " to " + path);
+        }
+    }
+
+    static void writeText(FileSystem fs, Path path, String text) throws IOException {
+        writeBytes(fs, path, text.getBytes(StandardCharsets.UTF_8));
+    }
+
     static void writeJson(SparkSession spark, Path path, Object value) throws IOException {
         FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
         try (OutputStream out = fs.create(path, true)) {

@@ -21,10 +21,8 @@ import io.llic.train.Trainer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -228,7 +226,7 @@ public final class TrainJob {
         // list, split and shard the images
         List<Source> train = new ArrayList<>();
         List<Source> validation = new ArrayList<>();
-        List<String> inputIds = new ArrayList<>();
+        // balanced input by input, so every shard gets a like mix of the inputs
         for (int i = 0; i < run.inputs().size(); i++) {
             String input = run.inputs().get(i);
             int factor = run.downsample().get(i);
@@ -243,7 +241,6 @@ public final class TrainJob {
                 InputListing.Item scaled = new InputListing.Item(it.path(), id, it.sizeBytes(),
                         it.pixels() / ((long) factor * factor), 0);
                 (isValidation(id, run.validation()) ? va : tr).add(scaled);
-                inputIds.add(id);
             }
             LOG.info("{}: {} images ({} for validation), downsampled by {}", input, items.size(), va.size(), factor);
             for (InputListing.Item it : InputListing.balance(tr, run.shards())) {
@@ -253,11 +250,10 @@ public final class TrainJob {
                 validation.add(new Source(it.path(), it.id(), factor, it.partition()));
             }
         }
-        // balancing input by input keeps every shard's mix of the inputs alike
         HadoopConf hadoop = new HadoopConf(jsc.hadoopConfiguration());
-        JavaRDD<Loaded> trainLoaded = load(jsc, train, run.shards(), hadoop, run.crop());
+        JavaRDD<Loaded> trainRdd = load(jsc, train, run.shards(), hadoop, run.crop());
         List<String> skipped = new ArrayList<>();
-        long[] counts = countAndReport(trainLoaded, skipped);
+        long[] counts = countAndReport(trainRdd, skipped);
         if (counts[0] == 0) {
             throw new IllegalArgumentException("no usable training images in " + run.inputs() + skippedNote(skipped));
         }
@@ -270,7 +266,6 @@ public final class TrainJob {
             valCounts = countAndReport(valLoaded, skipped);
             LOG.info("validation set: {} images, {} pixels", valCounts[0], valCounts[1]);
         }
-        JavaRDD<Loaded> trainRdd = trainLoaded;
         JavaRDD<Loaded> valRdd = valCounts[0] > 0 ? valLoaded : null;
         double weight = 1.0 / (3.0 * run.batch() * run.crop() * run.crop());
         Trainer.Backend backend = new Trainer.Backend() {
@@ -318,8 +313,8 @@ public final class TrainJob {
         provenance.put("quantisation", measured);
         provenance.put("master", spark.sparkContext().master());
         LoadedModel model = writeModel(fs, out, options.id(), fixed, provenance);
-        writeText(fs, new Path(out, "train_log.tsv"), trainLog(last));
-        writeText(fs, new Path(out, "MODEL_CARD.md"), modelCard(options, last, outcome, provenance, measured, skipped));
+        Jobs.writeText(fs, new Path(out, "train_log.tsv"), trainLog(last));
+        Jobs.writeText(fs, new Path(out, "MODEL_CARD.md"), modelCard(options, last, outcome, provenance, measured, skipped));
         Map<String, Object> summary = new LinkedHashMap<>(provenance);
         summary.put("versions", Jobs.versions(spark));
         summary.put("skipped", skipped);
@@ -447,8 +442,7 @@ public final class TrainJob {
                     images.add(l.image());
                 }
             });
-            int crops = withGradient ? config.cropsOfShard(shard)
-                    : config.validationCrops() / config.shards() + (shard < config.validationCrops() % config.shards() ? 1 : 0);
+            int crops = withGradient ? config.cropsOfShard(shard) : config.validationCropsOfShard(shard);
             if (images.isEmpty() || crops == 0) {
                 return Collections.singletonList(new GradientSum(0)).iterator();
             }
@@ -493,16 +487,7 @@ public final class TrainJob {
      */
     static Map<String, Object> measure(JavaRDD<Loaded> valRdd, Checkpoint last, FixedPointNet fixed, long maxPixels)
             throws IOException {
-        LoadedModel model;
-        java.nio.file.Path tmp = Files.createTempDirectory("llic-export");
-        try {
-            model = LoadedModel.write(tmp, "measure", fixed, Map.of());
-        } finally {
-            Files.deleteIfExists(tmp.resolve(LoadedModel.WEIGHTS));
-            Files.deleteIfExists(tmp.resolve(LoadedModel.MANIFEST));
-            Files.deleteIfExists(tmp);
-        }
-        LoadedModel.ModelBytes bytes = model.toFiles();
+        LoadedModel.ModelBytes bytes = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", fixed, Map.of()).toFiles();
         List<Tuple2<String, Long>> all = valRdd.filter(l -> l.image() != null)
                 .map(l -> new Tuple2<>(l.image().id(), l.image().pixels())).collect();
         List<Tuple2<String, Long>> sorted = new ArrayList<>(all);
@@ -520,7 +505,8 @@ public final class TrainJob {
         double[] params = last.params();
         List<double[]> rows = valRdd.filter(l -> l.image() != null && chosen.contains(l.image().id())).map(l -> {
             TrainImage im = l.image();
-            String lossDevice = ExecutorModels.djlDevice(ExecutorModels.device());
+            String device = ExecutorModels.device();
+            String lossDevice = ExecutorModels.djlDevice(device);
             LossModel lm = acquire(config, lossDevice);
             double floatBits = 0;
             try {
@@ -533,7 +519,6 @@ public final class TrainJob {
                 release(config, lossDevice, lm);
             }
             LoadedModel m = ExecutorModels.model(bytes);
-            String device = ExecutorModels.device();
             var ev = ExecutorModels.acquire(m, device);
             try {
                 Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
@@ -571,43 +556,17 @@ public final class TrainJob {
 
     private static LoadedModel writeModel(FileSystem fs, Path out, String id, FixedPointNet net,
                                           Map<String, Object> provenance) throws IOException {
-        java.nio.file.Path tmp = Files.createTempDirectory("llic-model");
-        try {
-            LoadedModel local = LoadedModel.write(tmp, id, net, provenance);
-            for (String name : List.of(LoadedModel.WEIGHTS, LoadedModel.MANIFEST)) {
-                writeBytes(fs, new Path(out, name), Files.readAllBytes(tmp.resolve(name)));
-            }
-            return local;
-        } finally {
-            for (String name : List.of(LoadedModel.WEIGHTS, LoadedModel.MANIFEST)) {
-                Files.deleteIfExists(tmp.resolve(name));
-            }
-            Files.deleteIfExists(tmp);
-        }
-    }
-
-    /** Writes through a temporary name and a rename, so a reader never sees half a file. */
-    static void writeBytes(FileSystem fs, Path path, byte[] data) throws IOException {
-        Path tmp = new Path(path.getParent(), "." + path.getName() + ".tmp");
-        try (OutputStream o = fs.create(tmp, true)) {
-            o.write(data);
-        }
-        if (fs.exists(path)) {
-            fs.delete(path, false);
-        }
-        if (!fs.rename(tmp, path)) {
-            throw new IOException("cannot rename " + tmp + " to " + path);
-        }
-    }
-
-    private static void writeText(FileSystem fs, Path path, String text) throws IOException {
-        writeBytes(fs, path, text.getBytes(StandardCharsets.UTF_8));
+        LoadedModel model = LoadedModel.of(java.nio.file.Path.of(out.toString()), id, net, provenance);
+        LoadedModel.ModelBytes files = model.toFiles();
+        Jobs.writeBytes(fs, new Path(out, LoadedModel.WEIGHTS), files.weights());
+        Jobs.writeBytes(fs, new Path(out, LoadedModel.MANIFEST), files.manifest());
+        return model;
     }
 
     static void writeCheckpoint(FileSystem fs, Path dir, Checkpoint c) {
         try {
             fs.mkdirs(dir);
-            writeBytes(fs, new Path(dir, Checkpoint.fileName(c.step())), c.toBytes());
+            Jobs.writeBytes(fs, new Path(dir, Checkpoint.fileName(c.step())), c.toBytes());
             FileStatus[] all = fs.listStatus(dir, p -> p.getName().endsWith(".ckpt"));
             Arrays.sort(all, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
             for (int i = 0; i < all.length - KEEP_CHECKPOINTS; i++) {

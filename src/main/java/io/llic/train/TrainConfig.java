@@ -61,7 +61,16 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
 
     /** Crops shard {@code s} draws per step: the batch split as evenly as possible. */
     public int cropsOfShard(int s) {
-        return batch / shards + (s < batch % shards ? 1 : 0);
+        return share(batch, s);
+    }
+
+    /** Validation crops shard {@code s} draws, split like the batch. */
+    public int validationCropsOfShard(int s) {
+        return share(validationCrops, s);
+    }
+
+    private int share(int total, int s) {
+        return total / shards + (s < total % shards ? 1 : 0);
     }
 
     public TrainConfig withSteps(long total) {

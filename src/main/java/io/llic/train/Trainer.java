@@ -76,9 +76,7 @@ public final class Trainer {
         double windowGradientSeconds = 0;
         double windowShardSeconds = 0;
         long windowStart = System.nanoTime();
-        long lastLog = windowStart;
         long calibrationStart = 0;
-        double lastValidation = Double.NaN;
         String reason = "finished";
         Checkpoint last = state;
         while (config.steps() == 0 || step < config.steps()) {
@@ -121,18 +119,16 @@ public final class Trainer {
             windowSubpixels += g.subpixels();
             windowSteps++;
             boolean validate = config.validateEvery() > 0 && (step % config.validateEvery() == 0 || step == config.steps());
-            if (validate) {
-                lastValidation = backend.validate(params).bitsPerSubpixel();
-            }
+            double validation = validate ? backend.validate(params).bitsPerSubpixel() : Double.NaN;
             long now = System.nanoTime();
-            boolean log = validate || (now - lastLog) / 1e9 >= budget.logSeconds() || step == config.steps();
+            boolean log = validate || (now - windowStart) / 1e9 >= budget.logSeconds() || step == config.steps();
             long trainMillis = trainMillisBefore + (now - t0) / 1_000_000;
             if (log) {
                 double seconds = (now - windowStart) / 1e9;
                 double cropsPerSecond = windowSteps * config.batch() / seconds;
                 double overhead = windowShardSeconds == 0 ? Double.NaN : 1 - windowShardSeconds / windowGradientSeconds;
                 Checkpoint.HistoryRow row = new Checkpoint.HistoryRow(step, windowBits / windowSubpixels,
-                        validate ? lastValidation : Double.NaN, lr, cropsPerSecond, trainMillis, overhead);
+                        validation, lr, cropsPerSecond, trainMillis, overhead);
                 history.add(row);
                 LOG.info(progressLine(config, row, deadline, now, budget));
                 windowBits = 0;
@@ -141,22 +137,26 @@ public final class Trainer {
                 windowGradientSeconds = 0;
                 windowShardSeconds = 0;
                 windowStart = now;
-                lastLog = now;
             }
             if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step != config.steps()) {
-                last = new Checkpoint(config, step, params.clone(), adam.firstMoment().clone(),
-                        adam.secondMoment().clone(), trainMillis, new ArrayList<>(history), state.commands());
+                last = snapshot(config, step, params, adam, trainMillis, history, state);
                 sink.accept(last);
             }
         }
         long trainMillis = trainMillisBefore + (System.nanoTime() - t0) / 1_000_000;
         if (last.step() != step || last == state) {
-            last = new Checkpoint(config, step, params.clone(), adam.firstMoment().clone(), adam.secondMoment().clone(),
-                    trainMillis, new ArrayList<>(history), state.commands());
+            last = snapshot(config, step, params, adam, trainMillis, history, state);
             sink.accept(last);
         }
         boolean finished = config.steps() > 0 && step >= config.steps();
         return new Outcome(last, finished, finished ? "finished" : reason);
+    }
+
+    /** The state after {@code step} steps, copied so that training can go on changing its own arrays. */
+    private static Checkpoint snapshot(TrainConfig config, long step, double[] params, Adam adam, long trainMillis,
+                                       List<Checkpoint.HistoryRow> history, Checkpoint start) {
+        return new Checkpoint(config, step, params.clone(), adam.firstMoment().clone(), adam.secondMoment().clone(),
+                trainMillis, new ArrayList<>(history), start.commands());
     }
 
     static String progressLine(TrainConfig config, Checkpoint.HistoryRow row, long deadline, long now, Budget budget) {
