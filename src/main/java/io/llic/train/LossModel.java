@@ -34,6 +34,7 @@ public final class LossModel implements AutoCloseable {
     private static final double LOG2E = 1 / Math.log(2);
     private final CausalNet net;
     private final NDManager base;
+    private final int threads;
 
     /** On the CPU; @param threads PyTorch intra-op threads (0 keeps the engine's setting) */
     public LossModel(CausalNet net, int threads) {
@@ -43,10 +44,8 @@ public final class LossModel implements AutoCloseable {
     /** @param device DJL device name ("cpu", "gpu0", ...) */
     public LossModel(CausalNet net, int threads, String device) {
         this.net = net;
+        this.threads = threads;
         this.base = NDManager.newBaseManager(Device.fromName(device), "PyTorch");
-        if (threads > 0) {
-            JniUtils.setNumThreads(threads);
-        }
     }
 
     /** Loss and gradient of one batch: {@code bits} is the summed code length, {@code gradient} of {@code weight * bits}. */
@@ -57,6 +56,12 @@ public final class LossModel implements AutoCloseable {
      * with respect to every parameter (flat, in {@link CausalNet} order).
      */
     public Result evaluate(double[] params, Batch batch, double weight, boolean withGradient) {
+        if (threads > 0) {
+            // OpenMP's thread count is per calling thread, and Spark runs this on whichever task thread
+            // it has: set it here, or a thread that never set it sums in another order (with 2 threads
+            // on 2 cores) and Adam amplifies the rounding, so a resumed run would not end the same
+            JniUtils.setNumThreads(threads);
+        }
         try (NDManager m = base.newSubManager()) {
             if (!withGradient) {
                 return new Result(bits(m, params, batch, false, null).getDouble(), 3L * batch.pixels(), null);
