@@ -14,6 +14,7 @@ import io.llic.train.CausalNet;
 import io.llic.train.Checkpoint;
 import io.llic.train.CropSampler;
 import io.llic.train.GradientSum;
+import io.llic.train.LinearStart;
 import io.llic.train.LossModel;
 import io.llic.train.TrainConfig;
 import io.llic.train.TrainImage;
@@ -79,11 +80,24 @@ public final class TrainJob {
             "                 checkpoints, exports the model so far and stops; --resume continues",
             "  --until        stop after this step (checkpointed), to continue later with --resume",
             "  --resume       continue from the newest checkpoint in <output>/checkpoints, with the run's own",
-            "                 settings (--input and the rest may be left out; if given they must agree)",
+            "                 settings (--input and the rest may be left out; if given they must agree). A run may",
+            "                 be re-planned when no step already taken changes its learning rate: --steps N extends a",
+            "                 wsd run in its stable phase, --cooldown K alone starts its cool-down now (K more steps)",
+            "  --resume-from  FILE: continue the run of a checkpoint file (e.g. models/M/training/stable.ckpt) into",
+            "                 a new --output, on any machine; re-planning as with --resume",
+            "  --init         DIR: fine-tune: start a new run from a released model's parameters (its id and",
+            "                 hash are recorded); the network's shape is taken from the model",
+            "  --start        initialisation of a fresh run: ls (default: least-squares linear predictor fitted",
+            "                 on training crops) or predictor ((left + above) / 2)",
             "  --crop         crop side in pixels (default 32)    --batch   crops per step (default 16)",
             "  --lr           peak Adam learning rate (default 2e-3); --final-lr rate at the last step (default 2e-5);",
-            "                 --lr-schedule cosine (default), linear or constant, after --warmup steps (default 200)",
-            "                 of linear warm-up",
+            "                 --lr-schedule cosine (default), linear, constant or wsd, after --warmup steps (default 200)",
+            "                 of linear warm-up; wsd holds the peak rate, then decays linearly to --final-lr over",
+            "                 the last --cooldown steps (default 0: the run ends stable, to be extended or cooled",
+            "                 down with --resume)",
+            "  --ema          decay of a moving average of the weights (e.g. 0.999; default 0 = none); validation",
+            "                 measures the average, and export takes the average or the weights, whichever",
+            "                 validates better",
             "  --seed         seed of the initial weights and of the crops (default 1)",
             "  --shards       data-parallel shards (default: Spark's default parallelism); fixed for a run",
             "  --validation   fraction of images held out (default 0.05); --val-crops (default 256),",
@@ -97,18 +111,27 @@ public final class TrainJob {
             "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
     private static final Set<String> VALUED = Set.of("input", "output", "downsample", "family", "steps", "minutes",
             "until", "crop", "batch", "lr", "final-lr", "warmup", "seed", "shards", "validation", "val-crops",
-            "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds", "lr-schedule");
+            "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds", "lr-schedule",
+            "cooldown", "ema", "init", "start", "resume-from");
     private static final Set<String> FLAGS = Set.of("resume");
     private static final Map<String, Queue<LossModel>> LOSS_MODELS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private TrainJob() {}
 
     /** Options of one invocation: the run's config plus what only this invocation decides. */
-    record Options(TrainConfig config, Set<String> given, String output, boolean resume, Trainer.Budget budget, String id, String glob,
-                   long measurePixels, List<String> args) {
+    record Options(TrainConfig config, Set<String> given, String output, boolean resume, String resumeFrom, String init,
+                   Trainer.Budget budget, String id, String glob, long measurePixels, List<String> args) {
         static Options parse(String[] args, int defaultShards) {
             JobArgs a = new JobArgs(args, VALUED, FLAGS);
-            boolean resume = a.flag("resume");
+            String resumeFrom = a.get("resume-from", null);
+            String init = a.get("init", null);
+            if (resumeFrom != null && a.flag("resume")) {
+                throw new IllegalArgumentException("give --resume (this --output's checkpoints) or --resume-from FILE, not both");
+            }
+            boolean resume = a.flag("resume") || resumeFrom != null;
+            if (init != null && resume) {
+                throw new IllegalArgumentException("--init starts a new run; a resumed run already has its parameters");
+            }
             List<String> inputs = Arrays.stream((resume ? a.get("input", "") : a.required("input")).split(",")).map(String::trim)
                     .filter(s -> !s.isEmpty()).toList();
             String output = a.required("output");
@@ -133,6 +156,21 @@ public final class TrainJob {
             if (!TrainConfig.LR_SCHEDULES.contains(lrSchedule)) {
                 throw new IllegalArgumentException("--lr-schedule " + lrSchedule + " is not one of " + TrainConfig.LR_SCHEDULES);
             }
+            long cooldown = a.getInt("cooldown", 0, 0);
+            if (cooldown > 0 && !resume && !"wsd".equals(lrSchedule)) {
+                throw new IllegalArgumentException("--cooldown belongs to --lr-schedule wsd");
+            }
+            if (!resume && steps > 0 && cooldown > steps) {
+                throw new IllegalArgumentException("--cooldown " + cooldown + " is longer than the run (--steps " + steps + ")");
+            }
+            double ema = a.getDouble("ema", 0, 0);
+            if (ema >= 1) {
+                throw new IllegalArgumentException("--ema is a decay below 1 (e.g. 0.999), got " + ema);
+            }
+            String start = a.get("start", "ls");
+            if (!TrainConfig.STARTS.contains(start)) {
+                throw new IllegalArgumentException("--start " + start + " is not one of " + TrainConfig.STARTS);
+            }
             double validation = a.getDouble("validation", 0.05, 0);
             if (validation >= 1) {
                 throw new IllegalArgumentException("--validation is a fraction below 1");
@@ -143,7 +181,7 @@ public final class TrainJob {
                     a.getInt("shards", defaultShards, 1), a.getDouble("lr", 2e-3, 0), lrSchedule, a.getDouble("final-lr", 2e-5, 0),
                     a.getInt("warmup", 200, 0), steps, a.getInt("seed", 1, 0), validation,
                     validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
-                    a.getInt("checkpoint-every", 500, 0));
+                    a.getInt("checkpoint-every", 500, 0), cooldown, ema, null, init != null ? "init" : start);
             if (config.batch() < config.shards()) {
                 throw new IllegalArgumentException("--batch (" + config.batch() + " crops) must be at least --shards ("
                         + config.shards() + ")");
@@ -155,7 +193,7 @@ public final class TrainJob {
                     given.add(name);
                 }
             }
-            return new Options(config, given, output, resume,
+            return new Options(config, given, output, resume, resumeFrom, init,
                     new Trainer.Budget(minutes, a.getInt("until", 0, 1), a.getInt("log-seconds", 30, 1)), id,
                     a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("measure-pixels", 2_000_000, 0), List.of(args));
         }
@@ -202,23 +240,49 @@ public final class TrainJob {
         Path out = new Path(options.output());
         FileSystem fs = out.getFileSystem(jsc.hadoopConfiguration());
         Path ckptDir = new Path(out, CHECKPOINTS);
-        Checkpoint state = options.resume() ? latestCheckpoint(fs, ckptDir) : null;
+        Checkpoint state;
+        String from;
+        if (options.resumeFrom() != null) {
+            from = options.resumeFrom();
+            state = readCheckpoint(new Path(from), jsc.hadoopConfiguration());
+        } else {
+            state = options.resume() ? latestCheckpoint(fs, ckptDir) : null;
+            from = state == null ? null : new Path(ckptDir, Checkpoint.fileName(state.step())).toString();
+        }
         if (options.resume() && state == null) {
             throw new IllegalArgumentException("--resume: no checkpoint in " + ckptDir);
         }
-        if (!options.resume() && fs.exists(ckptDir) && fs.listStatus(ckptDir).length > 0) {
+        if ((!options.resume() || options.resumeFrom() != null) && fs.exists(ckptDir)
+                && fs.listStatus(ckptDir, p -> p.getName().endsWith(".ckpt")).length > 0) {
             throw new IllegalArgumentException(options.output() + " already has checkpoints: pass --resume to continue"
                     + " that run, or choose another --output");
         }
         TrainConfig config = options.config();
         if (state != null) {
-            config = reconcile(state.config(), config, options.given());
-            LOG.info("resuming from step {} of {} ({})", state.step(), config.steps() == 0 ? "?" : config.steps(),
-                    new Path(ckptDir, Checkpoint.fileName(state.step())));
+            config = reconcile(state.config(), config, options.given(), state.step());
+            state = state.withConfig(config);
+            LOG.info("resuming from step {} of {} ({})", state.step(), config.steps() == 0 ? "?" : config.steps(), from);
+        } else if (options.init() != null) {
+            LoadedModel init;
+            try {
+                init = LoadedModel.load(java.nio.file.Path.of(options.init()));
+            } catch (ModelException e) {
+                throw new IllegalArgumentException("--init " + options.init() + ": " + e.getMessage(), e);
+            }
+            config = config.withInit(init.id() + " " + init.sha256Hex());
+            if (!options.given().contains("hidden") && !options.given().contains("layers")) {
+                List<io.llic.model.FixedPointLayer> layers = init.net().layers();
+                config = config.withNet(layers.get(0).out(), layers.size() - 1);
+            }
+            try {
+                state = Trainer.start(config, config.net().fromFixedPoint(init.net()));
+            } catch (ModelException e) {
+                throw new IllegalArgumentException("--init " + options.init() + ": " + e.getMessage(), e);
+            }
+            LOG.info("fine-tuning from model {} ({}), weights SHA-256 {}", init.id(), options.init(), init.sha256Hex());
         } else {
-            state = Trainer.start(config);
+            state = null;
         }
-        state = state.withCommand("jobs/train-job " + String.join(" ", options.args()));
         TrainConfig run = config;
         CausalNet net = run.net();
         LOG.info("model: causal, {} hidden layers of {}, {} parameters", run.hiddenLayers(), run.hidden(), net.size());
@@ -267,6 +331,18 @@ public final class TrainJob {
             LOG.info("validation set: {} images, {} pixels", valCounts[0], valCounts[1]);
         }
         JavaRDD<Loaded> valRdd = valCounts[0] > 0 ? valLoaded : null;
+        if (state == null) {
+            if ("ls".equals(run.start())) {
+                LinearStart.Fit fit = linearStart(trainRdd, run);
+                LOG.info(String.format(Locale.ROOT, "least-squares start: residual RMS R %.2f, G %.2f, B %.2f (of 255);"
+                        + " G from R %.3f, B from R %.3f and G %.3f", 255 * fit.rms()[0], 255 * fit.rms()[1],
+                        255 * fit.rms()[2], fit.alpha(), fit.beta(), fit.gamma()));
+                state = Trainer.start(run, run.net().init(run.seed(), fit));
+            } else {
+                state = Trainer.start(run);
+            }
+        }
+        state = state.withCommand("jobs/train-job " + String.join(" ", options.args()));
         double weight = 1.0 / (3.0 * run.batch() * run.crop() * run.crop());
         Trainer.Backend backend = new Trainer.Backend() {
             @Override
@@ -287,15 +363,31 @@ public final class TrainJob {
         Checkpoint last = outcome.last();
         LOG.info("training {} at step {}: {}", outcome.finished() ? "finished" : "stopped", last.step(), outcome.reason());
 
+        // the moving average or the weights, whichever validates better
+        double[] exported = last.params();
+        Map<String, Object> exportChoice = new LinkedHashMap<>();
+        exportChoice.put("exported", "weights");
+        if (last.ema() != null && valRdd != null) {
+            double weightsBits = backend.validate(last.params()).bitsPerSubpixel();
+            double averageBits = backend.validate(last.ema()).bitsPerSubpixel();
+            exportChoice.put("validationWeights", round4(weightsBits));
+            exportChoice.put("validationAverage", round4(averageBits));
+            if (averageBits <= weightsBits) {
+                exported = last.ema();
+                exportChoice.put("exported", "moving average (decay " + last.config().ema() + ")");
+            }
+            LOG.info(String.format(Locale.ROOT, "validation: weights %.4f, moving average %.4f bits/sub-pixel: exporting the %s",
+                    weightsBits, averageBits, exported == last.params() ? "weights" : "moving average"));
+        }
         // export and measure what quantisation costs
         FixedPointNet fixed;
         try {
-            fixed = last.config().net().export(last.params());
+            fixed = last.config().net().export(exported);
         } catch (ModelException e) {
             throw new IOException("fixed-point export failed: " + e.getMessage(), e);
         }
         Map<String, Object> measured = valRdd == null ? Map.of("note", "no validation images")
-                : measure(valRdd, last, fixed, options.measurePixels());
+                : measure(valRdd, last.config(), exported, fixed, options.measurePixels());
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("trainedBy", "llic train-job (io.llic.spark.TrainJob)");
         provenance.put("command", last.commands().get(0));
@@ -310,10 +402,17 @@ public final class TrainJob {
         provenance.put("cropsSeen", last.step() * run.batch());
         provenance.put("trainMinutes", Math.round(last.trainMillis() / 600.0) / 100.0);
         provenance.put("config", last.config());
+        provenance.put("export", exportChoice);
         provenance.put("quantisation", measured);
         provenance.put("master", spark.sparkContext().master());
         LoadedModel model = writeModel(fs, out, options.id(), fixed, provenance);
         Jobs.writeText(fs, new Path(out, "train_log.tsv"), trainLog(last));
+        // the training state beside the model, so that a later run on any machine continues it
+        Jobs.writeBytes(fs, new Path(out, TRAINING_DIR + "/" + FINAL_CHECKPOINT), last.toBytes());
+        Checkpoint stable = stableCheckpoint(fs, ckptDir);
+        if (stable != null && stable.step() <= last.step()) {
+            Jobs.writeBytes(fs, new Path(out, TRAINING_DIR + "/" + STABLE_CHECKPOINT), stable.toBytes());
+        }
         Jobs.writeText(fs, new Path(out, "MODEL_CARD.md"), modelCard(options, last, outcome, provenance, measured, skipped));
         Map<String, Object> summary = new LinkedHashMap<>(provenance);
         summary.put("versions", Jobs.versions(spark));
@@ -342,19 +441,22 @@ public final class TrainJob {
             Map.entry("learningRate", "lr"), Map.entry("lrSchedule", "lr-schedule"), Map.entry("finalLearningRate", "final-lr"), Map.entry("warmup", "warmup"),
             Map.entry("steps", "steps"), Map.entry("seed", "seed"), Map.entry("validation", "validation"),
             Map.entry("validationCrops", "val-crops"), Map.entry("validateEvery", "val-every"),
-            Map.entry("checkpointEvery", "checkpoint-every"));
+            Map.entry("checkpointEvery", "checkpoint-every"),
+            Map.entry("cooldown", "cooldown"), Map.entry("ema", "ema"), Map.entry("start", "start"));
 
     /**
-     * On --resume the run keeps its own settings; options given again must agree with them (a run
-     * planned by --minutes alone may be given its --steps).
+     * On --resume the run keeps its own settings; options given again must agree with them, except
+     * the run's length: {@code --steps} (and {@code --cooldown}) may re-plan it as long as no step
+     * already taken ({@code done}) would have had another learning rate, so the resumed run is exactly
+     * the run of the new plan. {@code --cooldown K} without {@code --steps} ends a wsd run K steps from now.
      */
-    static TrainConfig reconcile(TrainConfig saved, TrainConfig given, Set<String> options) {
+    static TrainConfig reconcile(TrainConfig saved, TrainConfig given, Set<String> options, long done) {
         List<String> differences = new ArrayList<>();
         Map<String, Object> a = Jobs.JSON.convertValue(saved, Map.class);
         Map<String, Object> b = Jobs.JSON.convertValue(given, Map.class);
         for (String k : a.keySet()) {
             String option = OPTION_OF.get(k);
-            if (option == null || !options.contains(option) || k.equals("steps") && saved.steps() == 0) {
+            if (option == null || !options.contains(option) || k.equals("steps") || k.equals("cooldown")) {
                 continue;
             }
             if (!String.valueOf(a.get(k)).equals(String.valueOf(b.get(k)))) {
@@ -365,7 +467,33 @@ public final class TrainJob {
             throw new IllegalArgumentException("--resume continues a run with its own settings, but "
                     + String.join(", ", differences) + " differ; leave them out, or start a new --output");
         }
-        return saved.steps() == 0 && given.steps() != 0 ? saved.withSteps(given.steps()) : saved;
+        boolean stepsGiven = options.contains("steps");
+        boolean cooldownGiven = options.contains("cooldown");
+        if (!stepsGiven && !cooldownGiven) {
+            return saved;
+        }
+        if (cooldownGiven && !"wsd".equals(saved.lrSchedule())) {
+            throw new IllegalArgumentException("--cooldown belongs to --lr-schedule wsd; this run's schedule is "
+                    + saved.lrSchedule());
+        }
+        long cooldown = cooldownGiven ? given.cooldown() : saved.cooldown();
+        long steps = stepsGiven ? given.steps() : cooldownGiven ? done + cooldown : saved.steps();
+        if (steps < done) {
+            throw new IllegalArgumentException("--steps " + steps + " is below the " + done + " steps already taken");
+        }
+        if (cooldown > steps) {
+            throw new IllegalArgumentException("--cooldown " + cooldown + " is longer than the run (" + steps + " steps)");
+        }
+        TrainConfig planned = saved.withSchedule(steps, cooldown);
+        long differs = saved.steps() == 0 ? 0 : saved.firstDifferentRate(planned, done);
+        if (differs > 0) {
+            throw new IllegalArgumentException("re-planning this run to " + steps + " steps"
+                    + ("wsd".equals(saved.lrSchedule()) ? " with a cool-down of " + cooldown : "")
+                    + " would change the learning rate of step " + differs + ", already taken (a " + saved.lrSchedule()
+                    + " run can only be extended before its rate starts to fall); continue a wsd run from its"
+                    + " stable-phase checkpoint (stable-step-N.ckpt, or training/stable.ckpt of a model) with --resume-from");
+        }
+        return planned;
     }
 
     private static JavaRDD<Loaded> load(JavaSparkContext jsc, List<Source> sources, int shards, HadoopConf hadoop, int crop) {
@@ -431,6 +559,37 @@ public final class TrainJob {
         return skipped.isEmpty() ? "" : " (skipped: " + String.join("; ", skipped) + ")";
     }
 
+    /** Crops (over all shards) whose pixels fit the least-squares start. */
+    static final int LINEAR_START_CROPS = 512;
+    /** Crops of the least-squares start are drawn with this step number. */
+    static final long LINEAR_START_STEP = -2;
+
+    /**
+     * The least-squares start: every shard sums z z^T over its share of {@link #LINEAR_START_CROPS}
+     * crops, the sums are added in fixed point (so the fit does not depend on which shard finished
+     * first), and the driver solves the three fits.
+     */
+    static LinearStart.Fit linearStart(JavaRDD<Loaded> rdd, TrainConfig config) {
+        int crops = LINEAR_START_CROPS;
+        double weight = 1.0 / ((double) crops * config.crop() * config.crop());
+        GradientSum sum = rdd.mapPartitionsWithIndex((shard, it) -> {
+            List<TrainImage> images = new ArrayList<>();
+            it.forEachRemaining(l -> {
+                if (l.image() != null) {
+                    images.add(l.image());
+                }
+            });
+            int mine = crops / config.shards() + (shard < crops % config.shards() ? 1 : 0);
+            if (images.isEmpty() || mine == 0) {
+                return Collections.singletonList(new GradientSum(0)).iterator();
+            }
+            Batch batch = new CropSampler(images, config.crop()).sample(config.seed(), LINEAR_START_STEP, shard, mine);
+            double[] moments = LinearStart.moments(batch, weight);
+            return Collections.singletonList(GradientSum.of(new LossModel.Result(0, 3L * batch.pixels(), moments))).iterator();
+        }, true).treeAggregate(new GradientSum(0), GradientSum::add, GradientSum::add, 2);
+        return LinearStart.fit(sum.gradient());
+    }
+
     /** One Spark job: every shard's loss (and gradient) summed in fixed point with treeAggregate. */
     static GradientSum shardSums(JavaRDD<Loaded> rdd, TrainConfig config, double[] params, long step, double weight,
                                  boolean withGradient) {
@@ -485,8 +644,8 @@ public final class TrainJob {
      * Bits per pixel of whole validation images (up to {@code maxPixels}) with the float network and
      * with the exported fixed-point network as the codec codes them (wavefront, file bits).
      */
-    static Map<String, Object> measure(JavaRDD<Loaded> valRdd, Checkpoint last, FixedPointNet fixed, long maxPixels)
-            throws IOException {
+    static Map<String, Object> measure(JavaRDD<Loaded> valRdd, TrainConfig config, double[] params, FixedPointNet fixed,
+                                       long maxPixels) throws IOException {
         LoadedModel.ModelBytes bytes = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", fixed, Map.of()).toFiles();
         List<Tuple2<String, Long>> all = valRdd.filter(l -> l.image() != null)
                 .map(l -> new Tuple2<>(l.image().id(), l.image().pixels())).collect();
@@ -501,8 +660,6 @@ public final class TrainJob {
             chosen.add(t._1());
             pixels += t._2();
         }
-        TrainConfig config = last.config();
-        double[] params = last.params();
         List<double[]> rows = valRdd.filter(l -> l.image() != null && chosen.contains(l.image().id())).map(l -> {
             TrainImage im = l.image();
             String device = ExecutorModels.device();
@@ -566,8 +723,13 @@ public final class TrainJob {
     static void writeCheckpoint(FileSystem fs, Path dir, Checkpoint c) {
         try {
             fs.mkdirs(dir);
-            Jobs.writeBytes(fs, new Path(dir, Checkpoint.fileName(c.step())), c.toBytes());
-            FileStatus[] all = fs.listStatus(dir, p -> p.getName().endsWith(".ckpt"));
+            byte[] bytes = c.toBytes();
+            Jobs.writeBytes(fs, new Path(dir, Checkpoint.fileName(c.step())), bytes);
+            if (isStableEnd(c)) {
+                // kept beside the rotation: the state to extend the run from after its cool-down
+                Jobs.writeBytes(fs, new Path(dir, STABLE_PREFIX + Checkpoint.fileName(c.step())), bytes);
+            }
+            FileStatus[] all = fs.listStatus(dir, p -> p.getName().startsWith("step-") && p.getName().endsWith(".ckpt"));
             Arrays.sort(all, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
             for (int i = 0; i < all.length - KEEP_CHECKPOINTS; i++) {
                 fs.delete(all[i].getPath(), false);
@@ -578,12 +740,50 @@ public final class TrainJob {
         }
     }
 
+    static final String STABLE_PREFIX = "stable-";
+    /** In a model directory: the run's final state and (wsd with a cool-down) its stable-phase state. */
+    public static final String TRAINING_DIR = "training";
+    public static final String FINAL_CHECKPOINT = "final.ckpt";
+    public static final String STABLE_CHECKPOINT = "stable.ckpt";
+
+    /** Whether {@code c} is the last step of a wsd run's stable phase (its cool-down follows). */
+    static boolean isStableEnd(Checkpoint c) {
+        return "wsd".equals(c.config().lrSchedule()) && c.config().cooldown() > 0 && c.step() == c.config().stableEnd();
+    }
+
+    /** The newest stable-phase checkpoint of a run, or null. */
+    static Checkpoint stableCheckpoint(FileSystem fs, Path dir) throws IOException {
+        if (!fs.exists(dir)) {
+            return null;
+        }
+        FileStatus[] all = fs.listStatus(dir, p -> p.getName().startsWith(STABLE_PREFIX) && p.getName().endsWith(".ckpt"));
+        Arrays.sort(all, (a, b) -> b.getPath().getName().compareTo(a.getPath().getName()));
+        return all.length == 0 ? null : readCheckpoint(all[0].getPath(), fs.getConf());
+    }
+
+    /** Reads one checkpoint file on any Hadoop file system; a damaged or foreign file is a clear error. */
+    static Checkpoint readCheckpoint(Path file, org.apache.hadoop.conf.Configuration conf) throws IOException {
+        FileSystem fs = file.getFileSystem(conf);
+        if (!fs.exists(file)) {
+            throw new IllegalArgumentException("checkpoint " + file + " does not exist");
+        }
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (InputStream in = fs.open(file)) {
+            in.transferTo(buf);
+        }
+        try {
+            return Checkpoint.fromBytes(buf.toByteArray(), file.toString());
+        } catch (ModelException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
     /** The newest readable checkpoint (a damaged newest one is reported and the one before it used). */
     static Checkpoint latestCheckpoint(FileSystem fs, Path dir) throws IOException {
         if (!fs.exists(dir)) {
             return null;
         }
-        FileStatus[] all = fs.listStatus(dir, p -> p.getName().endsWith(".ckpt"));
+        FileStatus[] all = fs.listStatus(dir, p -> p.getName().startsWith("step-") && p.getName().endsWith(".ckpt"));
         Arrays.sort(all, (a, b) -> b.getPath().getName().compareTo(a.getPath().getName()));
         for (FileStatus f : all) {
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
@@ -618,6 +818,12 @@ public final class TrainJob {
         s.append("Trained by llic's own `train-job`; written by the job itself (figures below are from this run).\n\n");
         s.append("## Training\n");
         s.append("- Command: `").append(provenance.get("command")).append("`\n");
+        if (c.init() != null) {
+            s.append("- Fine-tuned from model ").append(c.init()).append(" (id, weights SHA-256)\n");
+        } else {
+            s.append("- Start: ").append("ls".equals(c.start()) ? "least-squares linear predictor fitted on training crops"
+                    : "(left + above) / 2 predictor").append('\n');
+        }
         if (provenance.containsKey("continuedWith")) {
             s.append("- Continued with: ").append(provenance.get("continuedWith")).append('\n');
         }
@@ -634,8 +840,20 @@ public final class TrainJob {
                         + " after %d warm-up steps, seed %d, %d shards%n", last.step(), c.steps(),
                 outcome.finished() ? "finished" : "stopped: " + outcome.reason(), c.batch(), c.crop(), c.crop(),
                 c.learningRate(), c.finalLearningRate(), c.warmup(), c.seed(), c.shards()));
+        if ("wsd".equals(c.lrSchedule())) {
+            s.append(String.format(Locale.ROOT, "- Schedule: peak rate until step %d, then a linear cool-down of %d steps%n",
+                    c.stableEnd(), c.cooldown()));
+        }
+        Object export = provenance.get("export");
+        if (export instanceof Map<?, ?> e && e.containsKey("validationAverage")) {
+            s.append(String.format(Locale.ROOT, "- Exported: the %s (validation: weights %s, moving average %s bits/sub-pixel)%n",
+                    e.get("exported"), e.get("validationWeights"), e.get("validationAverage")));
+        }
         s.append(String.format(Locale.ROOT, "- Training time: %.1f min (%s)%n", last.trainMillis() / 60000.0,
                 provenance.get("master")));
+        s.append("- Training state: `training/final.ckpt` (parameters, Adam moments, history)"
+                + ("wsd".equals(c.lrSchedule()) && c.cooldown() > 0 ? " and `training/stable.ckpt` (before the cool-down: "
+                + "extend from it with `--resume-from`)" : "") + "\n");
         List<Checkpoint.HistoryRow> h = last.history();
         for (int i = h.size() - 1; i >= 0; i--) {
             if (!Double.isNaN(h.get(i).validationBits())) {

@@ -108,12 +108,22 @@ public final class CausalNet {
         return widths.length - 2;
     }
 
+    /** Initial parameters with the (left + above) / 2 start (see {@link #init(long, LinearStart.Fit)}). */
+    public double[] init(long seed) {
+        return init(seed, LinearStart.leftAbove());
+    }
+
+    /** Spreads of the three mixture components relative to the fit's residual RMS, so that they start apart. */
+    static final double[] COMPONENT_SPREAD = {0.6, 1.0, 1.8};
+
     /**
      * Initial parameters: PyTorch's default for linear layers (uniform +-1/sqrt(in) for weights and
-     * biases), from {@code seed}; the standard deviation outputs start at a positive bias (4/255)
-     * so that no output starts below its lower bound.
+     * biases), from {@code seed}; the output layer scaled down so every pixel starts from the same sane
+     * distribution, and (with at least 6 hidden units) the network set up to carry {@code start}'s
+     * linear prediction: means at the prediction, the fit's channel coupling, and standard deviations
+     * from its residual spread (0.2 when the fit has none).
      */
-    public double[] init(long seed) {
+    public double[] init(long seed, LinearStart.Fit start) {
         SplittableRandom rng = new SplittableRandom(seed);
         double[] p = new double[size];
         for (int l = 0; l < layers(); l++) {
@@ -124,16 +134,25 @@ public final class CausalNet {
             }
         }
         int last = layers() - 1;
-        // the output layer starts small, so every pixel starts from the same sane distribution
         for (int i = 0; i < out(last) * in(last); i++) {
             p[offsets[last] + i] *= OUTPUT_INIT_SCALE;
         }
-        for (int o = 0; o < 9; o++) {
-            p[biasOffset(last) + o] = 0.5;
-            p[biasOffset(last) + 9 + o] = 0.2;
+        int b = biasOffset(last);
+        for (int c = 0; c < 3; c++) {
+            for (int m = 0; m < 3; m++) {
+                p[b + c * 3 + m] = 0.5;
+                p[b + 9 + c * 3 + m] = start.rms() == null ? 0.2 : start.rms()[c] * COMPONENT_SPREAD[m];
+            }
+        }
+        if (start.rms() != null) {
+            for (int m = 0; m < 3; m++) {
+                p[b + 27 + m] = start.alpha();
+                p[b + 30 + m] = start.beta();
+                p[b + 33 + m] = start.gamma();
+            }
         }
         if (hidden() >= 6) {
-            predictorStart(p);
+            predictorStart(p, start);
         }
         return p;
     }
@@ -166,15 +185,13 @@ public final class CausalNet {
 
     /**
      * Starts the network as a classical predictor: hidden units 0..5 carry +-(P_c - 0.5) for each
-     * colour c, with P = (left + above) / 2, through every layer (a LeakyReLU pair z -> leaky(z),
-     * leaky(-z) keeps z = (a - b) / 1.01 exactly), and the output means read it back. Training then
-     * refines a sane prediction instead of first having to discover that neighbours predict a pixel.
-     * Nothing is frozen; this only sets initial weights.
+     * colour c, with P_c the start's linear prediction from the features, through every layer (a
+     * LeakyReLU pair z -> leaky(z), leaky(-z) keeps z = (a - b) / 1.01 exactly), and the output means
+     * read it back. Training then refines a sane prediction instead of first having to discover that
+     * neighbours predict a pixel. Nothing is frozen; this only sets initial weights.
      */
-    private void predictorStart(double[] p) {
+    private void predictorStart(double[] p, LinearStart.Fit start) {
         double pair = 1 + LEAKY_SLOPE;
-        int left = io.llic.schedule.CausalTaps.indexOf(0, -1);
-        int above = io.llic.schedule.CausalTaps.indexOf(-1, 0);
         for (int l = 0; l < layers(); l++) {
             boolean last = l == layers() - 1;
             for (int c = 0; c < 3; c++) {
@@ -192,10 +209,11 @@ public final class CausalNet {
                     java.util.Arrays.fill(p, base, base + in(l), 0);
                     p[biasOffset(l) + row] = 0;
                     if (l == 0) {
-                        // P - 0.5 = (m - 0.5) + (dev_left + dev_above) / (2 S)
-                        p[base + CausalModel.INPUTS + c] = v;
-                        p[base + left * 3 + c] = v / (2 * DEVIATION_SCALE);
-                        p[base + above * 3 + c] = v / (2 * DEVIATION_SCALE);
+                        // P - 0.5 = sum_f coefficient_f * feature_f + constant - 0.5
+                        for (int f = 0; f < FEATURES; f++) {
+                            p[base + f] = v * start.features()[c][f];
+                        }
+                        p[biasOffset(l) + row] = v * (start.constant()[c] - 0.5);
                     } else {
                         p[base + 2 * c] = v / pair;
                         p[base + 2 * c + 1] = -v / pair;
@@ -203,6 +221,74 @@ public final class CausalNet {
                 }
             }
         }
+    }
+
+    /**
+     * The inverse of {@link #foldFeatures}: layer 0 on the raw inputs as a layer on the features. A raw
+     * weight row R (per tap t and channel c) equals S * (w[t,c] - mean_t w) + w_mean[c] / 12 for
+     * w[t,c] = (R[t,c] - mean_t R[.,c]) / S and w_mean[c] = sum_t R[t,c]; the bias gains +0.5 * sum_c w_mean[c].
+     */
+    static double[][] unfoldFeatures(double[] raw, double[] rawBias, int outs) {
+        double[] w = new double[outs * FEATURES];
+        double[] bias = rawBias.clone();
+        for (int j = 0; j < outs; j++) {
+            int r = j * CausalModel.INPUTS;
+            for (int c = 0; c < 3; c++) {
+                double sum = 0;
+                for (int t = 0; t < TAPS; t++) {
+                    sum += raw[r + t * 3 + c];
+                }
+                for (int t = 0; t < TAPS; t++) {
+                    w[j * FEATURES + t * 3 + c] = (raw[r + t * 3 + c] - sum / TAPS) / DEVIATION_SCALE;
+                }
+                w[j * FEATURES + CausalModel.INPUTS + c] = sum;
+                bias[j] += 0.5 * sum;
+            }
+        }
+        return new double[][] {w, bias};
+    }
+
+    /**
+     * Float parameters of a released fixed-point network of this shape (the start of a fine-tuning run):
+     * the integer weights at their scales, layer 0 unfolded onto the features. Exporting them again
+     * gives back the same integers up to rounding of the last bit.
+     */
+    public double[] fromFixedPoint(FixedPointNet fixed) throws ModelException {
+        List<io.llic.model.FixedPointLayer> ls = fixed.layers();
+        if (ls.size() != layers() || fixed.inputs() != CausalModel.INPUTS || fixed.outputs() != CausalModel.OUTPUTS) {
+            throw new ModelException("the model has " + ls.size() + " layers of shape " + fixed.inputs() + " -> "
+                    + fixed.outputs() + "; this run's network has " + layers() + " (--hidden " + hidden() + " --layers "
+                    + hiddenLayers() + ")");
+        }
+        double[] p = new double[size];
+        for (int l = 0; l < layers(); l++) {
+            io.llic.model.FixedPointLayer f = ls.get(l);
+            int inRaw = l == 0 ? CausalModel.INPUTS : in(l);
+            if (f.in() != inRaw || f.out() != out(l)) {
+                throw new ModelException("layer " + l + " of the model is " + f.out() + "x" + f.in() + ", this run's "
+                        + out(l) + "x" + inRaw + " (--hidden " + hidden() + " --layers " + hiddenLayers() + ")");
+            }
+            int inBits = l == 0 ? 0 : FixedPointExport.ACTIVATION_BITS;
+            int wBits = l == 0 ? FixedPointExport.FIRST_WEIGHT_BITS : FixedPointExport.WEIGHT_BITS;
+            double wScale = l == 0 ? (double) (1L << wBits) / fixed.inputBound() : (double) (1L << wBits);
+            double bScale = (double) (1L << (wBits + inBits));
+            double[] w = new double[f.weights().length];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = f.weights()[i] / wScale;
+            }
+            double[] b = new double[f.out()];
+            for (int i = 0; i < b.length; i++) {
+                b[i] = f.bias()[i] / bScale;
+            }
+            if (l == 0) {
+                double[][] unfolded = unfoldFeatures(w, b, out(0));
+                w = unfolded[0];
+                b = unfolded[1];
+            }
+            System.arraycopy(w, 0, p, weightOffset(l), w.length);
+            System.arraycopy(b, 0, p, biasOffset(l), b.length);
+        }
+        return p;
     }
 
     /** Fixed-point export of float parameters (the codec's exact network). */

@@ -16,11 +16,22 @@ import java.util.zip.CRC32C;
 
 /**
  * The whole state of a run after {@code step} steps: config, parameters, Adam moments, the loss
- * history, the training time spent so far and the commands that ran it (first the one that started it). Serialised as {@code LLICCKP1}, a JSON header, three
- * float64 arrays and a CRC-32C of everything before it.
+ * history, the training time spent so far and the commands that ran it (first the one that started it), and
+ * the exponential moving average of the parameters when the run keeps one. Serialised as {@code LLICCKP1}, a
+ * JSON header, three float64 arrays (a fourth, the average, when kept) and a CRC-32C of everything before it.
  */
 public record Checkpoint(TrainConfig config, long step, double[] params, double[] m, double[] v, long trainMillis,
-                         List<HistoryRow> history, List<String> commands) {
+                         List<HistoryRow> history, List<String> commands, double[] ema) {
+
+    public Checkpoint(TrainConfig config, long step, double[] params, double[] m, double[] v, long trainMillis,
+                      List<HistoryRow> history, List<String> commands) {
+        this(config, step, params, m, v, trainMillis, history, commands, null);
+    }
+
+    /** The parameters to export: the moving average when the run keeps one, else the parameters. */
+    public double[] exportParams() {
+        return ema != null ? ema : params;
+    }
     static final byte[] MAGIC = "LLICCKP1".getBytes(StandardCharsets.US_ASCII);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -36,7 +47,12 @@ public record Checkpoint(TrainConfig config, long step, double[] params, double[
     public Checkpoint withCommand(String command) {
         List<String> all = new ArrayList<>(commands);
         all.add(command);
-        return new Checkpoint(config, step, params, m, v, trainMillis, history, all);
+        return new Checkpoint(config, step, params, m, v, trainMillis, history, all, ema);
+    }
+
+    /** The same state under a re-planned config (an extended run, or one whose cool-down starts now). */
+    public Checkpoint withConfig(TrainConfig newConfig) {
+        return new Checkpoint(newConfig, step, params, m, v, trainMillis, history, commands, ema);
     }
 
     /** File name of the checkpoint of a step: sorts by step. */
@@ -53,7 +69,7 @@ public record Checkpoint(TrainConfig config, long step, double[] params, double[
                     "history", history, "commands", commands));
             out.writeInt(header.length);
             out.write(header);
-            for (double[] a : List.of(params, m, v)) {
+            for (double[] a : ema == null ? List.of(params, m, v) : List.of(params, m, v, ema)) {
                 out.writeInt(a.length);
                 for (double d : a) {
                     out.writeDouble(d);
@@ -90,8 +106,8 @@ public record Checkpoint(TrainConfig config, long step, double[] params, double[
             for (var h : node.get("history")) {
                 history.add(JSON.treeToValue(h, HistoryRow.class));
             }
-            double[][] arrays = new double[3][];
-            for (int k = 0; k < 3; k++) {
+            double[][] arrays = new double[4][];
+            for (int k = 0; k < 4 && (k < 3 || in.available() > 0); k++) {
                 arrays[k] = new double[in.readInt()];
                 for (int i = 0; i < arrays[k].length; i++) {
                     arrays[k][i] = in.readDouble();
@@ -102,7 +118,7 @@ public record Checkpoint(TrainConfig config, long step, double[] params, double[
                 commands.add(c.asText());
             }
             return new Checkpoint(config, node.get("step").asLong(), arrays[0], arrays[1], arrays[2],
-                    node.get("trainMillis").asLong(), history, commands);
+                    node.get("trainMillis").asLong(), history, commands, arrays[3]);
         } catch (IOException | RuntimeException e) {
             throw new ModelException(where + ": unreadable checkpoint: " + e.getMessage(), e);
         }

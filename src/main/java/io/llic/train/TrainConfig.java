@@ -17,7 +17,9 @@ import java.util.List;
  * @param batch           crops per step (over all shards)
  * @param shards          data-parallel shards (Spark partitions); fixed for the run
  * @param learningRate    peak Adam learning rate
- * @param lrSchedule      after warm-up: "cosine" (decay to the final rate), "linear" or "constant"
+ * @param lrSchedule      after warm-up: "cosine" (decay to the final rate), "linear", "constant", or "wsd"
+ *                        (warm-up, stable: the peak rate until {@code steps - cooldown}, then a linear
+ *                        cool-down to the final rate; a run can be extended while it is stable)
  * @param finalLearningRate learning rate at the last step (cosine and linear)
  * @param warmup          steps of linear warm-up from 0
  * @param steps           total steps (the schedule's length)
@@ -26,18 +28,47 @@ import java.util.List;
  * @param validationCrops crops (of size {@code crop}) measured at each validation
  * @param validateEvery   steps between validations
  * @param checkpointEvery steps between checkpoints
+ * @param cooldown        steps of the "wsd" cool-down at the end of the run (0: the run ends at the peak rate,
+ *                        to be extended or cooled down later)
+ * @param ema             decay of the exponential moving average of the parameters kept for export (0: none)
+ * @param init            where the initial parameters came from: null for a fresh start, else the model
+ *                        ("id sha256") a fine-tuning run started from
+ * @param start           initialisation of a fresh run: "ls" (least-squares linear predictor fitted on training
+ *                        crops) or "predictor" ((left + above) / 2)
  */
 public record TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
                           int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate, int warmup,
                           long steps, long seed, double validation, int validationCrops, int validateEvery,
-                          int checkpointEvery) implements Serializable {
+                          int checkpointEvery, long cooldown, double ema, String init, String start) implements Serializable {
 
-    public static final List<String> LR_SCHEDULES = List.of("cosine", "linear", "constant");
+    public static final List<String> LR_SCHEDULES = List.of("cosine", "linear", "constant", "wsd");
+    public static final List<String> STARTS = List.of("ls", "predictor");
 
     public TrainConfig {
         if (lrSchedule == null) {
             lrSchedule = "cosine"; // checkpoints written before the option existed
         }
+        if (start == null) {
+            start = "predictor"; // checkpoints written before the least-squares start existed
+        }
+        if (cooldown < 0 || ema < 0 || ema >= 1) {
+            throw new IllegalArgumentException("cool-down steps must be >= 0 and the EMA decay in [0, 1)");
+        }
+    }
+
+    /** The config of a run before the fields added later (cool-down, EMA, init, start) existed. */
+    public TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
+                       int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate,
+                       int warmup, long steps, long seed, double validation, int validationCrops, int validateEvery,
+                       int checkpointEvery) {
+        this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
+                finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery, 0, 0,
+                null, "predictor");
+    }
+
+    /** First step of the cool-down of a "wsd" run (steps after it decay); {@code steps} for other schedules. */
+    public long stableEnd() {
+        return "wsd".equals(lrSchedule) ? Math.max(warmup, steps - cooldown) : steps;
     }
 
     public CausalNet net() {
@@ -54,6 +85,14 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         progress = Math.min(1, progress);
         if ("constant".equals(lrSchedule)) {
             return learningRate;
+        }
+        if ("wsd".equals(lrSchedule)) {
+            long stable = stableEnd();
+            if (steps == 0 || t <= stable) {
+                return learningRate;
+            }
+            double p = Math.min(1, (double) (t - stable) / Math.max(1, steps - stable));
+            return learningRate + (finalLearningRate - learningRate) * p;
         }
         double shape = "linear".equals(lrSchedule) ? 1 - progress : 0.5 * (1 + StrictMath.cos(Math.PI * progress));
         return finalLearningRate + (learningRate - finalLearningRate) * shape;
@@ -74,7 +113,40 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
     }
 
     public TrainConfig withSteps(long total) {
+        return withSchedule(total, cooldown);
+    }
+
+    /** The same run with another length and cool-down (extending a run, or starting its cool-down). */
+    public TrainConfig withSchedule(long total, long cooldownSteps) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
-                lrSchedule, finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery);
+                lrSchedule, finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery,
+                cooldownSteps, ema, init, start);
+    }
+
+    /** The same run with another network shape. */
+    public TrainConfig withNet(int newHidden, int newHiddenLayers) {
+        return new TrainConfig(family, inputs, downsample, newHidden, newHiddenLayers, crop, batch, shards, learningRate,
+                lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
+                cooldown, ema, init, start);
+    }
+
+    /** The same run with fine-tuning provenance. */
+    public TrainConfig withInit(String from) {
+        return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
+                lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
+                cooldown, ema, from, start);
+    }
+
+    /**
+     * The first step (1-based) up to {@code done} whose learning rate differs under {@code other}, or 0 when
+     * every step already taken had the same rate: the test of whether a run may be re-planned on resume.
+     */
+    public long firstDifferentRate(TrainConfig other, long done) {
+        for (long t = 1; t <= done; t++) {
+            if (Double.doubleToLongBits(learningRate(t)) != Double.doubleToLongBits(other.learningRate(t))) {
+                return t;
+            }
+        }
+        return 0;
     }
 }

@@ -46,11 +46,19 @@ public final class Trainer {
         this.sink = sink;
     }
 
-    /** A fresh run's step-0 state. */
+    /** A fresh run's step-0 state from the network's own initialisation. */
     public static Checkpoint start(TrainConfig config) {
-        CausalNet net = config.net();
-        return new Checkpoint(config, 0, net.init(config.seed()), new double[net.size()], new double[net.size()], 0,
-                new ArrayList<>(), List.of());
+        return start(config, config.net().init(config.seed()));
+    }
+
+    /** A run's step-0 state from given parameters (a least-squares start, or a released model to fine-tune). */
+    public static Checkpoint start(TrainConfig config, double[] params) {
+        int size = config.net().size();
+        if (params.length != size) {
+            throw new IllegalArgumentException("initial parameters have " + params.length + " values, the network " + size);
+        }
+        return new Checkpoint(config, 0, params.clone(), new double[size], new double[size], 0, new ArrayList<>(), List.of(),
+                config.ema() > 0 ? params.clone() : null);
     }
 
     /**
@@ -62,6 +70,7 @@ public final class Trainer {
         TrainConfig config = state.config();
         double[] params = state.params().clone();
         Adam adam = new Adam(state.m().clone(), state.v().clone());
+        double[] ema = config.ema() > 0 ? (state.ema() != null ? state.ema() : state.params()).clone() : null;
         List<Checkpoint.HistoryRow> history = new ArrayList<>(state.history());
         long step = state.step();
         long t0 = System.nanoTime();
@@ -114,12 +123,18 @@ public final class Trainer {
             }
             double lr = config.learningRate(t);
             adam.step(params, g.gradient(), t, lr);
+            if (ema != null) {
+                double d = config.ema();
+                for (int i = 0; i < ema.length; i++) {
+                    ema[i] = d * ema[i] + (1 - d) * params[i];
+                }
+            }
             step = t;
             windowBits += g.bits();
             windowSubpixels += g.subpixels();
             windowSteps++;
             boolean validate = config.validateEvery() > 0 && (step % config.validateEvery() == 0 || step == config.steps());
-            double validation = validate ? backend.validate(params).bitsPerSubpixel() : Double.NaN;
+            double validation = validate ? backend.validate(ema != null ? ema : params).bitsPerSubpixel() : Double.NaN;
             long now = System.nanoTime();
             boolean log = validate || (now - windowStart) / 1e9 >= budget.logSeconds() || step == config.steps();
             long trainMillis = trainMillisBefore + (now - t0) / 1_000_000;
@@ -138,14 +153,15 @@ public final class Trainer {
                 windowShardSeconds = 0;
                 windowStart = now;
             }
-            if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step != config.steps()) {
-                last = snapshot(config, step, params, adam, trainMillis, history, state);
+            boolean stableEnd = "wsd".equals(config.lrSchedule()) && config.cooldown() > 0 && step == config.stableEnd();
+            if (stableEnd || config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step != config.steps()) {
+                last = snapshot(config, step, params, adam, ema, trainMillis, history, state);
                 sink.accept(last);
             }
         }
         long trainMillis = trainMillisBefore + (System.nanoTime() - t0) / 1_000_000;
         if (last.step() != step || last == state) {
-            last = snapshot(config, step, params, adam, trainMillis, history, state);
+            last = snapshot(config, step, params, adam, ema, trainMillis, history, state);
             sink.accept(last);
         }
         boolean finished = config.steps() > 0 && step >= config.steps();
@@ -153,10 +169,10 @@ public final class Trainer {
     }
 
     /** The state after {@code step} steps, copied so that training can go on changing its own arrays. */
-    private static Checkpoint snapshot(TrainConfig config, long step, double[] params, Adam adam, long trainMillis,
-                                       List<Checkpoint.HistoryRow> history, Checkpoint start) {
+    private static Checkpoint snapshot(TrainConfig config, long step, double[] params, Adam adam, double[] ema,
+                                       long trainMillis, List<Checkpoint.HistoryRow> history, Checkpoint start) {
         return new Checkpoint(config, step, params.clone(), adam.firstMoment().clone(), adam.secondMoment().clone(),
-                trainMillis, new ArrayList<>(history), start.commands());
+                trainMillis, new ArrayList<>(history), start.commands(), ema == null ? null : ema.clone());
     }
 
     static String progressLine(TrainConfig config, Checkpoint.HistoryRow row, long deadline, long now, Budget budget) {
