@@ -21,7 +21,8 @@ import java.util.stream.Stream;
 /**
  * {@code llic bench DIR}: encodes (and decodes, checking every pixel) each PNG of a directory and
  * prints one line per image (bpp, predicted bpp, coder overhead, encode and decode time, share of
- * time in the network) and a summary line with dataset totals (total bits / total pixels) and
+ * time in the network, and for a model with an adaptation stage the bpp its network alone would give)
+ * and a summary line with dataset totals (total bits / total pixels) and
  * median times.
  */
 final class Bench {
@@ -88,12 +89,14 @@ final class Bench {
                                 int batch, int repeat, boolean decode) throws IOException {
         Encoder encoder = new Encoder(model, ev);
         Decoder decoder = new Decoder(model, ev, batch);
+        boolean adapted = model.adaptation() != null;
         out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tencode_network_pct\tdecode_ms"
-                + "\tdecode_network_pct");
+                + "\tdecode_network_pct\tunadapted_bpp");
         long totalPixels = 0;
         double totalBits = 0;
         double totalPredicted = 0;
         double totalPayload = 0;
+        double totalUnadapted = 0;
         double sumEncodeMs = 0;
         double sumDecodeMs = 0;
         List<Double> encodeMs = new ArrayList<>();
@@ -107,6 +110,10 @@ final class Bench {
                 image = image.crop((image.height() - h) / 2, (image.width() - w) / 2, w, h);
                 png = null; // the source PNG is not the cropped image: no stored fallback comparison
             }
+            // the code length without the adaptation stage: one more (untimed) encode that also measures it
+            double unadaptedBits = adapted
+                    ? new Encoder(model, ev, false).measuringUnadapted(true).encode(image, schedule, null).stats().unadaptedBits()
+                    : Double.NaN;
             double[] enc = new double[repeat];
             double[] dec = new double[repeat];
             Encoder.Result r = null;
@@ -129,10 +136,12 @@ final class Bench {
             }
             long pixels = image.pixelCount();
             double predictedBits = r.stats().predictedBits();
-            out.printf("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s%n", f.getFileName(), image.width(),
+            out.printf("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s\t%s%n", f.getFileName(), image.width(),
                     image.height(), r.stats().fileBits() / (double) pixels, predictedBits / pixels,
                     100.0 * (r.stats().payloadBits() - predictedBits) / predictedBits, median(enc), encodeNetworkShare,
-                    decode ? String.format("%.1f", median(dec)) : "-", decode ? String.format("%.1f", networkShare) : "-");
+                    decode ? String.format("%.1f", median(dec)) : "-", decode ? String.format("%.1f", networkShare) : "-",
+                    adapted ? String.format("%.4f", unadaptedBits / pixels) : "-");
+            totalUnadapted += unadaptedBits;
             out.flush();
             totalPixels += pixels;
             totalBits += r.stats().fileBits();
@@ -146,12 +155,12 @@ final class Bench {
             }
         }
         out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
-                        + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s%n",
+                        + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s%n",
                 files.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
                 totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted,
                 median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray()),
                 decode ? String.format("%.1f", median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray())) : "-",
-                schedule.name(), ev.description());
+                schedule.name(), ev.description(), adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-");
         return new Summary(schedule.name(), totalPixels, sumDecodeMs, sumEncodeMs);
     }
 

@@ -8,8 +8,15 @@ package io.llic.codec;
  * @param fileBits      bits of the whole .llic file
  * @param networkNanos  time spent evaluating the network
  * @param totalNanos    wall time of the whole operation
+ * @param unadaptedBits the code length the network alone would have given (without the model's adaptation
+ *                      stage), when the encoder was asked to measure it; NaN otherwise
  */
-public record CodecStats(double predictedBits, long payloadBits, long fileBits, long networkNanos, long totalNanos) {
+public record CodecStats(double predictedBits, long payloadBits, long fileBits, long networkNanos, long totalNanos,
+                         double unadaptedBits) {
+    public CodecStats(double predictedBits, long payloadBits, long fileBits, long networkNanos, long totalNanos) {
+        this(predictedBits, payloadBits, fileBits, networkNanos, totalNanos, Double.NaN);
+    }
+
     public long codingNanos() {
         return Math.max(0, totalNanos - networkNanos);
     }

@@ -81,7 +81,7 @@ public final class Decoder {
             }
             image = new RgbImage(h.width(), h.height());
             RansDecoder rans = new RansDecoder(payload, MixtureCdf.PRECISION_BITS);
-            StepLoop loop = new StepLoop(image, schedule, evaluator, batch, 0);
+            StepLoop loop = new StepLoop(image, schedule, evaluator, batch, 0, model.adaptation(), false);
             loop.run((cdf, ignored) -> {
                 int symbol = cdf.symbolFor(rans.target());
                 rans.advance(cdf.foundStart(), cdf.foundFreq());
@@ -94,7 +94,7 @@ public final class Decoder {
             throw new FormatException("decoded pixels do not match the checksum in the header (corrupt file or wrong model)");
         }
         long total = System.nanoTime() - t0;
-        return new Result(image, h, new CodecStats(Double.NaN, payload.length * 8L, file.length * 8L, networkNanos, total));
+        return new Result(image, h, new CodecStats(Double.NaN, payload.length * 8L, file.length * 8L, networkNanos, total, Double.NaN));
     }
 
     private void checkModel(LlicHeader h) throws ModelException {

@@ -22,6 +22,7 @@ public final class Encoder {
     private final LoadedModel model;
     private final NetworkEvaluator evaluator;
     private final boolean storedFallback;
+    private boolean measureUnadapted;
 
     public Encoder(LoadedModel model, NetworkEvaluator evaluator) {
         this(model, evaluator, true);
@@ -35,6 +36,15 @@ public final class Encoder {
         this.model = model;
         this.evaluator = evaluator;
         this.storedFallback = storedFallback;
+    }
+
+    /**
+     * Also measure the code length without the model's adaptation stage ({@link CodecStats#unadaptedBits}),
+     * for reports; costs one more CDF lookup per symbol. Returns this.
+     */
+    public Encoder measuringUnadapted(boolean on) {
+        this.measureUnadapted = on;
+        return this;
     }
 
     /** The encoded file and its measurements. */
@@ -53,7 +63,8 @@ public final class Encoder {
         RgbImage work = new RgbImage(image.width(), image.height(), image.samples().clone());
         RansEncoder rans = new RansEncoder(MixtureCdf.PRECISION_BITS);
         double[] predicted = new double[1];
-        StepLoop loop = new StepLoop(work, schedule, evaluator, ENCODE_BATCH, ENCODE_BATCH);
+        StepLoop loop = new StepLoop(work, schedule, evaluator, ENCODE_BATCH, ENCODE_BATCH, model.adaptation(),
+                measureUnadapted);
         try {
             loop.run((cdf, value) -> {
                 int start = cdf.start(value);
@@ -84,7 +95,7 @@ public final class Encoder {
         }
         long total = System.nanoTime() - t0;
         return new Result(file, header, new CodecStats(predicted[0], payload.length * 8L, file.length * 8L,
-                loop.networkNanos(), total));
+                loop.networkNanos(), total, loop.unadaptedBits()));
     }
 
     private LlicHeader header(RgbImage image, int mode, String schedule, byte[] pixelSha) {

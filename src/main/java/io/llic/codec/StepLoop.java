@@ -2,6 +2,7 @@ package io.llic.codec;
 
 import io.llic.entropy.CorruptStreamException;
 import io.llic.image.RgbImage;
+import io.llic.model.Adaptation;
 import io.llic.model.CausalModel;
 import io.llic.prob.MixtureCdf;
 import io.llic.runtime.NetworkEvaluator;
@@ -16,6 +17,10 @@ import io.llic.schedule.Schedule;
  * exactly one step at a time (its image only holds what is decoded). The encoder knows the whole
  * image, so it may evaluate many steps in one large batch ({@code lookaheadPixels}); because the
  * network is exact integer arithmetic the outputs are the same either way, which tests check.
+ *
+ * <p>With a model's {@link Adaptation} stage, each channel's distribution is corrected by the
+ * statistics of the steps coded so far, and the step's pixels are added after the step: encoder
+ * and decoder update at the same points, whatever the batch size.
  */
 final class StepLoop {
     private final RgbImage image;
@@ -24,7 +29,11 @@ final class StepLoop {
     private final int maxBatch;
     private final int lookaheadPixels;
     private final int outputs = CausalModel.OUTPUTS;
+    private final Adaptation adaptation;
+    private final boolean measureUnadapted;
     private long networkNanos;
+    private double unadaptedBits;
+    private Adaptation.State lastState;
 
     // outputs of steps [bufferFirstStep, bufferEndStep); step s owns rows stepStart[s - first] ..< stepStart[s - first + 1]
     private int[] bufferPixels = new int[0];
@@ -39,6 +48,16 @@ final class StepLoop {
      *                        least this many pixels are covered (encoder only)
      */
     StepLoop(RgbImage image, Schedule schedule, NetworkEvaluator evaluator, int maxBatch, int lookaheadPixels) {
+        this(image, schedule, evaluator, maxBatch, lookaheadPixels, null, false);
+    }
+
+    /**
+     * @param adaptation       the model's adaptation stage, or null
+     * @param measureUnadapted (encoder only, which knows every value) also sum the code length the
+     *                         network's distributions would have given without the adaptation stage
+     */
+    StepLoop(RgbImage image, Schedule schedule, NetworkEvaluator evaluator, int maxBatch, int lookaheadPixels,
+             Adaptation adaptation, boolean measureUnadapted) {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("batch must be at least 1, got " + maxBatch);
         }
@@ -47,10 +66,22 @@ final class StepLoop {
         this.evaluator = evaluator;
         this.maxBatch = maxBatch;
         this.lookaheadPixels = lookaheadPixels;
+        this.adaptation = adaptation;
+        this.measureUnadapted = measureUnadapted && adaptation != null;
     }
 
     long networkNanos() {
         return networkNanos;
+    }
+
+    /** The adaptation statistics after {@link #run} (null without adaptation). */
+    Adaptation.State adaptationState() {
+        return lastState;
+    }
+
+    /** Code length in bits without the adaptation stage (NaN unless measured). */
+    double unadaptedBits() {
+        return measureUnadapted ? unadaptedBits : Double.NaN;
     }
 
     void run(SymbolCoder coder) throws CorruptStreamException {
@@ -59,22 +90,48 @@ final class StepLoop {
         int steps = schedule.stepCount(height, width);
         CausalModel.Distribution dist = new CausalModel.Distribution();
         byte[] samples = image.samples();
+        Adaptation.State adapt = adaptation == null ? null : adaptation.newState(width, height);
+        lastState = adapt;
         for (int step = 0; step < steps; step++) {
             if (step >= bufferEndStep) {
                 fill(step, steps);
             }
             int from = stepStart[step - bufferFirstStep];
             int to = stepStart[step - bufferFirstStep + 1];
+            if (adapt != null) {
+                adapt.beginStep(samples, bufferPixels, from, to - from);
+            }
             for (int c = 0; c < 3; c++) {
                 for (int p = from; p < to; p++) {
-                    int k = bufferPixels[p] * 3;
+                    int index = bufferPixels[p];
+                    int k = index * 3;
                     int red = samples[k] & 0xFF;
                     int green = samples[k + 1] & 0xFF;
                     MixtureCdf cdf = dist.channel(bufferOutputs, p * outputs, c, red, green);
+                    if (adapt != null) {
+                        if (measureUnadapted) {
+                            unadaptedBits += MixtureCdf.PRECISION_BITS - log2(cdf.freq(samples[k + c] & 0xFF));
+                        }
+                        // the left and upper neighbours: decoded in earlier steps by every causal schedule
+                        int row = index / width;
+                        int col = index - row * width;
+                        int left = col > 0 ? samples[k - 3 + c] & 0xFF : -1;
+                        int above = row > 0 ? samples[k - 3 * width + c] & 0xFF : -1;
+                        adapt.correct(cdf, c, p - from, index, left, above);
+                    }
                     samples[k + c] = (byte) coder.code(cdf, samples[k + c] & 0xFF);
                 }
             }
+            if (adapt != null) {
+                adapt.endStep(samples, bufferPixels, from);
+            }
         }
+    }
+
+    private static final double LN2 = StrictMath.log(2);
+
+    private static double log2(int v) {
+        return StrictMath.log(v) / LN2;
     }
 
     /** Evaluates the network for step {@code first} (and more, with lookahead). */

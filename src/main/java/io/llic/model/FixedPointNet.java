@@ -103,6 +103,19 @@ public final class FixedPointNet {
 
     public static FixedPointNet fromBytes(byte[] data, String what) throws ModelException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
+            FixedPointNet net = read(in, what);
+            if (in.read() != -1) {
+                throw new ModelException(what + ": unexpected bytes after the last layer");
+            }
+            return net;
+        } catch (IOException e) {
+            throw new ModelException(what + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads a network from the start of {@code in}, leaving whatever follows the last layer unread. */
+    static FixedPointNet read(DataInputStream in, String what) throws ModelException {
+        try {
             byte[] magic = in.readNBytes(MAGIC.length);
             if (!java.util.Arrays.equals(magic, MAGIC)) {
                 throw new ModelException(what + " is not an llic fixed-point weights file");
@@ -131,9 +144,6 @@ public final class FixedPointNet {
                     b[i] = in.readLong();
                 }
                 layers.add(new FixedPointLayer(inputs, outputs, w, b, shift, leaky, clip));
-            }
-            if (in.read() != -1) {
-                throw new ModelException(what + ": unexpected bytes after the last layer");
             }
             return new FixedPointNet(inputBound, layers);
         } catch (EOFException e) {

@@ -18,7 +18,7 @@ import java.util.Map;
  * A model directory read from disk: its manifest, its fixed-point network and the SHA-256 of the
  * weights file. {@link #write} creates such a directory.
  */
-public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet net, byte[] sha256) {
+public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet net, Adaptation adaptation, byte[] sha256) {
     public static final String MANIFEST = "manifest.json";
     public static final String WEIGHTS = "weights.bin";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -76,18 +76,31 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
             throw new ModelException(weightsPath + ": SHA-256 " + hex + " differs from the manifest's "
                     + manifest.weightsSha256() + " (weights changed or damaged)");
         }
-        FixedPointNet net = FixedPointNet.fromBytes(weights, weightsPath.toString());
+        FixedPointNet net;
+        Adaptation adaptation;
+        String what = weightsPath.toString();
+        try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(weights))) {
+            net = FixedPointNet.read(in, what);
+            adaptation = Adaptation.read(in, what);
+            if (adaptation != null && in.read() != -1) {
+                throw new ModelException(what + ": unexpected bytes after the adaptation settings");
+            }
+        } catch (java.io.EOFException e) {
+            throw new ModelException(what + " is truncated");
+        } catch (IOException e) {
+            throw new ModelException(what + ": " + e.getMessage(), e);
+        }
         if (net.inputs() != CausalModel.INPUTS || net.outputs() != CausalModel.OUTPUTS) {
             throw new ModelException(weightsPath + ": network maps " + net.inputs() + " inputs to " + net.outputs()
                     + " outputs; the causal family needs " + CausalModel.INPUTS + " -> " + CausalModel.OUTPUTS);
         }
-        return new LoadedModel(dir, manifest, net, sha);
+        return new LoadedModel(dir, manifest, net, adaptation, sha);
     }
 
     /** The manifest and weights as bytes, to rebuild this model elsewhere with {@link #fromBytes}. */
     public ModelBytes toFiles() {
         try {
-            return new ModelBytes(sha256Hex(), JSON.writeValueAsBytes(manifest), net.toBytes());
+            return new ModelBytes(sha256Hex(), JSON.writeValueAsBytes(manifest), weightsBytes(net, adaptation));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -117,7 +130,13 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
     /** Writes a model directory (manifest with hash and layer description, weights). */
     public static LoadedModel write(Path dir, String id, FixedPointNet net, Map<String, Object> provenance)
             throws IOException {
-        LoadedModel model = of(dir, id, net, provenance);
+        return write(dir, id, net, null, provenance);
+    }
+
+    /** Writes a model directory with an adaptation stage (null: none). */
+    public static LoadedModel write(Path dir, String id, FixedPointNet net, Adaptation adaptation,
+                                    Map<String, Object> provenance) throws IOException {
+        LoadedModel model = of(dir, id, net, adaptation, provenance);
         ModelBytes files = model.toFiles();
         Files.createDirectories(dir);
         Files.write(dir.resolve(WEIGHTS), files.weights());
@@ -130,7 +149,33 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
      * gives its two files as bytes): for writing elsewhere than the local disk, or not at all.
      */
     public static LoadedModel of(Path dir, String id, FixedPointNet net, Map<String, Object> provenance) {
-        byte[] weights = net.toBytes();
+        return of(dir, id, net, null, provenance);
+    }
+
+    /** {@code weights.bin}: the layers, then the adaptation settings if the model has them. */
+    static byte[] weightsBytes(FixedPointNet net, Adaptation adaptation) {
+        byte[] layers = net.toBytes();
+        if (adaptation == null) {
+            return layers;
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+            out.write(layers);
+            adaptation.write(out);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** The same network with other adaptation settings (null: none): a different model, with its own hash. */
+    public LoadedModel withAdaptation(Adaptation other, String newId) {
+        return of(directory, newId, net, other, manifest.provenance());
+    }
+
+    /** The model with adaptation (null: none), as {@link #write} would write it, built in memory. */
+    public static LoadedModel of(Path dir, String id, FixedPointNet net, Adaptation adaptation, Map<String, Object> provenance) {
+        byte[] weights = weightsBytes(net, adaptation);
         byte[] sha = sha256(weights);
         Map<String, Object> fixedPoint = new LinkedHashMap<>();
         fixedPoint.put("inputs", "pixel values 0..255 (1/255 folded into layer 0)");
@@ -147,9 +192,12 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
             layers.add(m);
         }
         fixedPoint.put("layers", layers);
+        if (adaptation != null) {
+            fixedPoint.put("adaptation", adaptation.describe());
+        }
         ModelManifest manifest = new ModelManifest(id, CausalModel.FAMILY, ModelManifest.FORMAT_VERSION, WEIGHTS,
                 HexFormat.of().formatHex(sha), net.parameterCount(), fixedPoint, provenance);
-        return new LoadedModel(dir, manifest, net, sha);
+        return new LoadedModel(dir, manifest, net, adaptation, sha);
     }
 
     static byte[] sha256(byte[] data) {

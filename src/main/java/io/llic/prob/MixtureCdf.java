@@ -95,6 +95,44 @@ public final class MixtureCdf {
         weight[largest] += (1L << WEIGHT_BITS) - given;
     }
 
+    /** The mixture's mean in units of 2^-8 of a pixel value (weights times component means, floored). */
+    public long meanQ8() {
+        long sum = 0;
+        for (int m = 0; m < components; m++) {
+            sum += weight[m] * (meanNumerator[m] >> 8);
+        }
+        return sum >> (WEIGHT_BITS + PARAM_FRACTION_BITS - 16);
+    }
+
+    /** The mixture's spread (weighted mean of the components' sigmas) in units of 2^-8 of a pixel value. */
+    public long spreadQ8() {
+        long sum = 0;
+        for (int m = 0; m < components; m++) {
+            sum += weight[m] * (denominator[m] >> 8);
+        }
+        return sum >> (WEIGHT_BITS + PARAM_FRACTION_BITS - 16);
+    }
+
+    /** Largest |shift| {@link #adjust} takes, in 2^-8 pixel units (255 pixel values). */
+    public static final long MAX_SHIFT_Q8 = 255L << 8;
+    /** Largest scale {@link #adjust} takes, Q12 (8x): the CDF arithmetic stays far from overflow. */
+    public static final long MAX_SCALE_Q12 = 8L << 12;
+
+    /**
+     * Moves every component mean by {@code shiftQ8} (2^-8 pixel units) and multiplies every sigma by
+     * {@code scaleQ12 / 2^12} (floored, and kept at or above the lower bound): the adaptation stage's
+     * correction, in integers.
+     */
+    public void adjust(long shiftQ8, long scaleQ12) {
+        if (Math.abs(shiftQ8) > MAX_SHIFT_Q8 || scaleQ12 < 1 || scaleQ12 > MAX_SCALE_Q12) {
+            throw new IllegalArgumentException("correction out of range: shift " + shiftQ8 + ", scale " + scaleQ12);
+        }
+        for (int m = 0; m < components; m++) {
+            meanNumerator[m] += shiftQ8 << (PARAM_FRACTION_BITS - 8);
+            denominator[m] = Math.max(255 * SIGMA_MIN, (denominator[m] * scaleQ12) >> 12);
+        }
+    }
+
     /** The cumulative frequency of value {@code k} (0..256): start of k's interval. */
     public int cdf(int k) {
         if (k <= 0) {

@@ -1,6 +1,8 @@
 package io.llic.spark;
 
+import io.llic.codec.AdaptationCalibration;
 import io.llic.codec.Encoder;
+import io.llic.model.Adaptation;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.model.CausalModel;
@@ -8,6 +10,7 @@ import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
 import io.llic.runtime.Evaluators;
+import io.llic.schedule.Schedule;
 import io.llic.schedule.Schedules;
 import io.llic.train.Batch;
 import io.llic.train.CausalNet;
@@ -105,14 +108,16 @@ public final class TrainJob {
             "  --checkpoint-every  steps between checkpoints (default 500)",
             "  --hidden       hidden width (default 128); --layers hidden layers (default 4)",
             "  --id           model id written into bitstreams (default: the output folder's name)",
-            "  --measure-pixels  pixels of whole validation images measured at export (default 2000000)",
+            "  --measure-pixels  pixels of whole validation images measured at export (default 2000000); the",
+            "                 adaptation stage is calibrated on the same images",
+            "  --adaptation   on (default): the model ships the adaptation-while-coding stage; off: the network alone",
             "  --glob         file name pattern (default " + InputListing.DEFAULT_GLOB + ")",
             "  --log-seconds  seconds between progress lines (default 30)",
             "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
     private static final Set<String> VALUED = Set.of("input", "output", "downsample", "family", "steps", "minutes",
             "until", "crop", "batch", "lr", "final-lr", "warmup", "seed", "shards", "validation", "val-crops",
             "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds", "lr-schedule",
-            "cooldown", "ema", "init", "start", "resume-from");
+            "cooldown", "ema", "init", "start", "resume-from", "adaptation");
     private static final Set<String> FLAGS = Set.of("resume");
     private static final Map<String, Queue<LossModel>> LOSS_MODELS = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -120,7 +125,7 @@ public final class TrainJob {
 
     /** Options of one invocation: the run's config plus what only this invocation decides. */
     record Options(TrainConfig config, Set<String> given, String output, boolean resume, String resumeFrom, String init,
-                   Trainer.Budget budget, String id, String glob, long measurePixels, List<String> args) {
+                   Trainer.Budget budget, String id, String glob, long measurePixels, boolean adaptation, List<String> args) {
         static Options parse(String[] args, int defaultShards) {
             JobArgs a = new JobArgs(args, VALUED, FLAGS);
             String resumeFrom = a.get("resume-from", null);
@@ -167,6 +172,11 @@ public final class TrainJob {
             if (ema >= 1) {
                 throw new IllegalArgumentException("--ema is a decay below 1 (e.g. 0.999), got " + ema);
             }
+            String adaptOption = a.get("adaptation", "on");
+            if (!adaptOption.equals("on") && !adaptOption.equals("off")) {
+                throw new IllegalArgumentException("--adaptation is on or off, got " + adaptOption);
+            }
+            boolean adaptation = adaptOption.equals("on");
             String start = a.get("start", "ls");
             if (!TrainConfig.STARTS.contains(start)) {
                 throw new IllegalArgumentException("--start " + start + " is not one of " + TrainConfig.STARTS);
@@ -195,7 +205,8 @@ public final class TrainJob {
             }
             return new Options(config, given, output, resume, resumeFrom, init,
                     new Trainer.Budget(minutes, a.getInt("until", 0, 1), a.getInt("log-seconds", 30, 1)), id,
-                    a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("measure-pixels", 2_000_000, 0), List.of(args));
+                    a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("measure-pixels", 2_000_000, 1), adaptation,
+                    List.of(args));
         }
 
         private static int positiveInt(String name, String v) {
@@ -386,8 +397,10 @@ public final class TrainJob {
         } catch (ModelException e) {
             throw new IOException("fixed-point export failed: " + e.getMessage(), e);
         }
-        Map<String, Object> measured = valRdd == null ? Map.of("note", "no validation images")
-                : measure(valRdd, last.config(), exported, fixed, options.measurePixels());
+        Measured measuredAll = measure(valRdd != null ? valRdd : trainRdd, valRdd != null ? "validation images"
+                : "training images (no validation set)", last.config(), exported, fixed, options.measurePixels(),
+                options.adaptation());
+        Map<String, Object> measured = measuredAll.figures();
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("trainedBy", "llic train-job (io.llic.spark.TrainJob)");
         provenance.put("command", last.commands().get(0));
@@ -405,7 +418,7 @@ public final class TrainJob {
         provenance.put("export", exportChoice);
         provenance.put("quantisation", measured);
         provenance.put("master", spark.sparkContext().master());
-        LoadedModel model = writeModel(fs, out, options.id(), fixed, provenance);
+        LoadedModel model = writeModel(fs, out, options.id(), fixed, measuredAll.adaptation(), provenance);
         Jobs.writeText(fs, new Path(out, "train_log.tsv"), trainLog(last));
         // the training state beside the model, so that a later run on any machine continues it
         Jobs.writeBytes(fs, new Path(out, TRAINING_DIR + "/" + FINAL_CHECKPOINT), last.toBytes());
@@ -640,14 +653,19 @@ public final class TrainJob {
         return config.hidden() + "x" + config.hiddenLayers() + "@" + device;
     }
 
+    /** What {@link #measure} found: the figures for the model card, and the adaptation stage to ship (or null). */
+    record Measured(Map<String, Object> figures, Adaptation adaptation) {}
+
     /**
-     * Bits per pixel of whole validation images (up to {@code maxPixels}) with the float network and
-     * with the exported fixed-point network as the codec codes them (wavefront, file bits).
+     * Bits per pixel of whole images (up to {@code maxPixels}, validation images when there are any)
+     * with the float network and with the exported fixed-point network as the codec codes them
+     * (wavefront); the calibration of the adaptation stage on the same images, and then the file bits
+     * with it.
      */
-    static Map<String, Object> measure(JavaRDD<Loaded> valRdd, TrainConfig config, double[] params, FixedPointNet fixed,
-                                       long maxPixels) throws IOException {
+    static Measured measure(JavaRDD<Loaded> rdd, String what, TrainConfig config, double[] params, FixedPointNet fixed,
+                            long maxPixels, boolean adapt) throws IOException {
         LoadedModel.ModelBytes bytes = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", fixed, Map.of()).toFiles();
-        List<Tuple2<String, Long>> all = valRdd.filter(l -> l.image() != null)
+        List<Tuple2<String, Long>> all = rdd.filter(l -> l.image() != null)
                 .map(l -> new Tuple2<>(l.image().id(), l.image().pixels())).collect();
         List<Tuple2<String, Long>> sorted = new ArrayList<>(all);
         sorted.sort((x, y) -> x._1().compareTo(y._1()));
@@ -660,7 +678,12 @@ public final class TrainJob {
             chosen.add(t._1());
             pixels += t._2();
         }
-        List<double[]> rows = valRdd.filter(l -> l.image() != null && chosen.contains(l.image().id())).map(l -> {
+        JavaRDD<Loaded> images = rdd.filter(l -> l.image() != null && chosen.contains(l.image().id()));
+        int limit = Adaptation.DEFAULT_LIMIT;
+        int minCount = Adaptation.DEFAULT_MIN_COUNT;
+        Schedule wavefront = Schedules.byName("wavefront");
+        // pass 1: the float network's bits, the fixed-point network's bits and the calibration totals
+        List<Tuple2<double[], AdaptationCalibration.Totals>> rows = images.map(l -> {
             TrainImage im = l.image();
             String device = ExecutorModels.device();
             String lossDevice = ExecutorModels.djlDevice(device);
@@ -678,42 +701,72 @@ public final class TrainJob {
             LoadedModel m = ExecutorModels.model(bytes);
             var ev = ExecutorModels.acquire(m, device);
             try {
-                Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
-                        Schedules.byName("wavefront"), null);
-                return new double[] {im.pixels(), floatBits, r.stats().predictedBits(), r.stats().fileBits()};
+                AdaptationCalibration.Totals t = AdaptationCalibration.totals(m, ev,
+                        new RgbImage(im.width(), im.height(), im.samples()), wavefront, limit, minCount);
+                return new Tuple2<>(new double[] {im.pixels(), floatBits}, t);
             } finally {
                 ExecutorModels.release(m, device, ev);
             }
         }).collect();
         double px = 0;
         double fl = 0;
-        double pr = 0;
+        AdaptationCalibration.Totals totals = new AdaptationCalibration.Totals(0, 0, 0);
+        for (Tuple2<double[], AdaptationCalibration.Totals> r : rows) {
+            px += r._1()[0];
+            fl += r._1()[1];
+            totals = totals.plus(r._2());
+        }
+        double pr = totals.networkBits();
+        Adaptation adaptation = adapt ? Adaptation.defaults(totals.calibrationQ12()) : null;
+        // pass 2: the files the shipped model writes
+        LoadedModel.ModelBytes shipped = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", fixed, adaptation,
+                Map.of()).toFiles();
+        List<double[]> files = images.map(l -> {
+            TrainImage im = l.image();
+            String device = ExecutorModels.device();
+            LoadedModel m = ExecutorModels.model(shipped);
+            var ev = ExecutorModels.acquire(m, device);
+            try {
+                Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
+                        wavefront, null);
+                return new double[] {r.stats().predictedBits(), r.stats().fileBits()};
+            } finally {
+                ExecutorModels.release(m, device, ev);
+            }
+        }).collect();
+        double adaptedBits = 0;
         double fi = 0;
-        for (double[] r : rows) {
-            px += r[0];
-            fl += r[1];
-            pr += r[2];
-            fi += r[3];
+        for (double[] f : files) {
+            adaptedBits += f[0];
+            fi += f[1];
         }
         Map<String, Object> m = new LinkedHashMap<>();
+        m.put("measuredOn", what);
         m.put("images", rows.size());
         m.put("pixels", (long) px);
         m.put("floatBpp", round4(fl / px));
         m.put("fixedPointPredictedBpp", round4(pr / px));
-        m.put("fixedPointFileBpp", round4(fi / px));
         m.put("quantisationCostPercent", round4(100 * (pr / fl - 1)));
-        LOG.info(String.format(Locale.ROOT, "validation images (%d, %d pixels): float %.4f bpp, fixed point %.4f bpp"
-                + " (+%.3f%%), files %.4f bpp", rows.size(), (long) px, fl / px, pr / px, 100 * (pr / fl - 1), fi / px));
-        return m;
+        if (adaptation != null) {
+            m.put("adaptationCalibrationQ12", adaptation.calibrationQ12());
+            m.put("adaptedPredictedBpp", round4(adaptedBits / px));
+            m.put("adaptationGainPercent", round4(100 * (1 - adaptedBits / pr)));
+        }
+        m.put("fileBpp", round4(fi / px));
+        LOG.info(String.format(Locale.ROOT, "%s (%d, %d pixels): float %.4f bpp, fixed point %.4f bpp (+%.3f%%)%s, files %.4f bpp",
+                what, rows.size(), (long) px, fl / px, pr / px, 100 * (pr / fl - 1),
+                adaptation == null ? "" : String.format(Locale.ROOT, ", with adaptation %.4f bpp (-%.2f%%)", adaptedBits / px,
+                        100 * (1 - adaptedBits / pr)), fi / px));
+        return new Measured(m, adaptation);
     }
 
     static double round4(double v) {
         return Math.round(v * 1e4) / 1e4;
     }
 
-    private static LoadedModel writeModel(FileSystem fs, Path out, String id, FixedPointNet net,
+    private static LoadedModel writeModel(FileSystem fs, Path out, String id, FixedPointNet net, Adaptation adaptation,
                                           Map<String, Object> provenance) throws IOException {
-        LoadedModel model = LoadedModel.of(java.nio.file.Path.of(out.toString()), id, net, provenance);
+        LoadedModel model = LoadedModel.of(java.nio.file.Path.of(out.toString()), id, net, adaptation, provenance);
         LoadedModel.ModelBytes files = model.toFiles();
         Jobs.writeBytes(fs, new Path(out, LoadedModel.WEIGHTS), files.weights());
         Jobs.writeBytes(fs, new Path(out, LoadedModel.MANIFEST), files.manifest());

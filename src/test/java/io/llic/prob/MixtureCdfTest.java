@@ -1,6 +1,7 @@
 package io.llic.prob;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -137,6 +138,47 @@ class MixtureCdfTest {
             long expected = Math.round(f * (65536 - 256)) + k;
             assertTrue(Math.abs(cdf.cdf(k) - expected) <= 1, "cdf(" + k + ") = " + cdf.cdf(k) + " vs " + expected);
         }
+    }
+
+    @Test
+    void adjustMovesTheMeanScalesTheSpreadAndKeepsEveryFrequency() {
+        MixtureCdf cdf = new MixtureCdf(3);
+        long mu = Math.round(100.0 / 255 * ONE);
+        long sd = Math.round(4.0 / 255 * ONE);
+        long[] p = {mu, mu, mu, sd, sd, sd, 0, 0, 0};
+        cdf.set(p, 0, p, 3, p, 6, null);
+        assertEquals(100 * 256, cdf.meanQ8(), 2);
+        assertEquals(4 * 256, cdf.spreadQ8(), 2);
+        int[] before = new int[257];
+        for (int k = 0; k <= 256; k++) {
+            before[k] = cdf.cdf(k);
+        }
+        cdf.adjust(0, 1 << 12); // the identity
+        for (int k = 0; k <= 256; k++) {
+            assertEquals(before[k], cdf.cdf(k));
+        }
+        cdf.adjust(10 * 256, 2 << 12); // +10 values, twice the spread
+        assertEquals(110 * 256, cdf.meanQ8(), 2);
+        assertEquals(8 * 256, cdf.spreadQ8(), 4);
+        int mode = 0;
+        for (int s = 0; s < 256; s++) {
+            mode = cdf.freq(s) > cdf.freq(mode) ? s : mode;
+        }
+        assertTrue(Math.abs(mode - 110) <= 1, "mode at " + mode);
+        checkValid(cdf);
+        // the largest corrections on extreme parameters still give a valid table
+        long[][] cases = {{0, 0, 0, 0, 0, 0, 0, 0, 0}, {ONE, ONE, ONE, 1L << 31, 1L << 31, 1L << 31, 0, 0, 0}};
+        for (long[] c : cases) {
+            for (long shift : new long[] {-MixtureCdf.MAX_SHIFT_Q8, MixtureCdf.MAX_SHIFT_Q8}) {
+                for (long scale : new long[] {1, MixtureCdf.MAX_SCALE_Q12}) {
+                    cdf.set(c, 0, c, 3, c, 6, null);
+                    cdf.adjust(shift, scale);
+                    checkValid(cdf);
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> cdf.adjust(MixtureCdf.MAX_SHIFT_Q8 + 1, 4096));
+        assertThrows(IllegalArgumentException.class, () -> cdf.adjust(0, MixtureCdf.MAX_SCALE_Q12 + 1));
     }
 
     @Test

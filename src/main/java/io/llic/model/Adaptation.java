@@ -1,0 +1,276 @@
+package io.llic.model;
+
+import io.llic.prob.MixtureCdf;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Adaptation while coding: an integer stage after the network that learns from the pixels already
+ * coded in the same image, in the manner of CALIC's bias cancellation and JPEG XL's self-correcting
+ * predictor. It is part of the model: its settings are stored in {@code weights.bin} after the
+ * layers (so the model's SHA-256 covers them) and listed in the manifest.
+ *
+ * <p>Per colour channel c, every pixel falls in a context class (1344 per channel) made of
+ * <ul>
+ *   <li>the half-octave of the spread s the network predicts (16 buckets);</li>
+ *   <li>the network's errors at the left and the upper neighbour, summed, relative to s (7 levels,
+ *       {@link #errorLevel}): the network cannot see its own errors, and neighbouring errors are
+ *       correlated;</li>
+ *   <li>for G and B, the residual of the channel coded just before in the same pixel (3 levels);</li>
+ *   <li>whether the left and the upper neighbour lie above the predicted mean (2 bits).</li>
+ * </ul>
+ * Each class keeps, in units of 2^-8 of a pixel value:
+ * <pre>
+ *   sumError    sum of (x - mu)              mu: the network's mixture mean
+ *   sumAbs      sum of |x - mu - bias|       the residual after the correction used
+ *   sumSpread   sum of s                     s: the network's mixture spread (weighted sigma)
+ *   count
+ * </pre>
+ * and halves all four when count reaches {@link #limit} (old pixels fade out). When a pixel is
+ * coded, its class shifts every component mean by {@code bias = floor(sumError / (count + 1))}
+ * (clamped to 32 pixel values) and, from {@link #minCount} pixels on, scales every sigma by
+ * {@code clamp(sumAbs / (sumSpread * calibration), 1/2, 2)}, where {@code calibration} (Q12) is
+ * the ratio sumAbs / sumSpread the network shows on its own validation images
+ * ({@code AdaptationCalibration}), so that the scale is 1 where the network is as right as it was in
+ * training. Settings (limit 1024, minCount 8, the class layout) were chosen on held-out training
+ * images, never on Kodak.
+ *
+ * <p>Encoder and decoder update the classes at the same points: after each step of the schedule,
+ * with all pixels of the step in the step's order, channel by channel. The corrections therefore
+ * depend only on completed steps, never on batch size or threads, and everything is integer.
+ */
+public record Adaptation(boolean bias, boolean spread, int limit, int minCount, int calibrationQ12) {
+    static final byte[] MAGIC = {'L', 'L', 'I', 'C', 'A', 'D', 'P', '1'};
+    public static final int SPREAD_BUCKETS = 16;
+    /** Levels of the neighbours' error context: the network's errors at the left and upper pixel, summed. */
+    public static final int ERROR_LEVELS = 7;
+    /** Levels of the residual of the channel coded before in the same pixel (G and B only). */
+    public static final int CHANNEL_LEVELS = 3;
+    public static final int CLASSES_PER_CHANNEL = SPREAD_BUCKETS * ERROR_LEVELS * CHANNEL_LEVELS * 4;
+    static final int Q = 12;
+    static final long SCALE_MIN = 1L << (Q - 1);
+    static final long SCALE_MAX = 2L << Q;
+    /** Largest mean shift, in 2^-8 pixel units (32 pixel values). */
+    static final long BIAS_LIMIT = 32L << 8;
+    /** Settings chosen on the training data (see the model cards); calibration comes from the network. */
+    public static final int DEFAULT_LIMIT = 1024;
+    public static final int DEFAULT_MIN_COUNT = 8;
+
+    public Adaptation {
+        if (limit < 2 || limit > (1 << 16) || minCount < 1 || minCount > limit || calibrationQ12 < 1 || calibrationQ12 > (1 << 16)) {
+            throw new IllegalArgumentException("adaptation settings out of range: limit " + limit + ", minCount " + minCount
+                    + ", calibration " + calibrationQ12);
+        }
+    }
+
+    /** The default settings with a network's calibration. */
+    public static Adaptation defaults(int calibrationQ12) {
+        return new Adaptation(true, true, DEFAULT_LIMIT, DEFAULT_MIN_COUNT, calibrationQ12);
+    }
+
+    /** What the manifest lists. */
+    public Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("stage", "per-class bias cancellation and spread correction, updated after every schedule step");
+        m.put("bias", bias);
+        m.put("spread", spread);
+        m.put("classesPerChannel", CLASSES_PER_CHANNEL);
+        m.put("limit", limit);
+        m.put("minCount", minCount);
+        m.put("calibrationQ12", calibrationQ12);
+        return m;
+    }
+
+    void write(DataOutputStream out) throws IOException {
+        out.write(MAGIC);
+        out.writeByte((bias ? 1 : 0) | (spread ? 2 : 0));
+        out.writeInt(limit);
+        out.writeInt(minCount);
+        out.writeInt(calibrationQ12);
+    }
+
+    /** Reads the block that follows the layers, or returns null at the end of the file. */
+    static Adaptation read(DataInputStream in, String what) throws IOException, ModelException {
+        byte[] magic = in.readNBytes(MAGIC.length);
+        if (magic.length == 0) {
+            return null;
+        }
+        if (!Arrays.equals(magic, MAGIC)) {
+            throw new ModelException(what + ": unexpected bytes after the last layer");
+        }
+        int flags = in.readUnsignedByte();
+        if ((flags & ~3) != 0) {
+            throw new ModelException(what + ": unknown adaptation flags " + flags);
+        }
+        try {
+            return new Adaptation((flags & 1) != 0, (flags & 2) != 0, in.readInt(), in.readInt(), in.readInt());
+        } catch (IllegalArgumentException e) {
+            throw new ModelException(what + ": " + e.getMessage());
+        }
+    }
+
+    /** The running state of one image: create one per encode or decode. */
+    public State newState(int width, int height) {
+        return new State(this, width, height);
+    }
+
+    /**
+     * Class statistics of one image and the per-pixel record of the current step (what was predicted
+     * and which correction was used), so the step's pixels can be added once they are all known.
+     */
+    public static final class State {
+        private final Adaptation a;
+        private final int classes = 3 * CLASSES_PER_CHANNEL;
+        private final long[] sumError = new long[classes];
+        private final long[] sumAbs = new long[classes];
+        private final long[] sumSpread = new long[classes];
+        private final int[] count = new int[classes];
+        // per (channel, pixel of the step)
+        private int[] stepClass = new int[0];
+        private long[] stepMean = new long[0];
+        private long[] stepSpread = new long[0];
+        private long[] stepBias = new long[0];
+        private int stepPixels;
+        // totals of the image, for reports: |x - mu| with and without the correction
+        private long absBefore;
+        private long absAfter;
+        private long spreadTotal;
+
+        private final short[] errors;
+        private final int width;
+
+        State(Adaptation a, int width, int height) {
+            this.a = a;
+            this.width = width;
+            this.errors = new short[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
+        }
+
+        private byte[] curSamples;
+        private int[] curPixels;
+        private int curFrom;
+
+        private long stepValue(int c, int p) {
+            return (long) (curSamples[curPixels[curFrom + p] * 3 + c] & 0xFF) << 8;
+        }
+
+        /** Starts a step of {@code pixels} pixels. */
+        public void beginStep(byte[] samples, int[] pixelsOf, int from, int pixels) {
+            curSamples = samples;
+            curPixels = pixelsOf;
+            curFrom = from;
+            if (stepClass.length < 3 * pixels) {
+                int n = Math.max(3 * pixels, 2 * stepClass.length);
+                stepClass = new int[n];
+                stepMean = new long[n];
+                stepSpread = new long[n];
+                stepBias = new long[n];
+            }
+            stepPixels = pixels;
+        }
+
+        /**
+         * Corrects the distribution just loaded into {@code cdf} for channel {@code c} of pixel {@code p}
+         * of the step (0-based), whose left and upper neighbours in that channel have the values given
+         * (-1 outside the image).
+         */
+        public void correct(MixtureCdf cdf, int c, int p, int index, int left, int above) {
+            long mean = cdf.meanQ8();
+            long spread = cdf.spreadQ8();
+            long errorSum = (left >= 0 ? errors[(index - 1) * 3 + c] : 0) + (above >= 0 ? errors[(index - width) * 3 + c] : 0);
+            int chan = 0;
+            if (c > 0) {
+                int prev = (c - 1) * stepPixels + p;
+                long e = stepValue(c - 1, p) - stepMean[prev];
+                chan = 2 * e < -stepSpread[prev] ? 1 : 2 * e > stepSpread[prev] ? 2 : 0;
+            }
+            int level = errorLevel(errorSum, spread);
+            int cls = c * CLASSES_PER_CHANNEL + (((chan * SPREAD_BUCKETS + bucket(spread)) * ERROR_LEVELS + level) * 4)
+                    + (left >= 0 && (long) left << 8 > mean ? 2 : 0) + (above >= 0 && (long) above << 8 > mean ? 1 : 0);
+            int slot = c * stepPixels + p;
+            stepClass[slot] = cls;
+            stepMean[slot] = mean;
+            stepSpread[slot] = spread;
+            int n = count[cls];
+            long shift = 0;
+            long scale = 1L << Q;
+            if (a.bias && n > 0) {
+                shift = Math.max(-BIAS_LIMIT, Math.min(BIAS_LIMIT, Math.floorDiv(sumError[cls], n + 1)));
+            }
+            if (a.spread && n >= a.minCount) {
+                long expected = Math.max(1, (sumSpread[cls] * a.calibrationQ12) >> Q);
+                scale = Math.max(SCALE_MIN, Math.min(SCALE_MAX, (sumAbs[cls] << Q) / expected));
+            }
+            stepBias[slot] = shift;
+            if (shift != 0 || scale != 1L << Q) {
+                cdf.adjust(shift, scale);
+            }
+        }
+
+        /** Adds the step's pixels (their true values in {@code samples} at {@code 3 * pixels[from + p]}). */
+        public void endStep(byte[] samples, int[] pixels, int from) {
+            for (int c = 0; c < 3; c++) {
+                for (int p = 0; p < stepPixels; p++) {
+                    int slot = c * stepPixels + p;
+                    int cls = stepClass[slot];
+                    int at = pixels[from + p] * 3 + c;
+                    long x = (long) (samples[at] & 0xFF) << 8;
+                    long error = x - stepMean[slot];
+                    errors[at] = (short) Math.max(Short.MIN_VALUE, Math.min(Short.MAX_VALUE, error));
+                    long residual = Math.abs(error - stepBias[slot]);
+                    absBefore += Math.abs(error);
+                    absAfter += residual;
+                    spreadTotal += stepSpread[slot];
+                    sumError[cls] += error;
+                    sumAbs[cls] += residual;
+                    sumSpread[cls] += stepSpread[slot];
+                    if (++count[cls] >= a.limit) {
+                        sumError[cls] >>= 1;
+                        sumAbs[cls] >>= 1;
+                        sumSpread[cls] >>= 1;
+                        count[cls] >>= 1;
+                    }
+                }
+            }
+        }
+
+        /** Sum over the image so far of |x - mu - bias| (2^-8 pixel units): what calibration compares with the spreads. */
+        public long residualTotal() {
+            return absAfter;
+        }
+
+        /** Sum of |x - mu| over the image so far (2^-8 pixel units): the network's own error. */
+        public long errorTotal() {
+            return absBefore;
+        }
+
+        /** Sum of the network's spreads over the image so far (2^-8 pixel units). */
+        public long spreadTotal() {
+            return spreadTotal;
+        }
+    }
+
+    /**
+     * Level (0..6) of the neighbours' summed error e relative to the spread s: the edges of 4e/s are
+     * -6, -3, -1, 1, 3, 6 (the middle level takes |4e| <= s).
+     */
+    static int errorLevel(long errorSum, long spread) {
+        long e4 = errorSum * 4;
+        return e4 < -6 * spread ? 0 : e4 < -3 * spread ? 1 : e4 < -spread ? 2 : e4 <= spread ? 3
+                : e4 <= 3 * spread ? 4 : e4 <= 6 * spread ? 5 : 6;
+    }
+
+    /** Half-octave bucket of a spread in 2^-8 pixel units: 0 below ~0.18, 15 from 32 pixel values on. */
+    static int bucket(long spreadQ8) {
+        if (spreadQ8 <= 0) {
+            return 0;
+        }
+        int log = 63 - Long.numberOfLeadingZeros(spreadQ8);
+        // upper half of the octave when spread >= 2^log * sqrt(2), i.e. spread^2 >= 2^(2 log + 1)
+        int half = spreadQ8 * spreadQ8 >= 1L << (2 * log + 1) ? 1 : 0;
+        return Math.max(0, Math.min(SPREAD_BUCKETS - 1, 2 * log + half - 10));
+    }
+}

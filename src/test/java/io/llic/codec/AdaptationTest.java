@@ -1,0 +1,131 @@
+package io.llic.codec;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.llic.TestData;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import io.llic.model.Adaptation;
+import io.llic.model.LoadedModel;
+import io.llic.model.ModelException;
+import io.llic.runtime.DjlEvaluator;
+import io.llic.runtime.JavaEvaluator;
+import io.llic.runtime.NetworkEvaluator;
+import io.llic.schedule.Schedule;
+import io.llic.schedule.Schedules;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The adaptation-while-coding stage: exact like the network, part of the model's identity, and useful. */
+class AdaptationTest {
+    @TempDir
+    static Path dir;
+    static LoadedModel plain;
+    static LoadedModel adapted;
+    /** Big enough that classes fill up and both corrections act (minCount 8 is reached). */
+    static final RgbImage IMAGE = TestData.syntheticImage(61, 47, 9);
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        plain = TestData.randomModel(dir.resolve("m"), 31);
+        // a small limit so that the halving of the statistics happens on a small image too
+        adapted = plain.withAdaptation(new Adaptation(true, true, 16, 2, 3000), "adapted");
+    }
+
+    @Test
+    void roundTripsForEveryScheduleBatchEngineAndThreadCount() throws Exception {
+        for (String name : Schedules.names()) {
+            Schedule s = Schedules.byName(name);
+            byte[] file;
+            try (NetworkEvaluator java = new JavaEvaluator(adapted.net(), 1)) {
+                file = new Encoder(adapted, java, false).encode(IMAGE, s, null).file();
+                byte[] without = new Encoder(plain, java, false).encode(IMAGE, s, null).file();
+                assertFalse(Arrays.equals(Arrays.copyOfRange(file, 200, file.length),
+                        Arrays.copyOfRange(without, 200, Math.min(file.length, without.length))), name + ": the stage changed nothing");
+            }
+            for (int threads : new int[] {1, 2}) {
+                try (NetworkEvaluator djl = new DjlEvaluator(adapted.net(), Device.cpu(), threads);
+                     NetworkEvaluator java = new JavaEvaluator(adapted.net(), threads)) {
+                    assertArrayEquals(file, new Encoder(adapted, djl, false).encode(IMAGE, s, null).file(),
+                            name + ": DJL and Java encoders disagree");
+                    for (NetworkEvaluator ev : List.of(djl, java)) {
+                        for (int batch : new int[] {1, 7, 100_000}) {
+                            RgbImage back = new Decoder(adapted, ev, batch).decode(file).image();
+                            assertTrue(back.samePixels(IMAGE), name + " " + ev.description() + " batch " + batch);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aFileIsRefusedByAModelWithOtherAdaptationSettings() throws Exception {
+        byte[] file;
+        try (NetworkEvaluator ev = new JavaEvaluator(adapted.net(), 1)) {
+            file = new Encoder(adapted, ev, false).encode(IMAGE, Schedules.byName("wavefront"), null).file();
+            for (LoadedModel other : List.of(plain, plain.withAdaptation(new Adaptation(true, true, 16, 2, 3001), "adapted"),
+                    plain.withAdaptation(new Adaptation(true, false, 16, 2, 3000), "adapted"))) {
+                assertNotEquals(adapted.sha256Hex(), other.sha256Hex());
+                ModelException e = assertThrows(ModelException.class, () -> new Decoder(other, ev, 100).decode(file));
+                assertTrue(e.getMessage().contains("adapted"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void settingsTravelInTheWeightsFileAndTheManifest() throws Exception {
+        LoadedModel.ModelBytes files = adapted.toFiles();
+        LoadedModel back = LoadedModel.fromBytes(dir, files.manifest(), files.weights());
+        assertEquals(adapted.adaptation(), back.adaptation());
+        assertEquals(adapted.sha256Hex(), back.sha256Hex());
+        assertEquals(3000, new com.fasterxml.jackson.databind.ObjectMapper().readTree(files.manifest()).at("/fixedPoint/adaptation/calibrationQ12").asInt());
+        assertNull(LoadedModel.fromBytes(dir, plain.toFiles().manifest(), plain.toFiles().weights()).adaptation());
+        // unknown flags and trailing bytes are refused, never ignored
+        byte[] w = files.weights().clone();
+        w[w.length - 13] = 4; // the flags byte follows the 8-byte magic
+        Map<String, Object> m = new com.fasterxml.jackson.databind.ObjectMapper().readValue(files.manifest(), Map.class);
+        m.remove("weightsSha256");
+        byte[] manifest = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(m);
+        ModelException e = assertThrows(ModelException.class, () -> LoadedModel.fromBytes(dir, manifest, w));
+        assertTrue(e.getMessage().contains("flags"), e.getMessage());
+        byte[] longer = Arrays.copyOf(files.weights(), files.weights().length + 1);
+        e = assertThrows(ModelException.class, () -> LoadedModel.fromBytes(dir, manifest, longer));
+        assertTrue(e.getMessage().contains("unexpected bytes"), e.getMessage());
+    }
+
+    /** On a real photograph the stage codes fewer bits than the network alone: the committed model on an aerial crop. */
+    @Test
+    void lowersTheCodeLengthOfARealImage() throws Exception {
+        LoadedModel model = LoadedModel.load(Path.of("models/causal"));
+        RgbImage aerial = PngIo.read(Files.readAllBytes(TestData.shared().resolve("datasets/aerials/2.1.07.png")))
+                .crop(128, 128, 192, 192);
+        try (NetworkEvaluator ev = new DjlEvaluator(model.net(), Device.cpu(), 1)) {
+            int calibration = AdaptationCalibration.measureQ12(model, ev, List.of(PngIo.read(Files.readAllBytes(
+                    TestData.shared().resolve("datasets/train/wikipedia_photos_025_049/025.png"))).crop(300, 300, 128, 128)),
+                    Schedules.byName("wavefront"), Adaptation.DEFAULT_LIMIT, Adaptation.DEFAULT_MIN_COUNT);
+            assertTrue(calibration > 1000 && calibration < 8000, "calibration " + calibration);
+            LoadedModel withStage = model.withAdaptation(Adaptation.defaults(calibration), "with");
+            Encoder.Result r = new Encoder(withStage, ev, false).measuringUnadapted(true)
+                    .encode(aerial, Schedules.byName("wavefront"), null);
+            double plainBits = new Encoder(model, ev, false).encode(aerial, Schedules.byName("wavefront"), null).stats().predictedBits();
+            assertEquals(plainBits, r.stats().unadaptedBits(), 1e-6 * plainBits, "unadapted bits are the network's own");
+            assertTrue(r.stats().predictedBits() < 0.99 * plainBits,
+                    "with adaptation " + r.stats().predictedBits() + " bits, without " + plainBits);
+        }
+    }
+}
