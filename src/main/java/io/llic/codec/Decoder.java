@@ -99,12 +99,14 @@ public final class Decoder {
 
     private void checkModel(LlicHeader h) throws ModelException {
         if (model == null) {
-            throw new ModelException("the file was coded with model '" + h.modelId() + "' but no model was given");
+            throw new ModelException("the file was coded with model '" + h.modelId() + "' but no model was given; "
+                    + io.llic.model.ModelCatalog.hint(h.modelId(), h.modelSha256()));
         }
         if (!MessageDigest.isEqual(model.sha256(), h.modelSha256())) {
             throw new ModelException("the file was coded with model '" + h.modelId() + "' (sha256 "
                     + HexFormat.of().formatHex(h.modelSha256()).substring(0, 16) + "...) but the model given is '"
-                    + model.id() + "' (sha256 " + model.sha256Hex().substring(0, 16) + "...)");
+                    + model.id() + "' (sha256 " + model.sha256Hex().substring(0, 16) + "...); "
+                    + io.llic.model.ModelCatalog.hint(h.modelId(), h.modelSha256()));
         }
     }
 }

@@ -273,6 +273,11 @@ public final class TrainJob {
             config = reconcile(state.config(), config, options.given(), state.step());
             state = state.withConfig(config);
             LOG.info("resuming from step {} of {} ({})", state.step(), config.steps() == 0 ? "?" : config.steps(), from);
+            if (isStableEnd(state)) {
+                // the cool-down starts now: this state is the one to extend the run from later
+                fs.mkdirs(ckptDir);
+                Jobs.writeBytes(fs, new Path(ckptDir, STABLE_PREFIX + Checkpoint.fileName(state.step())), state.toBytes());
+            }
         } else if (options.init() != null) {
             LoadedModel init;
             try {

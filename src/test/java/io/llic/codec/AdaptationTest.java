@@ -87,6 +87,32 @@ class AdaptationTest {
         }
     }
 
+    /** A decoder given the wrong model says where the right one is, among the installation's models. */
+    @Test
+    void aDecoderNamesTheModelAFileNeeds() throws Exception {
+        Path home = dir.resolve("home");
+        LoadedModel.ModelBytes files = adapted.toFiles();
+        Files.createDirectories(home.resolve("models/causal-x"));
+        Files.write(home.resolve("models/causal-x/manifest.json"), files.manifest());
+        Files.write(home.resolve("models/causal-x/weights.bin"), files.weights());
+        String before = System.getProperty("llic.home");
+        System.setProperty("llic.home", home.toString());
+        try (NetworkEvaluator ev = new JavaEvaluator(adapted.net(), 1)) {
+            byte[] file = new Encoder(adapted, ev, false).encode(IMAGE, Schedules.byName("wavefront"), null).file();
+            ModelException e = assertThrows(ModelException.class, () -> new Decoder(plain, ev, 100).decode(file));
+            assertTrue(e.getMessage().contains("pass --model " + home.resolve("models/causal-x")), e.getMessage());
+            byte[] other = new Encoder(plain, ev, false).encode(IMAGE, Schedules.byName("wavefront"), null).file();
+            e = assertThrows(ModelException.class, () -> new Decoder(adapted, ev, 100).decode(other));
+            assertTrue(e.getMessage().contains("no model in " + home.resolve("models") + " has that hash"), e.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty("llic.home");
+            } else {
+                System.setProperty("llic.home", before);
+            }
+        }
+    }
+
     @Test
     void settingsTravelInTheWeightsFileAndTheManifest() throws Exception {
         LoadedModel.ModelBytes files = adapted.toFiles();

@@ -53,6 +53,51 @@ class JobScriptsIT {
         TestData.referenceModel(model);
     }
 
+    /**
+     * Training across sessions: a wsd run that ends stable, is extended by a second process and cooled
+     * down by a third, ends with the same weights as one process running the same schedule.
+     */
+    @Test
+    void aRunContinuedAcrossProcessesEqualsTheUninterruptedRun() throws Exception {
+        Path in = dir.resolve("train-in");
+        Files.createDirectories(in);
+        Path bsd = TestData.shared().resolve("datasets/train/bsd200");
+        for (String name : new String[] {"100075.png", "100080.png", "100098.png", "103041.png"}) {
+            Files.write(in.resolve(name), io.llic.image.PngIo.write(
+                    io.llic.image.PngIo.read(Files.readAllBytes(bsd.resolve(name))).crop(80, 80, 64, 48)));
+        }
+        String[] common = {"--input", in.toString(), "--crop", "8", "--batch", "8", "--hidden", "16", "--layers", "2",
+            "--lr", "3e-3", "--warmup", "2", "--lr-schedule", "wsd", "--ema", "0.9", "--validation", "0",
+            "--checkpoint-every", "3", "--measure-pixels", "5000", "--log-seconds", "1"};
+        Path straight = dir.resolve("straight");
+        Run one = run(concat(new String[] {"jobs/train-job", "--master", "local[2]", "--output", straight.toString(),
+            "--steps", "12", "--cooldown", "4"}, common));
+        assertEquals(0, one.status(), one.err());
+        Path pieces = dir.resolve("pieces");
+        Run first = run(concat(new String[] {"jobs/train-job", "--master", "local[2]", "--output", pieces.toString(),
+            "--steps", "5"}, common));
+        assertEquals(0, first.status(), first.err());
+        Run extend = run("jobs/train-job", "--master", "local[2]", "--output", pieces.toString(), "--resume", "--steps", "8");
+        assertEquals(0, extend.status(), extend.err());
+        Run cool = run("jobs/train-job", "--master", "local[2]", "--output", pieces.toString(), "--resume", "--cooldown", "4");
+        assertEquals(0, cool.status(), cool.err());
+        io.llic.model.LoadedModel a = io.llic.model.LoadedModel.load(straight);
+        io.llic.model.LoadedModel b = io.llic.model.LoadedModel.load(pieces);
+        assertEquals(a.sha256Hex(), b.sha256Hex());
+        io.llic.train.Checkpoint ca = io.llic.train.Checkpoint.fromBytes(Files.readAllBytes(straight.resolve("training/final.ckpt")), "a");
+        io.llic.train.Checkpoint cb = io.llic.train.Checkpoint.fromBytes(Files.readAllBytes(pieces.resolve("training/final.ckpt")), "b");
+        assertEquals(12, cb.step());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(ca.params(), cb.params());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(ca.ema(), cb.ema());
+        assertEquals(3, cb.commands().size(), cb.commands().toString());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
     @Test
     void helpAndUsageErrors() throws Exception {
         for (String job : new String[] {"compress-job", "decode-job", "eval-job", "train-job"}) {

@@ -82,7 +82,8 @@ class TrainJobIT {
 
     @Test
     void aShortRunLowersTheLossAndWritesAUsableModel() throws Exception {
-        TrainJob.Result r = TrainJob.train(spark, options("run", "--steps", "40", "--id", "tiny"));
+        // from (left + above) / 2, so that 40 steps have a large, checkable effect
+        TrainJob.Result r = TrainJob.train(spark, options("run", "--steps", "40", "--id", "tiny", "--start", "predictor"));
         assertTrue(r.finished());
         Path out = dir.resolve("run");
         LoadedModel model = LoadedModel.load(out);
@@ -102,7 +103,13 @@ class TrainJobIT {
         // a wrong export (layout, scale) would code far worse than the float network predicts; the
         // integer CDF can only do better where the float likelihood hits its 1e-9 floor (young models)
         assertTrue(q.get("fixedPointPredictedBpp").asDouble() < 1.01 * q.get("floatBpp").asDouble(), q.toString());
-        assertTrue(q.get("fixedPointFileBpp").asDouble() >= q.get("fixedPointPredictedBpp").asDouble(), q.toString());
+        assertTrue(q.get("fileBpp").asDouble() >= q.get("adaptedPredictedBpp").asDouble(), q.toString());
+        // the model ships the adaptation stage, calibrated on the validation images
+        assertTrue(model.adaptation() != null && model.adaptation().calibrationQ12() == q.get("adaptationCalibrationQ12").asInt());
+        // and the training state beside it
+        Checkpoint shipped = Checkpoint.fromBytes(Files.readAllBytes(out.resolve("training/final.ckpt")), "final.ckpt");
+        assertEquals(40, shipped.step());
+        assertArrayEquals(r.checkpoint().params(), shipped.params());
         // the exported model codes and decodes an image exactly
         try (NetworkEvaluator ev = Evaluators.create(Evaluators.JAVA, model.net(), "cpu", 1)) {
             Encoder.Result enc = new Encoder(model, ev, false).encode(crops.get(3), Schedules.byName("wavefront"), null);
@@ -159,6 +166,50 @@ class TrainJobIT {
         Checkpoint onDisk = TrainJob.latestCheckpoint(fs, new org.apache.hadoop.fs.Path(dir.resolve("resumed/checkpoints").toString()));
         assertEquals(12, onDisk.step());
         assertArrayEquals(straight.checkpoint().params(), onDisk.params());
+    }
+
+    /** --resume-from a model's stable-phase checkpoint replays the cool-down exactly; a cosine run cannot be extended. */
+    @Test
+    void aWsdRunContinuesFromItsStableCheckpoint() throws Exception {
+        TrainJob.Result straight = TrainJob.train(spark, options("wsd", "--lr-schedule", "wsd", "--steps", "12",
+                "--cooldown", "4", "--ema", "0.9"));
+        Path stable = dir.resolve("wsd/training/stable.ckpt");
+        assertEquals(8, Checkpoint.fromBytes(Files.readAllBytes(stable), "stable").step());
+        assertTrue(Files.readString(dir.resolve("wsd/MODEL_CARD.md")).contains("training/stable.ckpt"));
+        TrainJob.Result again = TrainJob.train(spark, TrainJob.Options.parse(new String[] {"--resume-from", stable.toString(),
+            "--output", dir.resolve("wsd-again").toString(), "--cooldown", "4", "--log-seconds", "1"}, 2));
+        assertEquals(12, again.checkpoint().step());
+        assertArrayEquals(straight.checkpoint().params(), again.checkpoint().params());
+        assertEquals(straight.model().sha256Hex(), again.model().sha256Hex());
+        // a cosine run's rate already fell: extending it would rewrite its past, so it is refused
+        TrainJob.train(spark, options("cosine", "--steps", "6"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainJob.train(spark,
+                options("cosine", "--resume", "--steps", "10")));
+        assertTrue(e.getMessage().contains("would change the learning rate of step"), e.getMessage());
+    }
+
+    /** --init: a new run from a released model, with its own id and hash, recording where it started. */
+    @Test
+    void fineTuningStartsFromAReleasedModel() throws Exception {
+        TrainJob.Result base = TrainJob.train(spark, options("base", "--steps", "8", "--id", "base"));
+        TrainJob.Result tuned = TrainJob.train(spark, TrainJob.Options.parse(new String[] {"--input", input.toString(),
+            "--output", dir.resolve("tuned").toString(), "--init", dir.resolve("base").toString(), "--steps", "4",
+            "--crop", "8", "--batch", "8", "--shards", "2", "--validation", "0.3", "--val-crops", "8", "--log-seconds", "1"}, 2));
+        LoadedModel model = LoadedModel.load(dir.resolve("tuned"));
+        assertEquals("tuned", model.id());
+        assertFalse(model.sha256Hex().equals(base.model().sha256Hex()));
+        TrainConfig c = tuned.checkpoint().config();
+        assertEquals("base " + base.model().sha256Hex(), c.init());
+        assertEquals(16, c.hidden(), "the network's shape comes from the model");
+        assertTrue(Files.readString(dir.resolve("tuned/MODEL_CARD.md")).contains("Fine-tuned from model base"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainJob.train(spark,
+                TrainJob.Options.parse(new String[] {"--input", input.toString(), "--output", dir.resolve("bad").toString(),
+                    "--init", dir.resolve("base").toString(), "--hidden", "32", "--steps", "2"}, 2)));
+        assertTrue(e.getMessage().contains("--init") && e.getMessage().contains("--hidden"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> TrainJob.train(spark, TrainJob.Options.parse(new String[] {
+            "--input", input.toString(), "--output", dir.resolve("bad2").toString(), "--init", dir.resolve("nothing").toString(),
+            "--steps", "2"}, 2)));
+        assertTrue(e.getMessage().contains("nothing") && e.getMessage().contains("not a model directory"), e.getMessage());
     }
 
     @Test

@@ -2,6 +2,9 @@ package io.llic.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -310,6 +313,165 @@ class TrainCoreTest {
                 2, 102, 7, 0, 0, 0, 2);
         assertEquals(3e-3, constant.learningRate(90), 1e-12);
         assertEquals(3e-3, config(0).learningRate(50), 1e-12, "before a --minutes run fixes its length: the peak");
+    }
+
+    private static TrainConfig wsd(long steps, long cooldown, double ema) {
+        return new TrainConfig("causal", List.of("bsd200"), List.of(2), SMALL.hidden(), SMALL.hiddenLayers(), 8, 6, 2,
+                3e-3, "wsd", 1e-4, 2, steps, 7, 0, 0, 0, 2, cooldown, ema, null, "predictor");
+    }
+
+    @Test
+    void wsdHoldsThePeakThenCoolsDownLinearly() {
+        TrainConfig c = wsd(12, 4, 0);
+        assertEquals(1.5e-3, c.learningRate(1), 1e-12);
+        assertEquals(3e-3, c.learningRate(8), 1e-12, "stable until steps - cooldown");
+        assertEquals(8, c.stableEnd());
+        assertEquals(3e-3 + (1e-4 - 3e-3) * 0.5, c.learningRate(10), 1e-12);
+        assertEquals(1e-4, c.learningRate(12), 1e-12);
+        assertEquals(0, c.firstDifferentRate(wsd(40, 4, 0), 8), "extending in the stable phase keeps every rate taken");
+        assertEquals(9, c.firstDifferentRate(wsd(40, 4, 0), 9), "but not once the cool-down has begun");
+        assertEquals(0, wsd(20, 0, 0).firstDifferentRate(wsd(14, 6, 0), 8), "a cool-down started now");
+    }
+
+    /**
+     * A run extended while stable and then cooled down on request ends bit-identical to one planned
+     * that way from the start; each piece goes through checkpoint bytes, as between sessions.
+     */
+    @Test
+    void anExtendedRunEqualsTheUninterruptedRunOfTheSameSchedule() throws ModelException {
+        TrainConfig planned = wsd(14, 4, 0.9);
+        Checkpoint straight = new Trainer(backend(planned), c -> { }).run(Trainer.start(planned), Trainer.Budget.none()).last();
+
+        TrainConfig first = wsd(6, 0, 0.9); // ends stable, to be extended
+        Checkpoint a = new Trainer(backend(first), c -> { }).run(Trainer.start(first), Trainer.Budget.none()).last();
+        assertEquals(6, a.step());
+        Checkpoint extended = Checkpoint.fromBytes(a.toBytes(), "a").withConfig(a.config().withSchedule(10, 0));
+        Checkpoint b = new Trainer(backend(planned), c -> { }).run(extended, Trainer.Budget.none()).last();
+        assertEquals(10, b.step());
+        // --cooldown 4 from step 10: 14 steps in all, the last 4 decaying
+        Checkpoint cooling = Checkpoint.fromBytes(b.toBytes(), "b").withConfig(b.config().withSchedule(14, 4));
+        assertEquals(0, b.config().firstDifferentRate(cooling.config(), 10));
+        Checkpoint end = new Trainer(backend(planned), c -> { }).run(cooling, Trainer.Budget.none()).last();
+        assertEquals(14, end.step());
+        assertArrayEquals(straight.params(), end.params());
+        assertArrayEquals(straight.v(), end.v());
+        assertArrayEquals(straight.ema(), end.ema(), "the moving average continues exactly too");
+        assertFalse(java.util.Arrays.equals(end.params(), end.ema()));
+    }
+
+    @Test
+    void theMovingAverageFollowsItsRecurrence() {
+        TrainConfig c = wsd(5, 0, 0.75);
+        Checkpoint state = Trainer.start(c);
+        double[] expected = state.params().clone();
+        for (int k = 1; k <= 5; k++) {
+            state = new Trainer(backend(c), x -> { }).run(state, new Trainer.Budget(0, k, 30)).last();
+            for (int i = 0; i < expected.length; i++) {
+                expected[i] = 0.75 * expected[i] + (1 - 0.75) * state.params()[i];
+            }
+        }
+        assertEquals(5, state.step());
+        assertArrayEquals(expected, state.ema());
+        assertArrayEquals(state.ema(), state.exportParams(), "export takes the average");
+        assertFalse(java.util.Arrays.equals(state.params(), state.ema()));
+        assertNull(Trainer.start(wsd(5, 0, 0)).ema());
+    }
+
+    /** The least-squares start predicts better than (left + above) / 2 before any step is taken. */
+    @Test
+    void leastSquaresStartHasALowerInitialLoss() {
+        CropSampler s = new CropSampler(images, 16);
+        Batch fitCrops = s.sample(5, -2, 0, 64);
+        LinearStart.Fit fit = LinearStart.fit(LinearStart.moments(fitCrops, 1.0 / fitCrops.pixels()));
+        assertTrue(fit.rms()[0] > 0 && fit.rms()[0] < 0.2, "R residual " + fit.rms()[0]);
+        assertTrue(fit.alpha() > 0.3, "G follows R on photographs: " + fit.alpha());
+        CausalNet net = new CausalNet(16, 2);
+        Batch held = s.sample(5, 99, 1, 32);
+        try (LossModel m = new LossModel(net, 1)) {
+            double ls = m.evaluate(net.init(1, fit), held, 0, false).bits() / (3.0 * held.pixels());
+            double la = m.evaluate(net.init(1), held, 0, false).bits() / (3.0 * held.pixels());
+            assertTrue(ls < la - 0.5, "least squares " + ls + " vs (left+above)/2 " + la + " bits per sub-pixel");
+        }
+    }
+
+    @Test
+    void leastSquaresRecoversAKnownLinearRelation() {
+        // targets made exactly linear in the features: the fit must find the coefficients and no residual
+        java.util.Random r = new java.util.Random(4);
+        int n = 3000;
+        float[] in = new float[n * CausalModel.INPUTS];
+        int[] targets = new int[n * 3];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = r.nextInt(256) / 255f;
+        }
+        int left = io.llic.schedule.CausalTaps.indexOf(0, -1);
+        for (int p = 0; p < n; p++) {
+            int red = r.nextInt(256);                        // R: noise the context cannot predict
+            targets[p * 3] = red;
+            targets[p * 3 + 1] = red;                        // G = R exactly
+            targets[p * 3 + 2] = Math.round(in[p * CausalModel.INPUTS + left * 3 + 2] * 255); // B = the left pixel's B
+        }
+        LinearStart.Fit fit = LinearStart.fit(LinearStart.moments(new Batch(n, in, targets), 1.0 / n));
+        assertEquals(1.0, fit.alpha(), 1e-3);
+        assertEquals(0.0, fit.gamma(), 1e-3);
+        assertEquals(255 / Math.sqrt(12) / 255, fit.rms()[0], 0.02, "R is uniform noise: its residual is its spread");
+        assertTrue(fit.rms()[1] < 1e-3 && fit.rms()[2] < 1e-3, java.util.Arrays.toString(fit.rms()));
+    }
+
+    /** A released fixed-point model back to float parameters: exporting them again gives the same integers. */
+    @Test
+    void fixedPointModelsComeBackAsTheirFloatParameters() throws ModelException {
+        CausalNet net = new CausalNet(16, 2);
+        double[] p = net.init(3, LinearStart.leftAbove());
+        io.llic.model.FixedPointNet fixed = net.export(p);
+        double[] back = net.fromFixedPoint(fixed);
+        io.llic.model.FixedPointNet again = net.export(back);
+        for (int l = 0; l < fixed.layers().size(); l++) {
+            long[] w0 = fixed.layers().get(l).weights();
+            long[] w1 = again.layers().get(l).weights();
+            for (int i = 0; i < w0.length; i++) {
+                assertTrue(Math.abs(w0[i] - w1[i]) <= 1, "layer " + l + " weight " + i + ": " + w0[i] + " vs " + w1[i]);
+            }
+            long[] b0 = fixed.layers().get(l).bias();
+            long[] b1 = again.layers().get(l).bias();
+            for (int i = 0; i < b0.length; i++) {
+                assertTrue(Math.abs(b0[i] - b1[i]) <= 1, "layer " + l + " bias " + i);
+            }
+        }
+        ModelException e = assertThrows(ModelException.class, () -> new CausalNet(32, 2).fromFixedPoint(fixed));
+        assertTrue(e.getMessage().contains("--hidden"), e.getMessage());
+    }
+
+    /** Fine-tuning: starting from a model and training on other images lowers the loss on those images. */
+    @Test
+    void fineTuningFromAModelLowersTheLossOnTheNewData() throws Exception {
+        TrainConfig pre = config(40);
+        Checkpoint base = new Trainer(backend(pre), c -> { }).run(Trainer.start(pre), Trainer.Budget.none()).last();
+        io.llic.model.FixedPointNet released = SMALL.export(base.params());
+        // new data: aerial photographs, a domain the base model never saw
+        List<TrainImage> aerials = new ArrayList<>();
+        for (String name : List.of("2.1.01.png", "2.1.02.png")) {
+            aerials.add(TrainImage.of(name, PngIo.read(Files.readAllBytes(TestData.shared().resolve("datasets/aerials/" + name)))));
+        }
+        CropSampler tune = new CropSampler(aerials, 8);
+        TrainConfig ft = wsd(30, 10, 0).withInit("base sha");
+        Trainer.Backend aerialBackend = new Trainer.Backend() {
+            @Override
+            public GradientSum gradient(double[] params, long step) {
+                return GradientSum.of(loss.evaluate(params, tune.sample(ft.seed(), step, 0, ft.batch()), 1.0 / (3.0 * ft.batch() * 64), true));
+            }
+
+            @Override
+            public GradientSum validate(double[] params) {
+                return GradientSum.of(loss.evaluate(params, tune.sample(ft.seed(), -1, 0, 16), 0, false));
+            }
+        };
+        Checkpoint start = Trainer.start(ft, SMALL.fromFixedPoint(released));
+        double before = aerialBackend.validate(start.params()).bitsPerSubpixel();
+        assertEquals(aerialBackend.validate(base.params()).bitsPerSubpixel(), before, 0.01, "the start is the released model");
+        Checkpoint tuned = new Trainer(aerialBackend, c -> { }).run(start, Trainer.Budget.none()).last();
+        double after = aerialBackend.validate(tuned.params()).bitsPerSubpixel();
+        assertTrue(after < before - 0.05, "aerial validation bits per sub-pixel " + before + " -> " + after);
     }
 
     @Test
