@@ -10,7 +10,6 @@ import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
 import io.llic.runtime.Evaluators;
-import io.llic.schedule.Schedule;
 import io.llic.schedule.Schedules;
 import io.llic.train.Batch;
 import io.llic.train.CausalNet;
@@ -154,7 +153,7 @@ public final class TrainJob {
             }
             double minutes = a.getDouble("minutes", 0, 0);
             long steps = a.getInt("steps", 0, 1);
-            if (steps == 0 && minutes == 0 && !a.flag("resume")) {
+            if (steps == 0 && minutes == 0 && !resume) {
                 throw new IllegalArgumentException("give --steps N or --minutes M (or both)");
             }
             String lrSchedule = a.get("lr-schedule", "cosine");
@@ -686,7 +685,7 @@ public final class TrainJob {
         JavaRDD<Loaded> images = rdd.filter(l -> l.image() != null && chosen.contains(l.image().id()));
         int limit = Adaptation.DEFAULT_LIMIT;
         int minCount = Adaptation.DEFAULT_MIN_COUNT;
-        Schedule wavefront = Schedules.byName("wavefront");
+        String wavefront = "wavefront"; // Schedule objects are not serializable: looked up in the tasks
         // pass 1: the float network's bits, the fixed-point network's bits and the calibration totals
         List<Tuple2<double[], AdaptationCalibration.Totals>> rows = images.map(l -> {
             TrainImage im = l.image();
@@ -707,7 +706,7 @@ public final class TrainJob {
             var ev = ExecutorModels.acquire(m, device);
             try {
                 AdaptationCalibration.Totals t = AdaptationCalibration.totals(m, ev,
-                        new RgbImage(im.width(), im.height(), im.samples()), wavefront, limit, minCount);
+                        new RgbImage(im.width(), im.height(), im.samples()), Schedules.byName(wavefront), limit, minCount);
                 return new Tuple2<>(new double[] {im.pixels(), floatBits}, t);
             } finally {
                 ExecutorModels.release(m, device, ev);
@@ -733,7 +732,7 @@ public final class TrainJob {
             var ev = ExecutorModels.acquire(m, device);
             try {
                 Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
-                        wavefront, null);
+                        Schedules.byName(wavefront), null);
                 return new double[] {r.stats().predictedBits(), r.stats().fileBits()};
             } finally {
                 ExecutorModels.release(m, device, ev);
