@@ -124,7 +124,7 @@ public final class TrainJob {
 
     /** Options of one invocation: the run's config plus what only this invocation decides. */
     record Options(TrainConfig config, Set<String> given, String output, boolean resume, String resumeFrom, String init,
-                   Trainer.Budget budget, String id, String glob, long measurePixels, boolean adaptation, List<String> args) {
+                   Trainer.Budget budget, String id, String glob, List<String> args) {
         static Options parse(String[] args, int defaultShards) {
             JobArgs a = new JobArgs(args, VALUED, FLAGS);
             String resumeFrom = a.get("resume-from", null);
@@ -175,7 +175,6 @@ public final class TrainJob {
             if (!adaptOption.equals("on") && !adaptOption.equals("off")) {
                 throw new IllegalArgumentException("--adaptation is on or off, got " + adaptOption);
             }
-            boolean adaptation = adaptOption.equals("on");
             String start = a.get("start", "ls");
             if (!TrainConfig.STARTS.contains(start)) {
                 throw new IllegalArgumentException("--start " + start + " is not one of " + TrainConfig.STARTS);
@@ -190,7 +189,8 @@ public final class TrainJob {
                     a.getInt("shards", defaultShards, 1), a.getDouble("lr", 2e-3, 0), lrSchedule, a.getDouble("final-lr", 2e-5, 0),
                     a.getInt("warmup", 200, 0), steps, a.getInt("seed", 1, 0), validation,
                     validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
-                    a.getInt("checkpoint-every", 500, 0), cooldown, ema, null, init != null ? "init" : start);
+                    a.getInt("checkpoint-every", 500, 0), cooldown, ema, null, init != null ? "init" : start,
+                    a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1), adaptOption);
             if (config.batch() < config.shards()) {
                 throw new IllegalArgumentException("--batch (" + config.batch() + " crops) must be at least --shards ("
                         + config.shards() + ")");
@@ -204,8 +204,7 @@ public final class TrainJob {
             }
             return new Options(config, given, output, resume, resumeFrom, init,
                     new Trainer.Budget(minutes, a.getInt("until", 0, 1), a.getInt("log-seconds", 30, 1)), id,
-                    a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("measure-pixels", 2_000_000, 1), adaptation,
-                    List.of(args));
+                    a.get("glob", InputListing.DEFAULT_GLOB), List.of(args));
         }
 
         private static int positiveInt(String name, String v) {
@@ -402,8 +401,8 @@ public final class TrainJob {
             throw new IOException("fixed-point export failed: " + e.getMessage(), e);
         }
         Measured measuredAll = measure(valRdd != null ? valRdd : trainRdd, valRdd != null ? "validation images"
-                : "training images (no validation set)", last.config(), exported, fixed, options.measurePixels(),
-                options.adaptation());
+                : "training images (no validation set)", last.config(), exported, fixed, last.config().measurePixels(),
+                "on".equals(last.config().adaptation()));
         Map<String, Object> measured = measuredAll.figures();
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("trainedBy", "llic train-job (io.llic.spark.TrainJob)");
@@ -459,7 +458,8 @@ public final class TrainJob {
             Map.entry("steps", "steps"), Map.entry("seed", "seed"), Map.entry("validation", "validation"),
             Map.entry("validationCrops", "val-crops"), Map.entry("validateEvery", "val-every"),
             Map.entry("checkpointEvery", "checkpoint-every"),
-            Map.entry("cooldown", "cooldown"), Map.entry("ema", "ema"), Map.entry("start", "start"));
+            Map.entry("cooldown", "cooldown"), Map.entry("ema", "ema"), Map.entry("start", "start"),
+            Map.entry("measurePixels", "measure-pixels"), Map.entry("adaptation", "adaptation"));
 
     /**
      * On --resume the run keeps its own settings; options given again must agree with them, except

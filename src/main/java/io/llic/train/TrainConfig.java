@@ -35,11 +35,17 @@ import java.util.List;
  *                        ("id sha256") a fine-tuning run started from
  * @param start           initialisation of a fresh run: "ls" (least-squares linear predictor fitted on training
  *                        crops) or "predictor" ((left + above) / 2)
+ * @param measurePixels   pixels of whole validation images measured at export, where the adaptation stage is
+ *                        calibrated too (part of the run: it shapes the exported model)
+ * @param adaptation      "on": the exported model ships the adaptation-while-coding stage; "off": the network alone
  */
 public record TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
                           int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate, int warmup,
                           long steps, long seed, double validation, int validationCrops, int validateEvery,
-                          int checkpointEvery, long cooldown, double ema, String init, String start) implements Serializable {
+                          int checkpointEvery, long cooldown, double ema, String init, String start, long measurePixels,
+                          String adaptation) implements Serializable {
+
+    public static final long DEFAULT_MEASURE_PIXELS = 2_000_000;
 
     public static final List<String> LR_SCHEDULES = List.of("cosine", "linear", "constant", "wsd");
     public static final List<String> STARTS = List.of("ls", "predictor");
@@ -50,6 +56,15 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         }
         if (start == null) {
             start = "predictor"; // checkpoints written before the least-squares start existed
+        }
+        if (measurePixels <= 0) {
+            measurePixels = DEFAULT_MEASURE_PIXELS; // checkpoints written before it was part of the run
+        }
+        if (adaptation == null) {
+            adaptation = "on";
+        }
+        if (!adaptation.equals("on") && !adaptation.equals("off")) {
+            throw new IllegalArgumentException("adaptation is on or off, got " + adaptation);
         }
         if (cooldown < 0 || ema < 0 || ema >= 1) {
             throw new IllegalArgumentException("cool-down steps must be >= 0 and the EMA decay in [0, 1)");
@@ -63,7 +78,7 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
                        int checkpointEvery) {
         this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
                 finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery, 0, 0,
-                null, "predictor");
+                null, "predictor", DEFAULT_MEASURE_PIXELS, "on");
     }
 
     /** First step of the cool-down of a "wsd" run (steps after it decay); {@code steps} for other schedules. */
@@ -120,21 +135,21 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
     public TrainConfig withSchedule(long total, long cooldownSteps) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldownSteps, ema, init, start);
+                cooldownSteps, ema, init, start, measurePixels, adaptation);
     }
 
     /** The same run with another network shape. */
     public TrainConfig withNet(int newHidden, int newHiddenLayers) {
         return new TrainConfig(family, inputs, downsample, newHidden, newHiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start);
+                cooldown, ema, init, start, measurePixels, adaptation);
     }
 
     /** The same run with fine-tuning provenance. */
     public TrainConfig withInit(String from) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, from, start);
+                cooldown, ema, from, start, measurePixels, adaptation);
     }
 
     /**
