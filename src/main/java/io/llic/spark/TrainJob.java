@@ -124,7 +124,7 @@ public final class TrainJob {
 
     /** Options of one invocation: the run's config plus what only this invocation decides. */
     record Options(TrainConfig config, Set<String> given, String output, boolean resume, String resumeFrom, String init,
-                   Trainer.Budget budget, String id, String glob, List<String> args) {
+                   Trainer.Budget budget, List<String> args) {
         static Options parse(String[] args, int defaultShards) {
             JobArgs a = new JobArgs(args, VALUED, FLAGS);
             String resumeFrom = a.get("resume-from", null);
@@ -190,12 +190,12 @@ public final class TrainJob {
                     a.getInt("warmup", 200, 0), steps, a.getInt("seed", 1, 0), validation,
                     validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
                     a.getInt("checkpoint-every", 500, 0), cooldown, ema, null, init != null ? "init" : start,
-                    a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1), adaptOption);
+                    a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1), adaptOption,
+                    a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()));
             if (config.batch() < config.shards()) {
                 throw new IllegalArgumentException("--batch (" + config.batch() + " crops) must be at least --shards ("
                         + config.shards() + ")");
             }
-            String id = a.get("id", new Path(output).getName());
             Set<String> given = new java.util.HashSet<>();
             for (String name : VALUED) {
                 if (a.get(name, null) != null) {
@@ -203,8 +203,7 @@ public final class TrainJob {
                 }
             }
             return new Options(config, given, output, resume, resumeFrom, init,
-                    new Trainer.Budget(minutes, a.getInt("until", 0, 1), a.getInt("log-seconds", 30, 1)), id,
-                    a.get("glob", InputListing.DEFAULT_GLOB), List.of(args));
+                    new Trainer.Budget(minutes, a.getInt("until", 0, 1), a.getInt("log-seconds", 30, 1)), List.of(args));
         }
 
         private static int positiveInt(String name, String v) {
@@ -308,9 +307,9 @@ public final class TrainJob {
         for (int i = 0; i < run.inputs().size(); i++) {
             String input = run.inputs().get(i);
             int factor = run.downsample().get(i);
-            List<InputListing.Item> items = InputListing.list(spark, input, options.glob());
+            List<InputListing.Item> items = InputListing.list(spark, input, run.glob());
             if (items.isEmpty()) {
-                throw new IllegalArgumentException("input " + input + " has no files matching " + options.glob());
+                throw new IllegalArgumentException("input " + input + " has no files matching " + run.glob());
             }
             List<InputListing.Item> tr = new ArrayList<>();
             List<InputListing.Item> va = new ArrayList<>();
@@ -421,7 +420,7 @@ public final class TrainJob {
         provenance.put("export", exportChoice);
         provenance.put("quantisation", measured);
         provenance.put("master", spark.sparkContext().master());
-        LoadedModel model = writeModel(fs, out, options.id(), fixed, measuredAll.adaptation(), provenance);
+        LoadedModel model = writeModel(fs, out, run.modelId(), fixed, measuredAll.adaptation(), provenance);
         Jobs.writeText(fs, new Path(out, "train_log.tsv"), trainLog(last));
         // the training state beside the model, so that a later run on any machine continues it
         Jobs.writeBytes(fs, new Path(out, TRAINING_DIR + "/" + FINAL_CHECKPOINT), last.toBytes());
@@ -439,7 +438,7 @@ public final class TrainJob {
         if (valRdd != null) {
             valRdd.unpersist(false);
         }
-        LOG.info("model written to {} (id {}, weights SHA-256 {})", out, options.id(), model.sha256Hex());
+        LOG.info("model written to {} (id {}, weights SHA-256 {})", out, run.modelId(), model.sha256Hex());
         return new Result(last, outcome.finished(), model, summary);
     }
 
@@ -459,7 +458,8 @@ public final class TrainJob {
             Map.entry("validationCrops", "val-crops"), Map.entry("validateEvery", "val-every"),
             Map.entry("checkpointEvery", "checkpoint-every"),
             Map.entry("cooldown", "cooldown"), Map.entry("ema", "ema"), Map.entry("start", "start"),
-            Map.entry("measurePixels", "measure-pixels"), Map.entry("adaptation", "adaptation"));
+            Map.entry("measurePixels", "measure-pixels"), Map.entry("adaptation", "adaptation"), Map.entry("glob", "glob"),
+            Map.entry("modelId", "id"));
 
     /**
      * On --resume the run keeps its own settings; options given again must agree with them, except
@@ -468,6 +468,11 @@ public final class TrainJob {
      * the run of the new plan. {@code --cooldown K} without {@code --steps} ends a wsd run K steps from now.
      */
     static TrainConfig reconcile(TrainConfig saved, TrainConfig given, Set<String> options, long done) {
+        if (saved.glob() == null || saved.modelId() == null) {
+            // checkpoints written before the run recorded them: this invocation's (or the defaults)
+            saved = saved.withNaming(saved.glob() == null ? given.glob() : saved.glob(),
+                    saved.modelId() == null ? given.modelId() : saved.modelId());
+        }
         List<String> differences = new ArrayList<>();
         Map<String, Object> a = Jobs.JSON.convertValue(saved, Map.class);
         Map<String, Object> b = Jobs.JSON.convertValue(given, Map.class);
@@ -871,7 +876,7 @@ public final class TrainJob {
                             Map<String, Object> measured, List<String> skipped) {
         TrainConfig c = last.config();
         StringBuilder s = new StringBuilder();
-        s.append("# Model ").append(options.id()).append(" (family causal)\n\n");
+        s.append("# Model ").append(c.modelId()).append(" (family causal)\n\n");
         s.append("Trained by llic's own `train-job`; written by the job itself (figures below are from this run).\n\n");
         s.append("## Training\n");
         s.append("- Command: `").append(provenance.get("command")).append("`\n");

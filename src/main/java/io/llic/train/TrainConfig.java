@@ -38,12 +38,14 @@ import java.util.List;
  * @param measurePixels   pixels of whole validation images measured at export, where the adaptation stage is
  *                        calibrated too (part of the run: it shapes the exported model)
  * @param adaptation      "on": the exported model ships the adaptation-while-coding stage; "off": the network alone
+ * @param glob            file name pattern of the inputs (null: every PNG)
+ * @param modelId         id of the exported model (null: the output folder's name)
  */
 public record TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
                           int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate, int warmup,
                           long steps, long seed, double validation, int validationCrops, int validateEvery,
                           int checkpointEvery, long cooldown, double ema, String init, String start, long measurePixels,
-                          String adaptation) implements Serializable {
+                          String adaptation, String glob, String modelId) implements Serializable {
 
     public static final long DEFAULT_MEASURE_PIXELS = 2_000_000;
 
@@ -78,7 +80,7 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
                        int checkpointEvery) {
         this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
                 finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery, 0, 0,
-                null, "predictor", DEFAULT_MEASURE_PIXELS, "on");
+                null, "predictor", DEFAULT_MEASURE_PIXELS, "on", null, null);
     }
 
     /** First step of the cool-down of a "wsd" run (steps after it decay); {@code steps} for other schedules. */
@@ -135,21 +137,28 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
     public TrainConfig withSchedule(long total, long cooldownSteps) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldownSteps, ema, init, start, measurePixels, adaptation);
+                cooldownSteps, ema, init, start, measurePixels, adaptation, glob, modelId);
     }
 
     /** The same run with another network shape. */
     public TrainConfig withNet(int newHidden, int newHiddenLayers) {
         return new TrainConfig(family, inputs, downsample, newHidden, newHiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation);
+                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId);
+    }
+
+    /** The same run with the invocation-level settings an older checkpoint did not record. */
+    public TrainConfig withNaming(String newGlob, String newModelId) {
+        return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
+                lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
+                cooldown, ema, init, start, measurePixels, adaptation, newGlob, newModelId);
     }
 
     /** The same run with fine-tuning provenance. */
     public TrainConfig withInit(String from) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, from, start, measurePixels, adaptation);
+                cooldown, ema, from, start, measurePixels, adaptation, glob, modelId);
     }
 
     /**

@@ -317,7 +317,7 @@ class TrainCoreTest {
 
     private static TrainConfig wsd(long steps, long cooldown, double ema) {
         return new TrainConfig("causal", List.of("bsd200"), List.of(2), SMALL.hidden(), SMALL.hiddenLayers(), 8, 6, 2,
-                3e-3, "wsd", 1e-4, 2, steps, 7, 0, 0, 0, 2, cooldown, ema, null, "predictor", 0, null);
+                3e-3, "wsd", 1e-4, 2, steps, 7, 0, 0, 0, 2, cooldown, ema, null, "predictor", 0, null, null, null);
     }
 
     @Test
