@@ -14,11 +14,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * Classical lossless codecs measured on the same images: PNG (always; the file as given, timed by
  * re-encoding and decoding with the JDK), WebP lossless ({@code cwebp -lossless -z 9}) and JPEG XL
- * ({@code cjxl -d 0 -e 7}) through their command-line tools when installed. Every baseline output is
+ * ({@code cjxl -d 0 -e 7}; {@code jxl9}: effort 9) through their command-line tools when installed. Every baseline output is
  * decoded again and compared with the source pixels.
  */
 final class Baselines {
-    static final List<String> KNOWN = List.of("png", "webp", "jxl");
+    static final List<String> KNOWN = List.of("png", "webp", "jxl", "jxl9");
     private static final long TOOL_TIMEOUT_SECONDS = 300;
 
     /** One codec's figures for one image. */
@@ -31,7 +31,7 @@ final class Baselines {
         return switch (codec) {
             case "png" -> null;
             case "webp" -> onPath("cwebp") && onPath("dwebp") ? null : "cwebp/dwebp not installed (Debian package webp)";
-            case "jxl" -> onPath("cjxl") && onPath("djxl") ? null : "cjxl/djxl not installed (Debian package libjxl-tools)";
+            case "jxl", "jxl9" -> onPath("cjxl") && onPath("djxl") ? null : "cjxl/djxl not installed (Debian package libjxl-tools)";
             default -> "unknown codec " + codec + " (known: " + KNOWN + ")";
         };
     }
@@ -62,8 +62,8 @@ final class Baselines {
             case "webp" -> viaTools(png, image, ".webp",
                     (in, out) -> List.of("cwebp", "-quiet", "-lossless", "-z", "9", in, "-o", out),
                     (in, out) -> List.of("dwebp", "-quiet", in, "-ppm", "-o", out));
-            case "jxl" -> viaTools(png, image, ".jxl",
-                    (in, out) -> List.of("cjxl", in, out, "-d", "0", "-e", "7", "--quiet"),
+            case "jxl", "jxl9" -> viaTools(png, image, ".jxl",
+                    (in, out) -> List.of("cjxl", in, out, "-d", "0", "-e", codec.equals("jxl9") ? "9" : "7", "--quiet"),
                     (in, out) -> List.of("djxl", in, out, "--quiet"));
             default -> throw new IllegalArgumentException("unknown codec " + codec);
         };

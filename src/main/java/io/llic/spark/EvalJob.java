@@ -46,7 +46,7 @@ public final class EvalJob {
             "  --output     folder for per_image/ (Parquet), summary.tsv, summary.json and report.html",
             "  --model      a model directory; repeat to compare models (default: $LLIC_HOME/models/default)",
             "  --schedule   schedule for the llic codecs (default " + Schedules.DEFAULT + ")",
-            "  --baselines  classical codecs (default png,webp,jxl); png always runs, the others when installed",
+            "  --baselines  classical codecs (default png,webp,jxl; also jxl9 = JPEG XL effort 9); png always runs, the others when installed",
             "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
     private static final Set<String> VALUED = Set.of("input", "output", "model", "schedule", "baselines", "glob",
             "partitions", "progress-seconds");
