@@ -50,25 +50,11 @@ class AdaptationTest {
     void roundTripsForEveryScheduleBatchEngineAndThreadCount() throws Exception {
         for (String name : Schedules.names()) {
             Schedule s = Schedules.byName(name);
-            byte[] file;
+            byte[] file = RoundTrips.everywhere(adapted, IMAGE, s);
             try (NetworkEvaluator java = new JavaEvaluator(adapted.net(), 1)) {
-                file = new Encoder(adapted, java, false).encode(IMAGE, s, null).file();
                 byte[] without = new Encoder(plain, java, false).encode(IMAGE, s, null).file();
                 assertFalse(Arrays.equals(Arrays.copyOfRange(file, 200, file.length),
                         Arrays.copyOfRange(without, 200, Math.min(file.length, without.length))), name + ": the stage changed nothing");
-            }
-            for (int threads : new int[] {1, 2}) {
-                try (NetworkEvaluator djl = new DjlEvaluator(adapted.net(), Device.cpu(), threads);
-                     NetworkEvaluator java = new JavaEvaluator(adapted.net(), threads)) {
-                    assertArrayEquals(file, new Encoder(adapted, djl, false).encode(IMAGE, s, null).file(),
-                            name + ": DJL and Java encoders disagree");
-                    for (NetworkEvaluator ev : List.of(djl, java)) {
-                        for (int batch : new int[] {1, 7, 100_000}) {
-                            RgbImage back = new Decoder(adapted, ev, batch).decode(file).image();
-                            assertTrue(back.samePixels(IMAGE), name + " " + ev.description() + " batch " + batch);
-                        }
-                    }
-                }
             }
         }
     }

@@ -48,25 +48,7 @@ class CodecTest {
     @Test
     void everyScheduleRoundTripsForAnyBatchEngineAndThreadCount() throws Exception {
         for (String name : Schedules.names()) {
-            Schedule s = Schedules.byName(name);
-            byte[] file;
-            try (NetworkEvaluator java = new JavaEvaluator(model.net(), 1)) {
-                file = new Encoder(model, java, false).encode(IMAGE, s, null).file();
-            }
-            assertEquals(LlicHeader.Mode.LEARNED, LlicFile.readHeader(file).mode());
-            for (int threads : new int[] {1, 2}) {
-                try (NetworkEvaluator djl = new DjlEvaluator(model.net(), Device.cpu(), threads);
-                     NetworkEvaluator java = new JavaEvaluator(model.net(), threads)) {
-                    assertArrayEquals(file, new Encoder(model, djl, false).encode(IMAGE, s, null).file(),
-                            name + ": DJL and Java encoders disagree");
-                    for (NetworkEvaluator ev : List.of(djl, java)) {
-                        for (int batch : new int[] {1, 7, 100_000}) {
-                            RgbImage back = new Decoder(model, ev, batch).decode(file).image();
-                            assertTrue(back.samePixels(IMAGE), name + " " + ev.description() + " batch " + batch);
-                        }
-                    }
-                }
-            }
+            RoundTrips.everywhere(model, IMAGE, Schedules.byName(name));
         }
     }
 
