@@ -14,30 +14,28 @@ import java.util.Map;
  * predictor. It is part of the model: its settings are stored in {@code weights.bin} after the
  * layers (so the model's SHA-256 covers them) and listed in the manifest.
  *
- * <p>Per colour channel c, every pixel falls in a context class (1344 per channel) made of
+ * <p>Two tables of context classes per colour channel c, both built from what the decoder already
+ * knows: the network's prediction (mean mu, spread s = weighted sigma), its errors x - mu at the left
+ * and the upper neighbour (the network cannot see its own errors, and neighbouring errors are
+ * correlated), and for G and B the residual of the channel coded just before in the same pixel.
  * <ul>
- *   <li>the half-octave of the spread s the network predicts (16 buckets);</li>
- *   <li>the network's errors at the left and the upper neighbour, summed, relative to s (7 levels,
- *       {@link #errorLevel}): the network cannot see its own errors, and neighbouring errors are
- *       correlated;</li>
- *   <li>for G and B, the residual of the channel coded just before in the same pixel (3 levels);</li>
- *   <li>whether the left and the upper neighbour lie above the predicted mean (2 bits).</li>
+ *   <li><b>Bias classes</b> (1344 per channel): the half-octave of s (16 buckets), the neighbours'
+ *       summed error relative to s (7 levels, {@link #errorLevel}), the previous channel's signed
+ *       residual (3 levels), and whether the left and upper neighbours lie above mu (2 bits). Each
+ *       keeps sumError = sum of (x - mu) and a count; the pixel's every component mean moves by
+ *       {@code floor(sumError / (count + 1))} (at most 32 values).</li>
+ *   <li><b>Spread classes</b> (384 per channel): the half-octave of s, the neighbours' error energy
+ *       |e_left| + |e_above| relative to s (8 levels, {@link #energyLevel}) and the previous channel's
+ *       |residual| (3 levels), in the manner of the error-energy contexts of CALIC and JPEG-LS. Each
+ *       keeps sumAbs = sum of |x - mu - bias| and sumSpread = sum of s; from {@link #minCount}
+ *       pixels on, every sigma is scaled by {@code clamp(sumAbs / (sumSpread * calibration), 1/2, 2)},
+ *       where {@code calibration} (Q12) is the ratio the network shows on its own validation images
+ *       ({@code AdaptationCalibration}), so that the scale is 1 where the network is as right as it
+ *       was in training.</li>
  * </ul>
- * Each class keeps, in units of 2^-8 of a pixel value:
- * <pre>
- *   sumError    sum of (x - mu)              mu: the network's mixture mean
- *   sumAbs      sum of |x - mu - bias|       the residual after the correction used
- *   sumSpread   sum of s                     s: the network's mixture spread (weighted sigma)
- *   count
- * </pre>
- * and halves all four when count reaches {@link #limit} (old pixels fade out). When a pixel is
- * coded, its class shifts every component mean by {@code bias = floor(sumError / (count + 1))}
- * (clamped to 32 pixel values) and, from {@link #minCount} pixels on, scales every sigma by
- * {@code clamp(sumAbs / (sumSpread * calibration), 1/2, 2)}, where {@code calibration} (Q12) is
- * the ratio sumAbs / sumSpread the network shows on its own validation images
- * ({@code AdaptationCalibration}), so that the scale is 1 where the network is as right as it was in
- * training. Settings (limit 1024, minCount 8, the class layout) were chosen on held-out training
- * images, never on Kodak.
+ * All sums are in units of 2^-8 of a pixel value, and a class halves its sums and count when the
+ * count reaches {@link #limit} (old pixels fade out). Settings (limit 1024, minCount 8, the class
+ * layout) were chosen on held-out training images, never on Kodak.
  *
  * <p>Encoder and decoder update the classes at the same points: after each step of the schedule,
  * with all pixels of the step in the step's order, channel by channel. The corrections therefore
@@ -51,6 +49,9 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
     /** Levels of the residual of the channel coded before in the same pixel (G and B only). */
     public static final int CHANNEL_LEVELS = 3;
     public static final int CLASSES_PER_CHANNEL = SPREAD_BUCKETS * ERROR_LEVELS * CHANNEL_LEVELS * 4;
+    /** Levels of the neighbours' error energy (|left error| + |upper error|) relative to the spread. */
+    public static final int ENERGY_LEVELS = 8;
+    public static final int SPREAD_CLASSES_PER_CHANNEL = SPREAD_BUCKETS * ENERGY_LEVELS * CHANNEL_LEVELS;
     static final int Q = 12;
     static final long SCALE_MIN = 1L << (Q - 1);
     static final long SCALE_MAX = 2L << Q;
@@ -126,9 +127,13 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
         private final Adaptation a;
         private final int classes = 3 * CLASSES_PER_CHANNEL;
         private final long[] sumError = new long[classes];
-        private final long[] sumAbs = new long[classes];
-        private final long[] sumSpread = new long[classes];
         private final int[] count = new int[classes];
+        // spread correction by error energy: (channel, spread bucket, neighbours' |error| level, previous channel's)
+        private final int spreadClasses = 3 * SPREAD_CLASSES_PER_CHANNEL;
+        private final long[] energyAbs = new long[spreadClasses];
+        private final long[] energySpread = new long[spreadClasses];
+        private final int[] energyCount = new int[spreadClasses];
+        private int[] stepEnergyClass = new int[0];
         // per (channel, pixel of the step)
         private int[] stepClass = new int[0];
         private long[] stepMean = new long[0];
@@ -168,6 +173,7 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
                 stepMean = new long[n];
                 stepSpread = new long[n];
                 stepBias = new long[n];
+                stepEnergyClass = new int[n];
             }
             stepPixels = pixels;
         }
@@ -181,12 +187,19 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
             long mean = cdf.meanQ8();
             long spread = cdf.spreadQ8();
             long errorSum = (left >= 0 ? errors[(index - 1) * 3 + c] : 0) + (above >= 0 ? errors[(index - width) * 3 + c] : 0);
+            long energy = (left >= 0 ? Math.abs(errors[(index - 1) * 3 + c]) : 0)
+                    + (above >= 0 ? Math.abs(errors[(index - width) * 3 + c]) : 0);
             int chan = 0;
+            int chanEnergy = 0;
             if (c > 0) {
                 int prev = (c - 1) * stepPixels + p;
                 long e = stepValue(c - 1, p) - stepMean[prev];
                 chan = 2 * e < -stepSpread[prev] ? 1 : 2 * e > stepSpread[prev] ? 2 : 0;
+                long ae = 2 * Math.abs(e);
+                chanEnergy = ae < stepSpread[prev] ? 0 : ae < 4 * stepSpread[prev] ? 1 : 2;
             }
+            int ecls = c * SPREAD_CLASSES_PER_CHANNEL + (chanEnergy * SPREAD_BUCKETS + bucket(spread)) * ENERGY_LEVELS
+                    + energyLevel(energy, spread);
             int level = errorLevel(errorSum, spread);
             int cls = c * CLASSES_PER_CHANNEL + (((chan * SPREAD_BUCKETS + bucket(spread)) * ERROR_LEVELS + level) * 4)
                     + (left >= 0 && (long) left << 8 > mean ? 2 : 0) + (above >= 0 && (long) above << 8 > mean ? 1 : 0);
@@ -200,10 +213,11 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
             if (a.bias && n > 0) {
                 shift = Math.max(-BIAS_LIMIT, Math.min(BIAS_LIMIT, Math.floorDiv(sumError[cls], n + 1)));
             }
-            if (a.spread && n >= a.minCount) {
-                long expected = Math.max(1, (sumSpread[cls] * a.calibrationQ12) >> Q);
-                scale = Math.max(SCALE_MIN, Math.min(SCALE_MAX, (sumAbs[cls] << Q) / expected));
+            if (a.spread && energyCount[ecls] >= a.minCount) {
+                long expected = Math.max(1, (energySpread[ecls] * a.calibrationQ12) >> Q);
+                scale = Math.max(SCALE_MIN, Math.min(SCALE_MAX, (energyAbs[ecls] << Q) / expected));
             }
+            stepEnergyClass[slot] = ecls;
             stepBias[slot] = shift;
             if (shift != 0 || scale != 1L << Q) {
                 cdf.adjust(shift, scale);
@@ -225,13 +239,17 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
                     absAfter += residual;
                     spreadTotal += stepSpread[slot];
                     sumError[cls] += error;
-                    sumAbs[cls] += residual;
-                    sumSpread[cls] += stepSpread[slot];
                     if (++count[cls] >= a.limit) {
                         sumError[cls] >>= 1;
-                        sumAbs[cls] >>= 1;
-                        sumSpread[cls] >>= 1;
                         count[cls] >>= 1;
+                    }
+                    int ecls = stepEnergyClass[slot];
+                    energyAbs[ecls] += residual;
+                    energySpread[ecls] += stepSpread[slot];
+                    if (++energyCount[ecls] >= a.limit) {
+                        energyAbs[ecls] >>= 1;
+                        energySpread[ecls] >>= 1;
+                        energyCount[ecls] >>= 1;
                     }
                 }
             }
@@ -261,6 +279,13 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
         long e4 = errorSum * 4;
         return e4 < -6 * spread ? 0 : e4 < -3 * spread ? 1 : e4 < -spread ? 2 : e4 <= spread ? 3
                 : e4 <= 3 * spread ? 4 : e4 <= 6 * spread ? 5 : 6;
+    }
+
+    /** Level (0..7) of the neighbours' error energy m relative to the spread s: edges of 4m/s at 2, 4, 6, 8, 12, 16, 24. */
+    static int energyLevel(long energy, long spread) {
+        long e4 = energy * 4;
+        return e4 < 2 * spread ? 0 : e4 < 4 * spread ? 1 : e4 < 6 * spread ? 2 : e4 < 8 * spread ? 3
+                : e4 < 12 * spread ? 4 : e4 < 16 * spread ? 5 : e4 < 24 * spread ? 6 : 7;
     }
 
     /** Half-octave bucket of a spread in 2^-8 pixel units: 0 below ~0.18, 15 from 32 pixel values on. */
