@@ -37,6 +37,10 @@ import java.util.Map;
  * count reaches {@link #limit} (old pixels fade out). Settings (limit 1024, minCount 8, the class
  * layout) were chosen on held-out training images, never on Kodak.
  *
+ * <p>The class layout, the level edges and the update rule are part of the bitstream format: the
+ * block magic {@code LLICADP1} names exactly this stage, and any change to it needs a new magic (and
+ * keeps this one decodable), since files coded with a model must decode for ever.
+ *
  * <p>Encoder and decoder update the classes at the same points: after each step of the schedule,
  * with all pixels of the step in the step's order, channel by channel. The corrections therefore
  * depend only on completed steps, never on batch size or threads, and everything is integer.
