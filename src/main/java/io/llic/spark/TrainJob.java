@@ -355,7 +355,7 @@ public final class TrainJob {
                 state = Trainer.start(run);
             }
         }
-        state = state.withCommand("jobs/train-job " + String.join(" ", options.args()));
+        state = state.withCommand("jobs/train-job " + shellWords(options.args()));
         double weight = 1.0 / (3.0 * run.batch() * run.crop() * run.crop());
         Trainer.Backend backend = new Trainer.Backend() {
             @Override
@@ -440,6 +440,18 @@ public final class TrainJob {
         }
         LOG.info("model written to {} (id {}, weights SHA-256 {})", out, run.modelId(), model.sha256Hex());
         return new Result(last, outcome.finished(), model, summary);
+    }
+
+    /** The arguments as a POSIX shell would need them typed: words with anything but [A-Za-z0-9_./:=,+-] single-quoted. */
+    static String shellWords(List<String> args) {
+        StringBuilder s = new StringBuilder();
+        for (String a : args) {
+            if (s.length() > 0) {
+                s.append(' ');
+            }
+            s.append(!a.isEmpty() && a.matches("[A-Za-z0-9_./:=,+@%-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+        }
+        return s.toString();
     }
 
     /** A stable pseudo-random split: an image is held out when the CRC-32 of its id falls below the fraction. */
