@@ -38,8 +38,9 @@ final class Bench {
         this.err = err;
     }
 
-    /** One schedule's totals over the set. */
-    private record Summary(String schedule, long pixels, double decodeMs, double encodeMs) {}
+    /** One model's and schedule's totals over the set. */
+    private record Summary(String label, long pixels, double decodeMs, double encodeMs, double medianDecodeMs,
+                           double medianEncodeMs, double bpp) {}
 
     void run() throws IOException, UsageException {
         Path dir = Path.of(args.positional().get(0));
@@ -67,21 +68,34 @@ final class Bench {
         if (files.isEmpty()) {
             throw new IOException(dir + ": no .png files");
         }
-        LoadedModel model = main.loadModel(args);
-        try (NetworkEvaluator ev = main.evaluator(args, model)) {
-            List<Summary> summaries = new ArrayList<>();
-            for (Schedule schedule : schedules) {
-                err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule.name()
-                        + ", engine " + ev.description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
-                summaries.add(runSchedule(schedule, files, model, ev, crop, batch, repeat, decode));
+        List<LoadedModel> models = new ArrayList<>();
+        String names = args.get("model", null);
+        if (names == null || !names.contains(",")) {
+            models.add(main.loadModel(args));
+        } else {
+            for (String name : names.split(",")) {
+                models.add(LoadedModel.load(Path.of(name.trim())));
             }
-            // side-by-side ratios, measured in this one run, per pixel so crops and sizes compare
-            Summary first = summaries.get(0);
-            for (Summary other : summaries.subList(1, summaries.size())) {
-                out.printf("ratio	%s/%s	decode_time_per_pixel=%.2f	encode_time_per_pixel=%.2f%n", other.schedule(),
-                        first.schedule(), (other.decodeMs() / other.pixels()) / (first.decodeMs() / first.pixels()),
-                        (other.encodeMs() / other.pixels()) / (first.encodeMs() / first.pixels()));
+        }
+        List<Summary> summaries = new ArrayList<>();
+        for (Schedule schedule : schedules) {
+            for (LoadedModel model : models) {
+                try (NetworkEvaluator ev = main.evaluator(args, model)) {
+                    err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule.name()
+                            + ", engine " + ev.description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
+                    summaries.add(runSchedule(schedule, files, model, ev, crop, batch, repeat, decode));
+                }
             }
+        }
+        // side-by-side ratios, measured in this one run, per pixel so crops and sizes compare
+        Summary first = summaries.get(0);
+        for (Summary other : summaries.subList(1, summaries.size())) {
+            out.printf("ratio\t%s/%s\tdecode_time_per_pixel=%.2f\tencode_time_per_pixel=%.2f\tmedian_decode=%.2f"
+                            + "\tmedian_encode=%.2f\tbpp=%.4f%n", other.label(), first.label(),
+                    (other.decodeMs() / other.pixels()) / (first.decodeMs() / first.pixels()),
+                    (other.encodeMs() / other.pixels()) / (first.encodeMs() / first.pixels()),
+                    other.medianDecodeMs() / first.medianDecodeMs(), other.medianEncodeMs() / first.medianEncodeMs(),
+                    other.bpp() / first.bpp());
         }
     }
 
@@ -155,13 +169,16 @@ final class Bench {
             }
         }
         out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
-                        + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s%n",
+                        + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tmodel=%s%n",
                 files.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
                 totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted,
                 median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray()),
                 decode ? String.format("%.1f", median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray())) : "-",
-                schedule.name(), ev.description(), adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-");
-        return new Summary(schedule.name(), totalPixels, sumDecodeMs, sumEncodeMs);
+                schedule.name(), ev.description(), adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-",
+                model.id());
+        return new Summary(model.id() + ":" + schedule.name(), totalPixels, sumDecodeMs, sumEncodeMs,
+                median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray()),
+                median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray()), totalBits / totalPixels);
     }
 
     static double median(double[] v) {

@@ -38,7 +38,7 @@ public final class Main {
             "  decode  IN.llic OUT.png [--model DIR] [--batch N]",
             "  info    IN.llic                      one JSON object describing the header",
             "  import-reference SRC_DIR DEST_DIR [--id ID]",
-            "  bench   DIR [--model DIR] [--schedule NAME] [--limit N] [--crop N] [--batch N] [--no-decode]",
+            "  bench   DIR [--model DIR[,DIR...]] [--schedule NAME[,NAME...]] [--limit N] [--crop N] [--batch N] [--no-decode]",
             "common options: --engine djl|java (default djl), --threads N, --device cpu|gpu0|...",
             "schedules: " + String.join(", ", Schedules.names()) + " (default " + Schedules.DEFAULT + ")",
             "default model: $LLIC_HOME/models/default");

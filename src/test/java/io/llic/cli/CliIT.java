@@ -184,6 +184,12 @@ class CliIT {
         assertTrue(lines[1].startsWith("a.png\t64\t48\t"), lines[1]);
         assertTrue(lines[3].startsWith("summary\timages=2\tpixels=" + (64 * 48 + 32 * 32)), lines[3]);
         assertTrue(lines[3].contains("schedule=diagonal"));
+        // several models side by side: one block each, then their ratios
+        Run two = llic("bench", set.toString(), "--model", model + "," + model, "--schedule", "wavefront", "--no-decode");
+        assertEquals(0, two.status(), two.err());
+        String[] rows = two.out().strip().split("\n");
+        assertEquals(9, rows.length, two.out());
+        assertTrue(rows[8].startsWith("ratio\t") && rows[8].contains("bpp=1.0000"), rows[8]);
     }
 
     /** The shell script itself, as documented in the README (built by mvn package before failsafe runs). */
