@@ -1,0 +1,36 @@
+package io.llic.codec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.llic.TestData;
+import io.llic.format.LlicFile;
+import io.llic.image.RgbImage;
+import io.llic.model.LoadedModel;
+import io.llic.runtime.Evaluators;
+import io.llic.runtime.NetworkEvaluator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Files coded with a published model decode for ever: bitstreams written with {@code llic-causal-1}
+ * (then the default model) are kept as fixtures, and every later build must decode them exactly with
+ * {@code models/causal}, whatever changes in the codec.
+ */
+class PublishedModelsTest {
+    @Test
+    void filesCodedWithLlicCausal1StillDecode() throws Exception {
+        LoadedModel model = LoadedModel.load(Path.of("models/causal"));
+        assertEquals("llic-causal-1", model.id());
+        RgbImage expected = TestData.syntheticImage(48, 32, 5);
+        for (String schedule : new String[] {"wavefront", "diagonal"}) {
+            byte[] file = Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-causal-1-" + schedule + ".llic"));
+            assertEquals("llic-causal-1", LlicFile.readHeader(file).modelId());
+            try (NetworkEvaluator ev = Evaluators.create(Evaluators.DJL, model.net(), "cpu", 1)) {
+                RgbImage back = new Decoder(model, ev, 100).decode(file).image();
+                assertTrue(back.samePixels(expected), schedule);
+            }
+        }
+    }
+}
