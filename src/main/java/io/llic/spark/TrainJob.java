@@ -490,7 +490,8 @@ public final class TrainJob {
         Map<String, Object> b = Jobs.JSON.convertValue(given, Map.class);
         for (String k : a.keySet()) {
             String option = OPTION_OF.get(k);
-            if (option == null || !options.contains(option) || k.equals("steps") || k.equals("cooldown")) {
+            if (option == null || !options.contains(option) || k.equals("steps") || k.equals("cooldown")
+                    || k.equals("modelId")) {
                 continue;
             }
             if (!String.valueOf(a.get(k)).equals(String.valueOf(b.get(k)))) {
@@ -500,6 +501,10 @@ public final class TrainJob {
         if (!differences.isEmpty()) {
             throw new IllegalArgumentException("--resume continues a run with its own settings, but "
                     + String.join(", ", differences) + " differ; leave them out, or start a new --output");
+        }
+        if (options.contains("id") && !given.modelId().equals(saved.modelId())) {
+            // naming only: the exported model gets this id (and with it its own identity)
+            saved = saved.withNaming(saved.glob(), given.modelId());
         }
         boolean stepsGiven = options.contains("steps");
         boolean cooldownGiven = options.contains("cooldown");
