@@ -22,7 +22,7 @@ import java.util.stream.Stream;
  * {@code llic bench DIR}: encodes (and decodes, checking every pixel) each PNG of a directory and
  * prints one line per image (bpp, predicted bpp, coder overhead, encode and decode time, share of
  * time in the network, and for a model with an adaptation stage the bpp its network alone would give)
- * and a summary line with dataset totals (total bits / total pixels) and
+ * and a summary line; several models take turns image by image and are compared in ratio lines with dataset totals (total bits / total pixels) and
  * median times.
  */
 final class Bench {
@@ -79,11 +79,39 @@ final class Bench {
         }
         List<Summary> summaries = new ArrayList<>();
         for (Schedule schedule : schedules) {
-            for (LoadedModel model : models) {
-                try (NetworkEvaluator ev = main.evaluator(args, model)) {
+            List<NetworkEvaluator> evaluators = new ArrayList<>();
+            try {
+                List<Run> runs = new ArrayList<>();
+                for (LoadedModel model : models) {
+                    NetworkEvaluator ev = main.evaluator(args, model);
+                    evaluators.add(ev);
                     err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule.name()
                             + ", engine " + ev.description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
-                    summaries.add(runSchedule(schedule, files, model, ev, crop, batch, repeat, decode));
+                    runs.add(new Run(model, ev, schedule, batch, repeat, decode));
+                }
+                // the models take turns image by image, so that a noisy machine slows them alike
+                for (Path f : files) {
+                    byte[] png = Files.readAllBytes(f);
+                    RgbImage image = PngIo.read(png);
+                    if (crop > 0) {
+                        int w = Math.min(crop, image.width());
+                        int h = Math.min(crop, image.height());
+                        image = image.crop((image.height() - h) / 2, (image.width() - w) / 2, w, h);
+                        png = null; // the source PNG is not the cropped image: no stored fallback comparison
+                    }
+                    for (Run r : runs) {
+                        r.image(f, image, png);
+                    }
+                    if (runs.size() > 1) {
+                        err.println("bench: " + f.getFileName() + " done");
+                    }
+                }
+                for (Run r : runs) {
+                    summaries.add(r.print(out));
+                }
+            } finally {
+                for (NetworkEvaluator ev : evaluators) {
+                    ev.close();
                 }
             }
         }
@@ -99,31 +127,39 @@ final class Bench {
         }
     }
 
-    private Summary runSchedule(Schedule schedule, List<Path> files, LoadedModel model, NetworkEvaluator ev, int crop,
-                                int batch, int repeat, boolean decode) throws IOException {
-        Encoder encoder = new Encoder(model, ev);
-        Decoder decoder = new Decoder(model, ev, batch);
-        boolean adapted = model.adaptation() != null;
-        out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tencode_network_pct\tdecode_ms"
-                + "\tdecode_network_pct\tunadapted_bpp");
-        long totalPixels = 0;
-        double totalBits = 0;
-        double totalPredicted = 0;
-        double totalPayload = 0;
-        double totalUnadapted = 0;
-        double sumEncodeMs = 0;
-        double sumDecodeMs = 0;
-        List<Double> encodeMs = new ArrayList<>();
-        List<Double> decodeMs = new ArrayList<>();
-        for (Path f : files) {
-            byte[] png = Files.readAllBytes(f);
-            RgbImage image = PngIo.read(png);
-            if (crop > 0) {
-                int w = Math.min(crop, image.width());
-                int h = Math.min(crop, image.height());
-                image = image.crop((image.height() - h) / 2, (image.width() - w) / 2, w, h);
-                png = null; // the source PNG is not the cropped image: no stored fallback comparison
-            }
+    /** One model and schedule over the set: its per-image lines and totals. */
+    private static final class Run {
+        private final LoadedModel model;
+        private final NetworkEvaluator ev;
+        private final Schedule schedule;
+        private final Encoder encoder;
+        private final Decoder decoder;
+        private final int repeat;
+        private final boolean decode;
+        private final boolean adapted;
+        private final StringBuilder lines = new StringBuilder();
+        private long totalPixels;
+        private double totalBits;
+        private double totalPredicted;
+        private double totalPayload;
+        private double totalUnadapted;
+        private double sumEncodeMs;
+        private double sumDecodeMs;
+        private final List<Double> encodeMs = new ArrayList<>();
+        private final List<Double> decodeMs = new ArrayList<>();
+
+        Run(LoadedModel model, NetworkEvaluator ev, Schedule schedule, int batch, int repeat, boolean decode) {
+            this.model = model;
+            this.ev = ev;
+            this.schedule = schedule;
+            this.encoder = new Encoder(model, ev);
+            this.decoder = new Decoder(model, ev, batch);
+            this.repeat = repeat;
+            this.decode = decode;
+            this.adapted = model.adaptation() != null;
+        }
+
+        void image(Path f, RgbImage image, byte[] png) throws IOException {
             // the code length without the adaptation stage: one more (untimed) encode that also measures it
             double unadaptedBits = adapted
                     ? new Encoder(model, ev, false).measuringUnadapted(true).encode(image, schedule, null).stats().unadaptedBits()
@@ -150,13 +186,12 @@ final class Bench {
             }
             long pixels = image.pixelCount();
             double predictedBits = r.stats().predictedBits();
-            out.printf("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s\t%s%n", f.getFileName(), image.width(),
-                    image.height(), r.stats().fileBits() / (double) pixels, predictedBits / pixels,
+            lines.append(String.format("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s\t%s%n", f.getFileName(),
+                    image.width(), image.height(), r.stats().fileBits() / (double) pixels, predictedBits / pixels,
                     100.0 * (r.stats().payloadBits() - predictedBits) / predictedBits, median(enc), encodeNetworkShare,
                     decode ? String.format("%.1f", median(dec)) : "-", decode ? String.format("%.1f", networkShare) : "-",
-                    adapted ? String.format("%.4f", unadaptedBits / pixels) : "-");
+                    adapted ? String.format("%.4f", unadaptedBits / pixels) : "-"));
             totalUnadapted += unadaptedBits;
-            out.flush();
             totalPixels += pixels;
             totalBits += r.stats().fileBits();
             totalPredicted += predictedBits;
@@ -168,17 +203,23 @@ final class Bench {
                 sumDecodeMs += median(dec);
             }
         }
-        out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
-                        + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tmodel=%s%n",
-                files.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
-                totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted,
-                median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray()),
-                decode ? String.format("%.1f", median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray())) : "-",
-                schedule.name(), ev.description(), adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-",
-                model.id());
-        return new Summary(model.id() + ":" + schedule.name(), totalPixels, sumDecodeMs, sumEncodeMs,
-                median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray()),
-                median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray()), totalBits / totalPixels);
+
+        Summary print(PrintStream out) {
+            out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tencode_network_pct\tdecode_ms"
+                    + "\tdecode_network_pct\tunadapted_bpp");
+            out.print(lines);
+            double medianEncode = median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray());
+            double medianDecode = median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray());
+            out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
+                            + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tmodel=%s%n",
+                    encodeMs.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
+                    totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted, medianEncode,
+                    decode ? String.format("%.1f", medianDecode) : "-", schedule.name(), ev.description(),
+                    adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-", model.id());
+            out.flush();
+            return new Summary(model.id() + ":" + schedule.name(), totalPixels, sumDecodeMs, sumEncodeMs, medianDecode,
+                    medianEncode, totalBits / totalPixels);
+        }
     }
 
     static double median(double[] v) {
