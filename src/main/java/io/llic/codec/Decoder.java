@@ -94,7 +94,7 @@ public final class Decoder {
             throw new FormatException("decoded pixels do not match the checksum in the header (corrupt file or wrong model)");
         }
         long total = System.nanoTime() - t0;
-        return new Result(image, h, new CodecStats(Double.NaN, payload.length * 8L, file.length * 8L, networkNanos, total, Double.NaN));
+        return new Result(image, h, new CodecStats(Double.NaN, payload.length * 8L, file.length * 8L, networkNanos, total));
     }
 
     private void checkModel(LlicHeader h) throws ModelException {

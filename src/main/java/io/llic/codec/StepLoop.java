@@ -90,7 +90,7 @@ final class StepLoop {
         int steps = schedule.stepCount(height, width);
         CausalModel.Distribution dist = new CausalModel.Distribution();
         byte[] samples = image.samples();
-        Adaptation.State adapt = adaptation == null ? null : adaptation.newState(width, height);
+        Adaptation.State adapt = adaptation == null ? null : adaptation.newState(samples, width);
         lastState = adapt;
         for (int step = 0; step < steps; step++) {
             if (step >= bufferEndStep) {
@@ -99,7 +99,7 @@ final class StepLoop {
             int from = stepStart[step - bufferFirstStep];
             int to = stepStart[step - bufferFirstStep + 1];
             if (adapt != null) {
-                adapt.beginStep(samples, bufferPixels, from, to - from);
+                adapt.beginStep(to - from);
             }
             for (int c = 0; c < 3; c++) {
                 for (int p = from; p < to; p++) {
@@ -110,7 +110,7 @@ final class StepLoop {
                     MixtureCdf cdf = dist.channel(bufferOutputs, p * outputs, c, red, green);
                     if (adapt != null) {
                         if (measureUnadapted) {
-                            unadaptedBits += MixtureCdf.PRECISION_BITS - log2(cdf.freq(samples[k + c] & 0xFF));
+                            unadaptedBits += cdf.bits(samples[k + c] & 0xFF);
                         }
                         // the left and upper neighbours: decoded in earlier steps by every causal schedule
                         int row = index / width;
@@ -123,15 +123,9 @@ final class StepLoop {
                 }
             }
             if (adapt != null) {
-                adapt.endStep(samples, bufferPixels, from);
+                adapt.endStep(bufferPixels, from);
             }
         }
-    }
-
-    private static final double LN2 = StrictMath.log(2);
-
-    private static double log2(int v) {
-        return StrictMath.log(v) / LN2;
     }
 
     /** Evaluates the network for step {@code first} (and more, with lookahead). */

@@ -119,8 +119,8 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
     }
 
     /** The running state of one image: create one per encode or decode. */
-    public State newState(int width, int height) {
-        return new State(this, width, height);
+    public State newState(byte[] samples, int width) {
+        return new State(this, samples, width);
     }
 
     /**
@@ -144,33 +144,24 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
         private long[] stepSpread = new long[0];
         private long[] stepBias = new long[0];
         private int stepPixels;
-        // totals of the image, for reports: |x - mu| with and without the correction
-        private long absBefore;
+        // totals of the image, for calibration: |x - mu - bias| and the spreads
         private long absAfter;
         private long spreadTotal;
 
+        // the image being coded (RGB interleaved, values written as they are coded) and the network's errors
+        private final byte[] samples;
         private final short[] errors;
         private final int width;
 
-        State(Adaptation a, int width, int height) {
+        State(Adaptation a, byte[] samples, int width) {
             this.a = a;
+            this.samples = samples;
             this.width = width;
-            this.errors = new short[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
-        }
-
-        private byte[] curSamples;
-        private int[] curPixels;
-        private int curFrom;
-
-        private long stepValue(int c, int p) {
-            return (long) (curSamples[curPixels[curFrom + p] * 3 + c] & 0xFF) << 8;
+            this.errors = new short[samples.length];
         }
 
         /** Starts a step of {@code pixels} pixels. */
-        public void beginStep(byte[] samples, int[] pixelsOf, int from, int pixels) {
-            curSamples = samples;
-            curPixels = pixelsOf;
-            curFrom = from;
+        public void beginStep(int pixels) {
             if (stepClass.length < 3 * pixels) {
                 int n = Math.max(3 * pixels, 2 * stepClass.length);
                 stepClass = new int[n];
@@ -197,7 +188,7 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
             int chanEnergy = 0;
             if (c > 0) {
                 int prev = (c - 1) * stepPixels + p;
-                long e = stepValue(c - 1, p) - stepMean[prev];
+                long e = ((long) (samples[index * 3 + c - 1] & 0xFF) << 8) - stepMean[prev];
                 chan = 2 * e < -stepSpread[prev] ? 1 : 2 * e > stepSpread[prev] ? 2 : 0;
                 long ae = 2 * Math.abs(e);
                 chanEnergy = ae < stepSpread[prev] ? 0 : ae < 4 * stepSpread[prev] ? 1 : 2;
@@ -228,8 +219,8 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
             }
         }
 
-        /** Adds the step's pixels (their true values in {@code samples} at {@code 3 * pixels[from + p]}). */
-        public void endStep(byte[] samples, int[] pixels, int from) {
+        /** Adds the step's pixels (linear indices {@code pixels[from ..]}), now that their values are known. */
+        public void endStep(int[] pixels, int from) {
             for (int c = 0; c < 3; c++) {
                 for (int p = 0; p < stepPixels; p++) {
                     int slot = c * stepPixels + p;
@@ -239,7 +230,6 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
                     long error = x - stepMean[slot];
                     errors[at] = (short) Math.max(Short.MIN_VALUE, Math.min(Short.MAX_VALUE, error));
                     long residual = Math.abs(error - stepBias[slot]);
-                    absBefore += Math.abs(error);
                     absAfter += residual;
                     spreadTotal += stepSpread[slot];
                     sumError[cls] += error;
@@ -262,11 +252,6 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
         /** Sum over the image so far of |x - mu - bias| (2^-8 pixel units): what calibration compares with the spreads. */
         public long residualTotal() {
             return absAfter;
-        }
-
-        /** Sum of |x - mu| over the image so far (2^-8 pixel units): the network's own error. */
-        public long errorTotal() {
-            return absBefore;
         }
 
         /** Sum of the network's spreads over the image so far (2^-8 pixel units). */

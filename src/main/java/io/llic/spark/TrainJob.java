@@ -273,7 +273,7 @@ public final class TrainJob {
             if (isStableEnd(state)) {
                 // the cool-down starts now: this state is the one to extend the run from later
                 fs.mkdirs(ckptDir);
-                Jobs.writeBytes(fs, new Path(ckptDir, STABLE_PREFIX + Checkpoint.fileName(state.step())), state.toBytes());
+                writeStable(fs, ckptDir, state.step(), state.toBytes());
             }
         } else if (options.init() != null) {
             LoadedModel init;
@@ -805,13 +805,11 @@ public final class TrainJob {
             byte[] bytes = c.toBytes();
             Jobs.writeBytes(fs, new Path(dir, Checkpoint.fileName(c.step())), bytes);
             if (isStableEnd(c)) {
-                // kept beside the rotation: the state to extend the run from after its cool-down
-                Jobs.writeBytes(fs, new Path(dir, STABLE_PREFIX + Checkpoint.fileName(c.step())), bytes);
+                writeStable(fs, dir, c.step(), bytes);
             }
-            FileStatus[] all = fs.listStatus(dir, p -> p.getName().startsWith("step-") && p.getName().endsWith(".ckpt"));
-            Arrays.sort(all, (a, b) -> a.getPath().getName().compareTo(b.getPath().getName()));
-            for (int i = 0; i < all.length - KEEP_CHECKPOINTS; i++) {
-                fs.delete(all[i].getPath(), false);
+            FileStatus[] newest = newestFirst(fs, dir, STEP_PREFIX);
+            for (int i = KEEP_CHECKPOINTS; i < newest.length; i++) {
+                fs.delete(newest[i].getPath(), false);
             }
             LOG.info("checkpoint {} written", new Path(dir, Checkpoint.fileName(c.step())));
         } catch (IOException e) {
@@ -820,6 +818,8 @@ public final class TrainJob {
     }
 
     static final String STABLE_PREFIX = "stable-";
+    /** The rotated checkpoints ({@link Checkpoint#fileName}). */
+    static final String STEP_PREFIX = "step-";
     /** In a model directory: the run's final state and (wsd with a cool-down) its stable-phase state. */
     public static final String TRAINING_DIR = "training";
     public static final String FINAL_CHECKPOINT = "final.ckpt";
@@ -832,12 +832,31 @@ public final class TrainJob {
 
     /** The newest stable-phase checkpoint of a run, or null. */
     static Checkpoint stableCheckpoint(FileSystem fs, Path dir) throws IOException {
-        if (!fs.exists(dir)) {
-            return null;
-        }
-        FileStatus[] all = fs.listStatus(dir, p -> p.getName().startsWith(STABLE_PREFIX) && p.getName().endsWith(".ckpt"));
-        Arrays.sort(all, (a, b) -> b.getPath().getName().compareTo(a.getPath().getName()));
+        FileStatus[] all = newestFirst(fs, dir, STABLE_PREFIX);
         return all.length == 0 ? null : readCheckpoint(all[0].getPath(), fs.getConf());
+    }
+
+    /** Kept beside the rotation: the state at the end of the stable phase, to extend the run from after its cool-down. */
+    private static void writeStable(FileSystem fs, Path dir, long step, byte[] bytes) throws IOException {
+        Jobs.writeBytes(fs, new Path(dir, STABLE_PREFIX + Checkpoint.fileName(step)), bytes);
+    }
+
+    /** The checkpoint files of {@code dir} whose names start with {@code prefix}, newest (highest step) first. */
+    private static FileStatus[] newestFirst(FileSystem fs, Path dir, String prefix) throws IOException {
+        if (!fs.exists(dir)) {
+            return new FileStatus[0];
+        }
+        FileStatus[] all = fs.listStatus(dir, p -> p.getName().startsWith(prefix) && p.getName().endsWith(".ckpt"));
+        Arrays.sort(all, (a, b) -> b.getPath().getName().compareTo(a.getPath().getName()));
+        return all;
+    }
+
+    private static byte[] readAll(FileSystem fs, Path file) throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try (InputStream in = fs.open(file)) {
+            in.transferTo(buf);
+        }
+        return buf.toByteArray();
     }
 
     /** Reads one checkpoint file on any Hadoop file system; a damaged or foreign file is a clear error. */
@@ -846,12 +865,8 @@ public final class TrainJob {
         if (!fs.exists(file)) {
             throw new IllegalArgumentException("checkpoint " + file + " does not exist");
         }
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        try (InputStream in = fs.open(file)) {
-            in.transferTo(buf);
-        }
         try {
-            return Checkpoint.fromBytes(buf.toByteArray(), file.toString());
+            return Checkpoint.fromBytes(readAll(fs, file), file.toString());
         } catch (ModelException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
@@ -859,18 +874,9 @@ public final class TrainJob {
 
     /** The newest readable checkpoint (a damaged newest one is reported and the one before it used). */
     static Checkpoint latestCheckpoint(FileSystem fs, Path dir) throws IOException {
-        if (!fs.exists(dir)) {
-            return null;
-        }
-        FileStatus[] all = fs.listStatus(dir, p -> p.getName().startsWith("step-") && p.getName().endsWith(".ckpt"));
-        Arrays.sort(all, (a, b) -> b.getPath().getName().compareTo(a.getPath().getName()));
-        for (FileStatus f : all) {
-            ByteArrayOutputStream buf = new ByteArrayOutputStream();
-            try (InputStream in = fs.open(f.getPath())) {
-                in.transferTo(buf);
-            }
+        for (FileStatus f : newestFirst(fs, dir, STEP_PREFIX)) {
             try {
-                return Checkpoint.fromBytes(buf.toByteArray(), f.getPath().toString());
+                return Checkpoint.fromBytes(readAll(fs, f.getPath()), f.getPath().toString());
             } catch (ModelException e) {
                 LOG.warn("ignoring {}", e.getMessage());
             }

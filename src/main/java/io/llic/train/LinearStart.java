@@ -83,25 +83,21 @@ public final class LinearStart {
         double[] rms = new double[3];
         double[] coupling = new double[3];
         for (int c = 0; c < 3; c++) {
-            // regressors: the features, the constant and the colours decoded before c
+            // regressors: the first n entries of z (the features, the constant, the colours decoded before c)
             int n = ONE + 1 + c;
-            int[] idx = new int[n];
-            for (int i = 0; i < n; i++) {
-                idx[i] = i;
-            }
             int y = R + c;
             double[][] a = new double[n][n];
             double[] b = new double[n];
             double diag = 0;
             for (int i = 0; i < n; i++) {
-                diag += m[idx[i]][idx[i]];
+                diag += m[i][i];
             }
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < n; j++) {
-                    a[i][j] = m[idx[i]][idx[j]];
+                    a[i][j] = m[i][j];
                 }
                 a[i][i] += RIDGE * diag / n;
-                b[i] = m[idx[i]][y];
+                b[i] = m[i][y];
             }
             double[] x = solve(a, b);
             double explained = 0;
