@@ -28,7 +28,10 @@ public record Checkpoint(TrainConfig config, long step, double[] params, double[
         this(config, step, params, m, v, trainMillis, history, commands, null);
     }
 
-    /** The parameters to export: the moving average when the run keeps one, else the parameters. */
+    /**
+     * The moving average when the run keeps one, else the parameters: the natural candidate for export
+     * (train-job validates it against the plain parameters and exports whichever codes better).
+     */
     public double[] exportParams() {
         return ema != null ? ema : params;
     }
