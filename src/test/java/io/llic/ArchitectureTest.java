@@ -47,6 +47,19 @@ class ArchitectureTest {
                 "org.apache.spark..", "org.apache.hadoop..", "scala..", "org.slf4j..", "com.fasterxml.jackson..");
     }
 
+    /**
+     * The model-family seam: the step loop, the encoder and decoder and the coding jobs see a family only
+     * through {@code ModelFamily} and {@code CodingPlan}, never a family's own classes (the causal
+     * adaptation's calibration, and training, are the causal family's own business).
+     */
+    @Test
+    void sharedCodeKnowsNoFamily() {
+        noClasses().that().resideInAnyPackage("io.llic.codec..", "io.llic.spark..")
+                .and().doNotHaveSimpleName("AdaptationCalibration").and().doNotHaveSimpleName("TrainJob")
+                .and().haveNameNotMatching("io\\.llic\\.spark\\.TrainJob\\$.*")
+                .should().dependOnClassesThat().resideInAPackage("io.llic.model.causal..").check(CLASSES);
+    }
+
     @Test
     void onlyRuntimeAndTrainImportDjl() {
         noClasses().that().resideOutsideOfPackages("io.llic.runtime..", "io.llic.train..").should()

@@ -5,7 +5,7 @@ import io.llic.model.FixedPointExport;
 import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
-import io.llic.model.ReferenceImporter;
+import io.llic.model.causal.ReferenceImporter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

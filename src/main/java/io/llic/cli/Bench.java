@@ -7,8 +7,6 @@ import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.model.LoadedModel;
 import io.llic.runtime.NetworkEvaluator;
-import io.llic.schedule.Schedule;
-import io.llic.schedule.Schedules;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -52,14 +50,7 @@ final class Bench {
         int batch = args.getInt("batch", Integer.MAX_VALUE, 1);
         int repeat = args.getInt("repeat", 1, 1);
         boolean decode = !args.flag("no-decode");
-        List<Schedule> schedules = new ArrayList<>();
-        for (String name : args.get("schedule", Schedules.DEFAULT).split(",")) {
-            try {
-                schedules.add(Schedules.byName(name.trim()));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
-            }
-        }
+        String scheduleOption = args.get("schedule", null);
         Main.checkEngineOptions(args);
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
@@ -77,42 +68,64 @@ final class Bench {
                 models.add(LoadedModel.load(Path.of(name.trim())));
             }
         }
-        List<Summary> summaries = new ArrayList<>();
-        for (Schedule schedule : schedules) {
-            List<NetworkEvaluator> evaluators = new ArrayList<>();
-            try {
-                List<Run> runs = new ArrayList<>();
-                for (LoadedModel model : models) {
-                    NetworkEvaluator ev = main.evaluator(args, model);
-                    evaluators.add(ev);
-                    err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule.name()
-                            + ", engine " + ev.description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
-                    runs.add(new Run(model, ev, schedule, batch, repeat, decode));
+        // every model with every schedule its family codes (the family's default when none is named)
+        List<String[]> pairs = new ArrayList<>();
+        List<LoadedModel> pairModels = new ArrayList<>();
+        for (LoadedModel model : models) {
+            List<String> wanted = scheduleOption == null ? List.of(model.family().defaultSchedule())
+                    : java.util.Arrays.stream(scheduleOption.split(",")).map(String::trim).toList();
+            for (String name : wanted) {
+                if (model.family().schedules().contains(name)) {
+                    pairs.add(new String[] {model.id(), name});
+                    pairModels.add(model);
                 }
-                // the models take turns image by image, so that a noisy machine slows them alike
-                for (Path f : files) {
-                    byte[] png = Files.readAllBytes(f);
-                    RgbImage image = PngIo.read(png);
-                    if (crop > 0) {
-                        int w = Math.min(crop, image.width());
-                        int h = Math.min(crop, image.height());
-                        image = image.crop((image.height() - h) / 2, (image.width() - w) / 2, w, h);
-                        png = null; // the source PNG is not the cropped image: no stored fallback comparison
-                    }
-                    for (Run r : runs) {
-                        r.image(f, image, png);
-                    }
-                    if (runs.size() > 1) {
-                        err.println("bench: " + f.getFileName() + " done");
-                    }
+            }
+        }
+        if (scheduleOption != null) {
+            for (String name : scheduleOption.split(",")) {
+                if (pairs.stream().noneMatch(p -> p[1].equals(name.trim()))) {
+                    throw new UsageException("no model given codes schedule '" + name.trim() + "' (their schedules: "
+                            + models.stream().map(m -> m.id() + ": " + String.join(", ", m.family().schedules()))
+                                    .collect(java.util.stream.Collectors.joining("; ")) + ")");
+                }
+            }
+        }
+        List<Summary> summaries = new ArrayList<>();
+        List<NetworkEvaluator> evaluators = new ArrayList<>();
+        try {
+            List<Run> runs = new ArrayList<>();
+            for (int i = 0; i < pairs.size(); i++) {
+                LoadedModel model = pairModels.get(i);
+                String schedule = pairs.get(i)[1];
+                NetworkEvaluator ev = main.evaluator(args, model);
+                evaluators.add(ev);
+                err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule
+                        + ", engine " + ev.description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
+                runs.add(new Run(model, ev, schedule, batch, repeat, decode));
+            }
+            // the runs take turns image by image, so that a noisy machine slows them alike
+            for (Path f : files) {
+                byte[] png = Files.readAllBytes(f);
+                RgbImage image = PngIo.read(png);
+                if (crop > 0) {
+                    int w = Math.min(crop, image.width());
+                    int h = Math.min(crop, image.height());
+                    image = image.crop((image.height() - h) / 2, (image.width() - w) / 2, w, h);
+                    png = null; // the source PNG is not the cropped image: no stored fallback comparison
                 }
                 for (Run r : runs) {
-                    summaries.add(r.print(out));
+                    r.image(f, image, png);
                 }
-            } finally {
-                for (NetworkEvaluator ev : evaluators) {
-                    ev.close();
+                if (runs.size() > 1) {
+                    err.println("bench: " + f.getFileName() + " done");
                 }
+            }
+            for (Run r : runs) {
+                summaries.add(r.print(out));
+            }
+        } finally {
+            for (NetworkEvaluator ev : evaluators) {
+                ev.close();
             }
         }
         // side-by-side ratios, measured in this one run, per pixel so crops and sizes compare
@@ -131,7 +144,7 @@ final class Bench {
     private static final class Run {
         private final LoadedModel model;
         private final NetworkEvaluator ev;
-        private final Schedule schedule;
+        private final String schedule;
         private final Encoder encoder;
         private final Decoder decoder;
         private final int repeat;
@@ -148,7 +161,7 @@ final class Bench {
         private final List<Double> encodeMs = new ArrayList<>();
         private final List<Double> decodeMs = new ArrayList<>();
 
-        Run(LoadedModel model, NetworkEvaluator ev, Schedule schedule, int batch, int repeat, boolean decode) {
+        Run(LoadedModel model, NetworkEvaluator ev, String schedule, int batch, int repeat, boolean decode) {
             this.model = model;
             this.ev = ev;
             this.schedule = schedule;
@@ -214,10 +227,10 @@ final class Bench {
                             + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tmodel=%s%n",
                     encodeMs.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
                     totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted, medianEncode,
-                    decode ? String.format("%.1f", medianDecode) : "-", schedule.name(), ev.description(),
+                    decode ? String.format("%.1f", medianDecode) : "-", schedule, ev.description(),
                     adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-", model.id());
             out.flush();
-            return new Summary(model.id() + ":" + schedule.name(), totalPixels, sumDecodeMs, sumEncodeMs, medianDecode,
+            return new Summary(model.id() + ":" + schedule, totalPixels, sumDecodeMs, sumEncodeMs, medianDecode,
                     medianEncode, totalBits / totalPixels);
         }
     }

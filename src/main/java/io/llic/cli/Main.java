@@ -7,12 +7,11 @@ import io.llic.format.LlicFile;
 import io.llic.format.LlicHeader;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
+import io.llic.model.Families;
 import io.llic.model.LoadedModel;
-import io.llic.model.ReferenceImporter;
+import io.llic.model.causal.ReferenceImporter;
 import io.llic.runtime.Evaluators;
 import io.llic.runtime.NetworkEvaluator;
-import io.llic.schedule.Schedule;
-import io.llic.schedule.Schedules;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -40,7 +39,7 @@ public final class Main {
             "  import-reference SRC_DIR DEST_DIR [--id ID]",
             "  bench   DIR [--model DIR[,DIR...]] [--schedule NAME[,NAME...]] [--limit N] [--crop N] [--batch N] [--no-decode]",
             "common options: --engine djl|java (default djl), --threads N, --device cpu|gpu0|...",
-            "schedules: " + String.join(", ", Schedules.names()) + " (default " + Schedules.DEFAULT + ")",
+            "schedules (by model family, the first is the default): " + Families.describeSchedules(),
             "default model: $LLIC_HOME/models/default");
 
     private static final Set<String> ENGINE_OPTIONS = Set.of("model", "engine", "threads", "device");
@@ -133,11 +132,11 @@ public final class Main {
     private void encode(Args a) throws IOException, UsageException {
         Path in = Path.of(a.positional().get(0));
         Path outPath = Path.of(a.positional().get(1));
-        Schedule schedule = schedule(a);
         checkEngineOptions(a);
+        LoadedModel model = loadModel(a);
+        String schedule = schedule(a, model);
         byte[] png = Files.readAllBytes(in);
         RgbImage image = PngIo.read(png);
-        LoadedModel model = loadModel(a);
         try (NetworkEvaluator ev = evaluator(a, model)) {
             Encoder.Result r = new Encoder(model, ev).encode(image, schedule, png);
             writeAtomically(outPath, r.file());
@@ -155,7 +154,7 @@ public final class Main {
         LlicHeader header = LlicFile.readHeader(bytes);
         Decoder.Result r;
         if (header.mode() == LlicHeader.Mode.STORED_PNG) {
-            r = new Decoder(null, null, batch).decode(bytes);
+            r = Decoder.withoutModel().decode(bytes);
         } else {
             LoadedModel model = loadModel(a);
             try (NetworkEvaluator ev = evaluator(a, model)) {
@@ -206,9 +205,10 @@ public final class Main {
         a.getInt("threads", 0, 0);
     }
 
-    static Schedule schedule(Args a) throws UsageException {
+    /** The --schedule option, checked against the model's family (its default when not given). */
+    static String schedule(Args a, LoadedModel model) throws UsageException {
         try {
-            return Schedules.byName(a.get("schedule", Schedules.DEFAULT));
+            return model.family().checkSchedule(a.get("schedule", model.family().defaultSchedule()));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -4,6 +4,7 @@ import io.llic.entropy.CorruptStreamException;
 import io.llic.image.RgbImage;
 import io.llic.model.Adaptation;
 import io.llic.model.LoadedModel;
+import io.llic.model.causal.CausalPlan;
 import io.llic.runtime.NetworkEvaluator;
 import io.llic.schedule.Schedule;
 import java.util.List;
@@ -40,13 +41,14 @@ public final class AdaptationCalibration {
                                 int limit, int minCount) {
         Adaptation biasOnly = new Adaptation(true, false, limit, minCount, 1 << 12);
         RgbImage work = new RgbImage(image.width(), image.height(), image.samples().clone());
-        StepLoop loop = new StepLoop(work, schedule, evaluator, Encoder.ENCODE_BATCH, Encoder.ENCODE_BATCH, biasOnly, true);
+        CausalPlan plan = new CausalPlan(schedule, work, biasOnly, true);
+        StepLoop loop = new StepLoop(plan, List.of(evaluator), Encoder.ENCODE_BATCH, Encoder.ENCODE_BATCH);
         try {
-            loop.run((cdf, known) -> known);
+            loop.run((stream, cdf, known) -> known);
         } catch (CorruptStreamException e) {
             throw new IllegalStateException("measuring cannot meet a corrupt stream", e);
         }
-        return new Totals(loop.adaptationState().residualTotal(), loop.adaptationState().spreadTotal(), loop.unadaptedBits());
+        return new Totals(plan.adaptationState().residualTotal(), plan.adaptationState().spreadTotal(), plan.unadaptedBits());
     }
 
     /** The calibration (Q12) of {@code model}'s network on {@code images}, coded along {@code schedule}. */

@@ -10,37 +10,48 @@ import io.llic.image.RgbImage;
 import io.llic.image.UnsupportedImageException;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
-import io.llic.prob.MixtureCdf;
+import io.llic.model.CodingPlan;
+import io.llic.model.ModelFamily;
+import io.llic.prob.IntCdf;
 import io.llic.runtime.NetworkEvaluator;
-import io.llic.schedule.Schedule;
-import io.llic.schedule.Schedules;
 import java.io.IOException;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
- * Decodes .llic files. Follows the schedule named in the header, evaluates the network on at most
- * {@code batch} pixels per call, and proves the result against the header's pixel checksum.
+ * Decodes .llic files. Follows the model family's plan for the schedule named in the header,
+ * evaluates the networks on at most {@code batch} positions per call, and proves the result against the header's pixel checksum.
  * Damaged input ends in a {@link FormatException}, {@link CorruptStreamException} or
  * {@link ModelException}, never in a hang or a silently wrong image.
  */
 public final class Decoder {
-    /** Smallest possible code length of one symbol in bits: a frequency of 65536 - 255 of 65536. */
-    static final double MIN_BITS_PER_SYMBOL = -Math.log((MixtureCdf.TOTAL - 255.0) / MixtureCdf.TOTAL) / Math.log(2);
+    /** Bits a stream may carry beyond its symbols' code lengths (the coder's final state and slack). */
+    static final long STREAM_SLACK_BITS = 64;
 
     private final LoadedModel model;
-    private final NetworkEvaluator evaluator;
+    private final List<NetworkEvaluator> evaluators;
     private final int batch;
 
     /**
-     * @param model     may be null: then only stored-PNG files decode
-     * @param evaluator may be null together with the model
-     * @param batch     most pixels per network call (any value gives the same pixels)
+     * @param model     the model ({@link #withoutModel} for stored-PNG files only)
+     * @param evaluator its network's evaluator
+     * @param batch     most positions per network call (any value gives the same pixels)
      */
     public Decoder(LoadedModel model, NetworkEvaluator evaluator, int batch) {
+        this(model, evaluator == null ? null : List.of(evaluator), batch);
+    }
+
+    /** @param evaluators one per network of the model ({@link LoadedModel#nets()}), or null without a model */
+    public Decoder(LoadedModel model, List<NetworkEvaluator> evaluators, int batch) {
         this.model = model;
-        this.evaluator = evaluator;
+        this.evaluators = evaluators;
         this.batch = batch;
+    }
+
+    /** A decoder without a model: stored-PNG files only. */
+    public static Decoder withoutModel() {
+        return new Decoder(null, (List<NetworkEvaluator>) null, 1);
     }
 
     /** The decoded image and its measurements. */
@@ -50,15 +61,19 @@ public final class Decoder {
         long t0 = System.nanoTime();
         LlicFile parsed = LlicFile.parse(file);
         LlicHeader h = parsed.header();
-        if (parsed.chunks().size() != 1) {
-            throw new FormatException("expected 1 payload chunk, found " + parsed.chunks().size());
+        List<byte[]> chunks = parsed.chunks();
+        long payloadBytes = 0;
+        for (byte[] c : chunks) {
+            payloadBytes += c.length;
         }
-        byte[] payload = parsed.chunks().get(0);
         RgbImage image;
         long networkNanos = 0;
         if (h.mode() == LlicHeader.Mode.STORED_PNG) {
+            if (chunks.size() != 1) {
+                throw new FormatException("a stored PNG takes 1 payload chunk, found " + chunks.size());
+            }
             try {
-                image = PngIo.read(payload);
+                image = PngIo.read(chunks.get(0));
             } catch (UnsupportedImageException e) {
                 throw new FormatException("stored PNG payload is unreadable: " + e.getMessage());
             }
@@ -68,33 +83,47 @@ public final class Decoder {
             }
         } else {
             checkModel(h);
-            Schedule schedule;
+            ModelFamily family = model.family();
             try {
-                schedule = Schedules.byName(h.schedule());
+                family.checkSchedule(h.schedule());
             } catch (IllegalArgumentException e) {
                 throw new FormatException("header names " + e.getMessage());
             }
-            double maxSymbols = (payload.length * 8.0 + 64) / MIN_BITS_PER_SYMBOL;
-            if (3.0 * h.pixelCount() > maxSymbols) {
+            // every symbol costs at least -log2(1 - (A - 1) / 2^16) > (A - 1) / 2^16 bits (alphabet A):
+            // a size field the payload cannot hold is corrupt, found before anything is allocated
+            long symbols = family.symbols(h.width(), h.height());
+            long payloadBits = 8 * payloadBytes + STREAM_SLACK_BITS * chunks.size();
+            if (symbols > (payloadBits << IntCdf.PRECISION_BITS) / (family.smallestAlphabet() - 1)) {
                 throw new FormatException("header claims " + h.width() + "x" + h.height() + " pixels but the payload has only "
-                        + payload.length + " bytes (corrupt file)");
+                        + payloadBytes + " bytes (corrupt file)");
             }
-            image = new RgbImage(h.width(), h.height());
-            RansDecoder rans = new RansDecoder(payload, MixtureCdf.PRECISION_BITS);
-            StepLoop loop = new StepLoop(image, schedule, evaluator, batch, 0, model.adaptation(), false);
-            loop.run((cdf, ignored) -> {
-                int symbol = cdf.symbolFor(rans.target());
-                rans.advance(cdf.foundStart(), cdf.foundFreq());
+            CodingPlan plan = family.decodingPlan(model, h.schedule(), h.width(), h.height());
+            if (chunks.size() != plan.streams()) {
+                throw new FormatException("expected " + plan.streams() + " payload chunk(s) for schedule " + h.schedule()
+                        + ", found " + chunks.size());
+            }
+            RansDecoder[] rans = new RansDecoder[chunks.size()];
+            for (int i = 0; i < rans.length; i++) {
+                rans[i] = new RansDecoder(chunks.get(i), IntCdf.PRECISION_BITS);
+            }
+            StepLoop loop = new StepLoop(plan, evaluators, batch, 0);
+            loop.run((stream, cdf, ignored) -> {
+                RansDecoder r = rans[stream];
+                int symbol = cdf.symbolFor(r.target());
+                r.advance(cdf.foundStart(), cdf.foundFreq());
                 return symbol;
             });
-            rans.checkFinished();
+            for (RansDecoder r : rans) {
+                r.checkFinished();
+            }
+            image = plan.image();
             networkNanos = loop.networkNanos();
         }
         if (!MessageDigest.isEqual(image.sha256(), h.pixelSha256())) {
             throw new FormatException("decoded pixels do not match the checksum in the header (corrupt file or wrong model)");
         }
         long total = System.nanoTime() - t0;
-        return new Result(image, h, new CodecStats(Double.NaN, payload.length * 8L, file.length * 8L, networkNanos, total));
+        return new Result(image, h, new CodecStats(Double.NaN, payloadBytes * 8L, file.length * 8L, networkNanos, total));
     }
 
     private void checkModel(LlicHeader h) throws ModelException {

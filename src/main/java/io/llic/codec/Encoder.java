@@ -5,37 +5,49 @@ import io.llic.format.LlicFile;
 import io.llic.format.LlicHeader;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
+import io.llic.model.CodingPlan;
 import io.llic.model.LoadedModel;
-import io.llic.prob.MixtureCdf;
+import io.llic.prob.IntCdf;
 import io.llic.runtime.NetworkEvaluator;
 import io.llic.schedule.Schedule;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Encodes an RGB image into a .llic file: network outputs for many pixels per call, one rANS stream
- * in schedule order. If the learned payload would be larger than the source PNG (or than a PNG
- * re-encoding when no source is given), the PNG is stored instead ({@link LlicHeader.Mode}).
+ * Encodes an RGB image into a .llic file along the model family's {@link CodingPlan}: network outputs
+ * for many positions per call, one rANS stream per stream of the plan (one chunk each). If the learned
+ * payload would be larger than the source PNG (or than a PNG re-encoding when no source is given), the
+ * PNG is stored instead ({@link LlicHeader.Mode}).
  */
 public final class Encoder {
-    /** Pixels evaluated per network call when encoding (the whole image is known). */
+    /** Positions evaluated per network call when encoding (the whole image is known). */
     public static final int ENCODE_BATCH = 4096;
     private final LoadedModel model;
-    private final NetworkEvaluator evaluator;
+    private final List<NetworkEvaluator> evaluators;
     private final boolean storedFallback;
     private boolean measureUnadapted;
 
     public Encoder(LoadedModel model, NetworkEvaluator evaluator) {
-        this(model, evaluator, true);
+        this(model, List.of(evaluator), true);
     }
 
     /**
+     * @param evaluators     one per network of the model ({@link LoadedModel#nets()})
      * @param storedFallback whether to store the PNG instead when the model would expand the image
      *                       (off: always the learned payload, e.g. to measure the model itself)
      */
-    public Encoder(LoadedModel model, NetworkEvaluator evaluator, boolean storedFallback) {
+    public Encoder(LoadedModel model, List<NetworkEvaluator> evaluators, boolean storedFallback) {
+        if (evaluators.size() != model.nets().size()) {
+            throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
+                    + evaluators.size() + " evaluators given");
+        }
         this.model = model;
-        this.evaluator = evaluator;
+        this.evaluators = evaluators;
         this.storedFallback = storedFallback;
+    }
+
+    public Encoder(LoadedModel model, NetworkEvaluator evaluator, boolean storedFallback) {
+        this(model, List.of(evaluator), storedFallback);
     }
 
     /**
@@ -54,48 +66,62 @@ public final class Encoder {
         }
     }
 
+    /** Encodes along a causal schedule object (the causal family's schedules; see {@link #encode(RgbImage, String, byte[])}). */
+    public Result encode(RgbImage image, Schedule schedule, byte[] sourcePng) {
+        return encode(image, schedule.name(), sourcePng);
+    }
+
     /**
+     * @param schedule  one of the model family's schedules
      * @param sourcePng the PNG the image came from, or null; used as the fallback payload
      */
-    public Result encode(RgbImage image, Schedule schedule, byte[] sourcePng) {
+    public Result encode(RgbImage image, String schedule, byte[] sourcePng) {
         long t0 = System.nanoTime();
         byte[] pixelSha = image.sha256();
-        RgbImage work = new RgbImage(image.width(), image.height(), image.samples().clone());
-        RansEncoder rans = new RansEncoder(MixtureCdf.PRECISION_BITS);
+        CodingPlan plan = model.family().encodingPlan(model, schedule, image, measureUnadapted);
+        RansEncoder[] rans = new RansEncoder[plan.streams()];
+        for (int i = 0; i < rans.length; i++) {
+            rans[i] = new RansEncoder(IntCdf.PRECISION_BITS);
+        }
         double[] predicted = new double[1];
-        StepLoop loop = new StepLoop(work, schedule, evaluator, ENCODE_BATCH, ENCODE_BATCH, model.adaptation(),
-                measureUnadapted);
+        StepLoop loop = new StepLoop(plan, evaluators, ENCODE_BATCH, ENCODE_BATCH);
         try {
-            loop.run((cdf, value) -> {
+            loop.run((stream, cdf, value) -> {
                 int start = cdf.start(value);
                 int freq = cdf.start(value + 1) - start;
-                rans.put(start, freq);
-                predicted[0] += MixtureCdf.PRECISION_BITS - log2(freq);
+                rans[stream].put(start, freq);
+                predicted[0] += IntCdf.PRECISION_BITS - log2(freq);
                 return value;
             });
         } catch (io.llic.entropy.CorruptStreamException e) {
             throw new IllegalStateException("the encoder cannot meet a corrupt stream", e);
         }
-        byte[] payload = rans.finish();
-        LlicHeader learned = header(image, LlicHeader.Mode.LEARNED, schedule.name(), pixelSha);
-        byte[] file = new LlicFile(learned, List.of(payload)).toBytes();
+        List<byte[]> chunks = new ArrayList<>();
+        long payloadBytes = 0;
+        for (RansEncoder r : rans) {
+            byte[] chunk = r.finish();
+            chunks.add(chunk);
+            payloadBytes += chunk.length;
+        }
+        LlicHeader learned = header(image, LlicHeader.Mode.LEARNED, plan.schedule(), pixelSha);
+        byte[] file = new LlicFile(learned, chunks).toBytes();
         byte[] png = storedFallback ? sourcePng : null;
         if (storedFallback && png == null && file.length > image.samples().length / 2) {
             png = PngIo.write(image); // only worth the time when the model did poorly
         }
         LlicHeader header = learned;
         if (png != null) {
-            LlicHeader stored = header(image, LlicHeader.Mode.STORED_PNG, schedule.name(), pixelSha);
+            LlicHeader stored = header(image, LlicHeader.Mode.STORED_PNG, plan.schedule(), pixelSha);
             byte[] storedFile = new LlicFile(stored, List.of(png)).toBytes();
             if (storedFile.length < file.length) {
                 file = storedFile;
                 header = stored;
-                payload = png;
+                payloadBytes = png.length;
             }
         }
         long total = System.nanoTime() - t0;
-        return new Result(file, header, new CodecStats(predicted[0], payload.length * 8L, file.length * 8L,
-                loop.networkNanos(), total, loop.unadaptedBits()));
+        return new Result(file, header, new CodecStats(predicted[0], payloadBytes * 8L, file.length * 8L,
+                loop.networkNanos(), total, plan.unadaptedBits()));
     }
 
     private LlicHeader header(RgbImage image, int mode, String schedule, byte[] pixelSha) {

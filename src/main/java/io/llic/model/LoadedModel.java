@@ -2,6 +2,7 @@ package io.llic.model;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.llic.model.causal.CausalModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -15,16 +16,35 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A model directory read from disk: its manifest, its fixed-point network and the SHA-256 of the
+ * A model directory read from disk: its manifest, its family, its fixed-point networks (stored one
+ * after another in the weights file, then the optional adaptation block) and the SHA-256 of the
  * weights file. {@link #write} creates such a directory.
  */
-public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet net, Adaptation adaptation, byte[] sha256) {
+public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPointNet> nets, Adaptation adaptation,
+                          byte[] sha256) {
+    public LoadedModel {
+        nets = List.copyOf(nets);
+    }
+
     public static final String MANIFEST = "manifest.json";
     public static final String WEIGHTS = "weights.bin";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public String id() {
         return manifest.id();
+    }
+
+    /** The family named by the manifest (checked when the model was built). */
+    public ModelFamily family() {
+        return Families.find(manifest.family());
+    }
+
+    /** The network of a single-network family (the causal model's); families with several use {@link #nets()}. */
+    public FixedPointNet net() {
+        if (nets.size() != 1) {
+            throw new IllegalStateException("model " + id() + " has " + nets.size() + " networks");
+        }
+        return nets.get(0);
     }
 
     /** The model every command uses when none is named: {@code $LLIC_HOME/models/default}. */
@@ -76,11 +96,14 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
             throw new ModelException(weightsPath + ": SHA-256 " + hex + " differs from the manifest's "
                     + manifest.weightsSha256() + " (weights changed or damaged)");
         }
-        FixedPointNet net;
+        ModelFamily family = Families.find(manifest.family());
+        List<FixedPointNet> nets = new ArrayList<>();
         Adaptation adaptation;
         String what = weightsPath.toString();
         try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(weights))) {
-            net = FixedPointNet.read(in, what);
+            for (int i = 0; i < family.networks(); i++) {
+                nets.add(FixedPointNet.read(in, what));
+            }
             adaptation = Adaptation.read(in, what);
             if (adaptation != null && in.read() != -1) {
                 throw new ModelException(what + ": unexpected bytes after the adaptation settings");
@@ -90,17 +113,14 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
         } catch (IOException e) {
             throw new ModelException(what + ": " + e.getMessage(), e);
         }
-        if (net.inputs() != CausalModel.INPUTS || net.outputs() != CausalModel.OUTPUTS) {
-            throw new ModelException(weightsPath + ": network maps " + net.inputs() + " inputs to " + net.outputs()
-                    + " outputs; the causal family needs " + CausalModel.INPUTS + " -> " + CausalModel.OUTPUTS);
-        }
-        return new LoadedModel(dir, manifest, net, adaptation, sha);
+        family.check(nets, adaptation, weightsPath.toString());
+        return new LoadedModel(dir, manifest, nets, adaptation, sha);
     }
 
     /** The manifest and weights as bytes, to rebuild this model elsewhere with {@link #fromBytes}. */
     public ModelBytes toFiles() {
         try {
-            return new ModelBytes(sha256Hex(), JSON.writeValueAsBytes(manifest), weightsBytes(net, adaptation));
+            return new ModelBytes(sha256Hex(), JSON.writeValueAsBytes(manifest), weightsBytes(nets, adaptation));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -116,9 +136,9 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
         if (manifest.id() == null || manifest.weightsFile() == null || manifest.family() == null) {
             throw new ModelException(where + ": manifest lacks id, family or weightsFile");
         }
-        if (!CausalModel.FAMILY.equals(manifest.family())) {
+        if (Families.find(manifest.family()) == null) {
             throw new ModelException(where + ": model family '" + manifest.family() + "' is not supported (known: "
-                    + CausalModel.FAMILY + ")");
+                    + String.join(", ", Families.names()) + ")");
         }
         if (manifest.formatVersion() != ModelManifest.FORMAT_VERSION) {
             throw new ModelException(where + ": weights format version " + manifest.formatVersion()
@@ -152,52 +172,68 @@ public record LoadedModel(Path directory, ModelManifest manifest, FixedPointNet 
         return of(dir, id, net, null, provenance);
     }
 
-    /** {@code weights.bin}: the layers, then the adaptation settings if the model has them. */
-    static byte[] weightsBytes(FixedPointNet net, Adaptation adaptation) {
-        byte[] layers = net.toBytes();
-        if (adaptation == null) {
-            return layers;
-        }
+    /** {@code weights.bin}: the networks one after another, then the adaptation settings if the model has them. */
+    static byte[] weightsBytes(List<FixedPointNet> nets, Adaptation adaptation) {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
-            out.write(layers);
-            adaptation.write(out);
+            for (FixedPointNet net : nets) {
+                out.write(net.toBytes());
+            }
+            if (adaptation != null) {
+                adaptation.write(out);
+            }
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
         return bytes.toByteArray();
     }
 
-    /** The same network with other adaptation settings (null: none): a different model, with its own hash. */
+    /** The same networks with other adaptation settings (null: none): a different model, with its own hash. */
     public LoadedModel withAdaptation(Adaptation other, String newId) {
-        return of(directory, newId, net, other, manifest.provenance());
+        return of(directory, newId, manifest.family(), nets, other, manifest.provenance());
     }
 
-    /** The model with adaptation (null: none), as {@link #write} would write it, built in memory. */
+    /** A causal model with adaptation (null: none), as {@link #write} would write it, built in memory. */
     public static LoadedModel of(Path dir, String id, FixedPointNet net, Adaptation adaptation, Map<String, Object> provenance) {
-        byte[] weights = weightsBytes(net, adaptation);
+        return of(dir, id, CausalModel.FAMILY, List.of(net), adaptation, provenance);
+    }
+
+    /** A model of {@code family} with its networks and adaptation stage (null: none), built in memory. */
+    public static LoadedModel of(Path dir, String id, String family, List<FixedPointNet> nets, Adaptation adaptation,
+                                 Map<String, Object> provenance) {
+        byte[] weights = weightsBytes(nets, adaptation);
         byte[] sha = sha256(weights);
         Map<String, Object> fixedPoint = new LinkedHashMap<>();
-        fixedPoint.put("inputs", "pixel values 0..255 (1/255 folded into layer 0)");
+        fixedPoint.put("inputs", "integers (pixel values; scaling folded into layer 0)");
         fixedPoint.put("outputs", "integers in units of 2^-24");
         fixedPoint.put("leakySlope", FixedPointLayer.LEAKY_SLOPE + " / 2^" + FixedPointLayer.SLOPE_BITS);
-        List<Map<String, Object>> layers = new ArrayList<>();
-        for (FixedPointLayer l : net.layers()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("in", l.in());
-            m.put("out", l.out());
-            m.put("shift", l.shift());
-            m.put("activation", l.leaky() ? "leaky_relu" : "none");
-            m.put("clip", l.clip());
-            layers.add(m);
+        long parameters = 0;
+        List<List<Map<String, Object>>> networks = new ArrayList<>();
+        for (FixedPointNet net : nets) {
+            List<Map<String, Object>> layers = new ArrayList<>();
+            for (FixedPointLayer l : net.layers()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("in", l.in());
+                m.put("out", l.out());
+                m.put("shift", l.shift());
+                m.put("activation", l.leaky() ? "leaky_relu" : "none");
+                m.put("clip", l.clip());
+                layers.add(m);
+            }
+            networks.add(layers);
+            parameters += net.parameterCount();
         }
-        fixedPoint.put("layers", layers);
+        if (networks.size() == 1) {
+            fixedPoint.put("layers", networks.get(0));
+        } else {
+            fixedPoint.put("networks", networks);
+        }
         if (adaptation != null) {
             fixedPoint.put("adaptation", adaptation.describe());
         }
-        ModelManifest manifest = new ModelManifest(id, CausalModel.FAMILY, ModelManifest.FORMAT_VERSION, WEIGHTS,
-                HexFormat.of().formatHex(sha), net.parameterCount(), fixedPoint, provenance);
-        return new LoadedModel(dir, manifest, net, adaptation, sha);
+        ModelManifest manifest = new ModelManifest(id, family, ModelManifest.FORMAT_VERSION, WEIGHTS,
+                HexFormat.of().formatHex(sha), parameters, fixedPoint, provenance);
+        return new LoadedModel(dir, manifest, nets, adaptation, sha);
     }
 
     static byte[] sha256(byte[] data) {

@@ -20,9 +20,7 @@ package io.llic.prob;
  *
  * <p>Instances are reusable and not thread-safe: {@link #set} loads one channel's distribution.
  */
-public final class MixtureCdf {
-    public static final int PRECISION_BITS = 16;
-    public static final int TOTAL = 1 << PRECISION_BITS;
+public final class MixtureCdf implements IntCdf {
     public static final int SYMBOLS = 256;
     /** Units of the network outputs: 2^-24. */
     public static final int PARAM_FRACTION_BITS = 24;
@@ -154,20 +152,17 @@ public final class MixtureCdf {
         return (int) ((mixture * SPREAD + (1L << (MIXTURE_BITS - 1))) >> MIXTURE_BITS) + k;
     }
 
-    /** Start of the interval of {@code symbol}. */
+    @Override
+    public int symbols() {
+        return SYMBOLS;
+    }
+
+    @Override
     public int start(int symbol) {
         return cdf(symbol);
     }
 
-    /** Frequency of {@code symbol}, at least 1. */
-    public int freq(int symbol) {
-        return cdf(symbol + 1) - cdf(symbol);
-    }
-
-    /**
-     * The symbol whose interval contains {@code target} in [0, 65536). Its interval is then
-     * available from {@link #foundStart()} and {@link #foundFreq()} without evaluating the CDF again.
-     */
+    @Override
     public int symbolFor(int target) {
         int lo = 0;
         int hi = SYMBOLS;
@@ -189,24 +184,13 @@ public final class MixtureCdf {
         return lo;
     }
 
-    /** Start of the interval of the symbol last returned by {@link #symbolFor}. */
+    @Override
     public int foundStart() {
         return foundStart;
     }
 
-    /** Frequency of the symbol last returned by {@link #symbolFor}. */
+    @Override
     public int foundFreq() {
         return foundFreq;
-    }
-
-    /** Code length of {@code symbol} in bits. */
-    public double bits(int symbol) {
-        return PRECISION_BITS - log2(freq(symbol));
-    }
-
-    private static final double LN2 = StrictMath.log(2);
-
-    static double log2(double v) {
-        return StrictMath.log(v) / LN2;
     }
 }

@@ -5,10 +5,9 @@ import io.llic.codec.Encoder;
 import io.llic.format.LlicHeader;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
+import io.llic.model.Families;
 import io.llic.model.LoadedModel;
 import io.llic.runtime.NetworkEvaluator;
-import io.llic.schedule.Schedule;
-import io.llic.schedule.Schedules;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
@@ -58,7 +57,7 @@ public final class CompressJob {
             "  --input      directory or glob of PNG images on any Hadoop file system (file:, hdfs:, s3a:)",
             "  --output     where <run_id>/bitstreams, <run_id>/errors and <run_id>/manifest.json go",
             "  --model      model directory (default: $LLIC_HOME/models/default)",
-            "  --schedule   " + String.join(", ", Schedules.names()) + " (default " + Schedules.DEFAULT + ")",
+            "  --schedule   one of the model family's schedules (" + Families.describeSchedules() + "; default: the first)",
             "  --run-id     name of the run folder (default: derived from input, model and schedule)",
             "  --no-verify  skip decoding each bitstream again before writing it",
             "  --glob       file name pattern of the inputs (default " + InputListing.DEFAULT_GLOB + ")",
@@ -72,11 +71,15 @@ public final class CompressJob {
                          int partitions, String glob, int progressSeconds) implements Serializable {
         static Config parse(String[] args) {
             JobArgs a = new JobArgs(args, VALUED, FLAGS);
-            String schedule = a.get("schedule", Schedules.DEFAULT);
-            Schedules.byName(schedule);
-            return new Config(a.required("input"), a.required("output"), modelPath(a.get("model", null)), schedule,
+            return new Config(a.required("input"), a.required("output"), modelPath(a.get("model", null)), a.get("schedule", null),
                     a.get("run-id", null), !a.flag("no-verify"), a.getInt("partitions", 0, 1),
                     a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("progress-seconds", 10, 1));
+        }
+
+        /** This config with the schedule checked against the model's family (its default when none was given). */
+        Config resolved(LoadedModel model) {
+            String name = model.family().checkSchedule(schedule == null ? model.family().defaultSchedule() : schedule);
+            return new Config(input, output, this.model, name, runId, verify, partitions, glob, progressSeconds);
         }
     }
 
@@ -109,9 +112,10 @@ public final class CompressJob {
         });
     }
 
-    public static Result run(SparkSession spark, Config config) throws IOException {
+    public static Result run(SparkSession spark, Config given) throws IOException {
         long started = System.currentTimeMillis();
-        LoadedModel model = LoadedModel.load(config.model());
+        LoadedModel model = LoadedModel.load(given.model());
+        Config config = given.resolved(model);
         String runId = config.runId() != null ? config.runId() : defaultRunId(spark, config, model);
         org.apache.hadoop.fs.Path runDir = new org.apache.hadoop.fs.Path(config.output(), runId);
         FileSystem fs = runDir.getFileSystem(spark.sparkContext().hadoopConfiguration());
@@ -287,7 +291,7 @@ public final class CompressJob {
             LoadedModel model = ExecutorModels.model(modelBytes.value());
             String device = ExecutorModels.device();
             String executor = Jobs.executorId();
-            Schedule schedule = Schedules.byName(scheduleName);
+            String schedule = scheduleName;
             NetworkEvaluator ev = ExecutorModels.acquire(model, device);
             List<Outcome> out = new ArrayList<>();
             try {
@@ -306,7 +310,7 @@ public final class CompressJob {
         }
 
         private Outcome codeOne(String path, long size, byte[] content, String id, Encoder encoder, Decoder decoder,
-                                Schedule schedule, LoadedModel model, String device, String executor) {
+                                String schedule, LoadedModel model, String device, String executor) {
             String stage = "read";
             try {
                 RgbImage image = PngIo.read(content);
@@ -329,7 +333,7 @@ public final class CompressJob {
                 long bits = r.stats().fileBits();
                 pixelsDone.add(image.pixelCount());
                 Row ok = RowFactory.create(id, path, size, HexFormat.of().formatHex(h.pixelSha256()), h.width(), h.height(),
-                        h.channels(), model.id(), model.sha256Hex(), schedule.name(), LlicHeader.Mode.name(h.mode()),
+                        h.channels(), model.id(), model.sha256Hex(), schedule, LlicHeader.Mode.name(h.mode()),
                         r.file(), bits, (double) bits / image.pixelCount(), r.stats().predictedBits(),
                         r.stats().totalNanos() / 1e6, r.stats().networkNanos() / 1e6, verifyMillis, verifyNetworkMillis, device,
                         executor);

@@ -4,10 +4,9 @@ import io.llic.codec.Decoder;
 import io.llic.codec.Encoder;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
+import io.llic.model.Families;
 import io.llic.model.LoadedModel;
 import io.llic.runtime.NetworkEvaluator;
-import io.llic.schedule.Schedule;
-import io.llic.schedule.Schedules;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -45,7 +44,7 @@ public final class EvalJob {
             "  --input      directory or glob of PNG images (any Hadoop file system)",
             "  --output     folder for per_image/ (Parquet), summary.tsv, summary.json and report.html",
             "  --model      a model directory; repeat to compare models (default: $LLIC_HOME/models/default)",
-            "  --schedule   schedule for the llic codecs (default " + Schedules.DEFAULT + ")",
+            "  --schedule   schedule for the llic codecs (default: each model family's first; " + Families.describeSchedules() + ")",
             "  --baselines  classical codecs (default png,webp,jxl; also jxl9 = JPEG XL effort 9); png always runs, the others when installed",
             "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
     private static final Set<String> VALUED = Set.of("input", "output", "model", "schedule", "baselines", "glob",
@@ -80,9 +79,7 @@ public final class EvalJob {
             if (!baselines.contains("png")) {
                 baselines.add(0, "png");
             }
-            String schedule = a.get("schedule", Schedules.DEFAULT);
-            Schedules.byName(schedule);
-            return new Config(a.required("input"), a.required("output"), models, schedule, baselines,
+            return new Config(a.required("input"), a.required("output"), models, a.get("schedule", null), baselines,
                     a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("partitions", 0, 1),
                     a.getInt("progress-seconds", 10, 1));
         }
@@ -109,7 +106,9 @@ public final class EvalJob {
         long started = System.currentTimeMillis();
         List<LoadedModel.ModelBytes> models = new ArrayList<>();
         for (Path m : config.models()) {
-            models.add(LoadedModel.load(m).toFiles());
+            LoadedModel loaded = LoadedModel.load(m);
+            scheduleOf(loaded, config.schedule()); // every model's family must code the schedule asked for
+            models.add(loaded.toFiles());
         }
         List<String> baselines = new ArrayList<>();
         Map<String, String> skipped = new LinkedHashMap<>();
@@ -151,10 +150,15 @@ public final class EvalJob {
         meta.put("startedAt", Instant.ofEpochMilli(started).toString());
         meta.put("finishedAt", Instant.now().toString());
         meta.put("versions", Jobs.versions(spark));
-        meta.put("schedule", config.schedule());
+        meta.put("schedule", config.schedule() == null ? "each model family's default" : config.schedule());
         EvalReport.write(spark, out, rows, summary, meta);
         modelBytes.destroy();
         return summary;
+    }
+
+    /** The schedule a model codes with: the one asked for (checked against its family) or its family's default. */
+    static String scheduleOf(LoadedModel model, String asked) {
+        return model.family().checkSchedule(asked == null ? model.family().defaultSchedule() : asked);
     }
 
     /** Measures every codec on the images of one partition. */
@@ -181,7 +185,6 @@ public final class EvalJob {
                 return out.iterator();
             }
             String device = ExecutorModels.device();
-            Schedule schedule = Schedules.byName(scheduleName);
             List<LoadedModel> models = new ArrayList<>();
             for (LoadedModel.ModelBytes b : modelBytes.value()) {
                 models.add(ExecutorModels.model(b));
@@ -200,7 +203,8 @@ public final class EvalJob {
                 }
                 long px = image.pixelCount();
                 for (LoadedModel model : models) {
-                    String codec = "llic:" + model.id() + ":" + schedule.name();
+                    String schedule = scheduleOf(model, scheduleName);
+                    String codec = "llic:" + model.id() + ":" + schedule;
                     NetworkEvaluator ev = ExecutorModels.acquire(model, device);
                     try {
                         Encoder.Result enc = new Encoder(model, ev).encode(image, schedule, png);

@@ -5,7 +5,7 @@ import io.llic.codec.Encoder;
 import io.llic.model.Adaptation;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
-import io.llic.model.CausalModel;
+import io.llic.model.causal.CausalModel;
 import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;

@@ -1,6 +1,6 @@
 package io.llic.train;
 
-import io.llic.model.CausalModel;
+import io.llic.model.causal.CausalModel;
 import io.llic.model.FixedPointExport;
 import io.llic.model.FixedPointNet;
 import io.llic.model.ModelException;

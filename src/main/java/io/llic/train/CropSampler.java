@@ -1,6 +1,6 @@
 package io.llic.train;
 
-import io.llic.model.CausalModel;
+import io.llic.model.causal.CausalModel;
 import io.llic.schedule.CausalTaps;
 import java.util.List;
 import java.util.SplittableRandom;

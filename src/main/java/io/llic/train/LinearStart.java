@@ -1,6 +1,6 @@
 package io.llic.train;
 
-import io.llic.model.CausalModel;
+import io.llic.model.causal.CausalModel;
 
 /**
  * The least-squares start of a causal network: a linear predictor fitted on training pixels, which

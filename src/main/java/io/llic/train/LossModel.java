@@ -11,7 +11,7 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.pytorch.engine.PtNDArray;
-import io.llic.model.CausalModel;
+import io.llic.model.causal.CausalModel;
 import java.util.ArrayList;
 import java.util.List;
 

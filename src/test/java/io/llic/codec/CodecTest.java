@@ -14,6 +14,7 @@ import io.llic.format.LlicHeader;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.model.LoadedModel;
+import io.llic.model.causal.CausalPlan;
 import io.llic.model.ModelException;
 import io.llic.runtime.DjlEvaluator;
 import io.llic.runtime.JavaEvaluator;
@@ -61,7 +62,8 @@ class CodecTest {
                 RgbImage work = new RgbImage(IMAGE.width(), IMAGE.height(), IMAGE.samples().clone());
                 List<Integer> seen = new ArrayList<>();
                 try (NetworkEvaluator ev = new JavaEvaluator(model.net(), 1)) {
-                    new StepLoop(work, Schedules.byName(name), ev, 13, lookahead).run((cdf, v) -> {
+                    CausalPlan plan = new CausalPlan(Schedules.byName(name), work, null, false);
+                    new StepLoop(plan, List.of(ev), 13, lookahead).run((stream, cdf, v) -> {
                         seen.add(cdf.start(v));
                         seen.add(cdf.freq(v));
                         return v;
@@ -138,7 +140,7 @@ class CodecTest {
         }
         assertEquals(LlicHeader.Mode.STORED_PNG, LlicFile.readHeader(file).mode());
         assertTrue(file.length <= png.length + 200, "never much bigger than the source PNG");
-        assertTrue(new Decoder(null, null, 1).decode(file).image().samePixels(flat), "stored files need no model");
+        assertTrue(Decoder.withoutModel().decode(file).image().samePixels(flat), "stored files need no model");
     }
 
     @Test

@@ -8,7 +8,7 @@ import ai.djl.Device;
 import io.llic.TestData;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
-import io.llic.model.CausalModel;
+import io.llic.model.causal.CausalModel;
 import io.llic.model.LoadedModel;
 import io.llic.runtime.DjlEvaluator;
 import io.llic.runtime.JavaEvaluator;
@@ -121,7 +121,7 @@ class KodakReferenceIT {
             pixels[i] = i + image.width() * 200;
         }
         long[] inputs = new long[n * CausalModel.INPUTS];
-        CausalModel.contexts(image, Schedules.byName("wavefront"), pixels, 0, n, inputs);
+        CausalModel.contexts(image, Schedules.byName("wavefront"), pixels, 0, n, inputs, 0);
         long[] a = new long[n * CausalModel.OUTPUTS];
         long[] b = new long[n * CausalModel.OUTPUTS];
         djl.evaluate(inputs, n, a);

@@ -1,6 +1,7 @@
 package io.llic.codec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llic.TestData;
@@ -15,22 +16,34 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Files coded with a published model decode for ever: bitstreams written with {@code llic-causal-1}
- * (then the default model) are kept as fixtures, and every later build must decode them exactly with
- * {@code models/causal}, whatever changes in the codec.
+ * and {@code llic-causal-2} (with its adaptation stage), by the builds that released them and before
+ * the model-family seam, are kept as fixtures, and every later build must decode them exactly,
+ * whatever changes in the codec.
  */
 class PublishedModelsTest {
     @Test
     void filesCodedWithLlicCausal1StillDecode() throws Exception {
-        LoadedModel model = LoadedModel.load(Path.of("models/causal"));
-        assertEquals("llic-causal-1", model.id());
+        decodesFixtures("models/causal", "llic-causal-1");
+    }
+
+    @Test
+    void filesCodedWithLlicCausal2StillDecode() throws Exception {
+        LoadedModel model = decodesFixtures("models/causal-2", "llic-causal-2");
+        assertNotNull(model.adaptation(), "llic-causal-2 codes with its adaptation stage");
+    }
+
+    private static LoadedModel decodesFixtures(String dir, String id) throws Exception {
+        LoadedModel model = LoadedModel.load(Path.of(dir));
+        assertEquals(id, model.id());
         RgbImage expected = TestData.syntheticImage(48, 32, 5);
         for (String schedule : new String[] {"wavefront", "diagonal"}) {
-            byte[] file = Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-causal-1-" + schedule + ".llic"));
-            assertEquals("llic-causal-1", LlicFile.readHeader(file).modelId());
+            byte[] file = Files.readAllBytes(Path.of("src/test/resources/fixtures/" + id + "-" + schedule + ".llic"));
+            assertEquals(id, LlicFile.readHeader(file).modelId());
             try (NetworkEvaluator ev = Evaluators.create(Evaluators.DJL, model.net(), "cpu", 1)) {
                 RgbImage back = new Decoder(model, ev, 100).decode(file).image();
-                assertTrue(back.samePixels(expected), schedule);
+                assertTrue(back.samePixels(expected), id + " " + schedule);
             }
         }
+        return model;
     }
 }

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.llic.TestData;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
-import io.llic.model.CausalModel;
+import io.llic.model.causal.CausalModel;
 import io.llic.model.ModelException;
 import io.llic.schedule.Schedules;
 import java.io.IOException;
@@ -66,7 +66,7 @@ class TrainCoreTest {
             pixels[i] = 3 * im.width() + i;
         }
         long[] expected = new long[pixels.length * CausalModel.INPUTS];
-        CausalModel.contexts(rgb, Schedules.byName("sequential"), pixels, 0, pixels.length, expected);
+        CausalModel.contexts(rgb, Schedules.byName("sequential"), pixels, 0, pixels.length, expected, 0);
         for (int i = 0; i < expected.length; i++) {
             assertEquals(expected[i] / 255f, rows.inputs()[i], 1e-7, "input " + i);
         }

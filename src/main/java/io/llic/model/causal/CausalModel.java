@@ -1,4 +1,4 @@
-package io.llic.model;
+package io.llic.model.causal;
 
 import io.llic.image.RgbImage;
 import io.llic.prob.MixtureCdf;
@@ -30,9 +30,10 @@ public final class CausalModel {
 
     /**
      * Writes the network inputs of {@code count} pixels (linear indices {@code pixels[first..]}) into
-     * {@code out}, 36 per pixel, reading the taps the schedule says to read.
+     * {@code out} from {@code out[offset]} on, 36 per pixel, reading the taps the schedule says to read.
      */
-    public static void contexts(RgbImage image, Schedule schedule, int[] pixels, int first, int count, long[] out) {
+    public static void contexts(RgbImage image, Schedule schedule, int[] pixels, int first, int count, long[] out,
+                                int offset) {
         int width = image.width();
         int height = image.height();
         byte[] s = image.samples();
@@ -46,7 +47,7 @@ public final class CausalModel {
             int index = pixels[first + p];
             int row = index / width;
             int col = index - row * width;
-            int o = p * INPUTS;
+            int o = offset + p * INPUTS;
             for (int t = 0; t < CausalTaps.COUNT; t++) {
                 int r = row + readRow[t];
                 int c = col + readCol[t];

@@ -1,5 +1,6 @@
-package io.llic.model;
+package io.llic.model.causal;
 
+import io.llic.model.ModelException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,7 +1,12 @@
-package io.llic.model;
+package io.llic.model.causal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.llic.model.FixedPointExport;
+import io.llic.model.FixedPointLayer;
+import io.llic.model.FixedPointNet;
+import io.llic.model.LoadedModel;
+import io.llic.model.ModelException;
 import io.llic.schedule.CausalTaps;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,0 +1,30 @@
+package io.llic.model;
+
+import io.llic.model.causal.CausalFamily;
+import java.util.List;
+
+/** The model families by manifest name. */
+public final class Families {
+    private static final List<ModelFamily> ALL = List.of(new CausalFamily());
+
+    private Families() {}
+
+    public static List<String> names() {
+        return ALL.stream().map(ModelFamily::name).toList();
+    }
+
+    /** "causal: wavefront, diagonal, sequential; ...": each family's schedules, its default first. */
+    public static String describeSchedules() {
+        return String.join("; ", ALL.stream().map(f -> f.name() + ": " + String.join(", ", f.schedules())).toList());
+    }
+
+    /** The family called {@code name}, or null. */
+    public static ModelFamily find(String name) {
+        for (ModelFamily f : ALL) {
+            if (f.name().equals(name)) {
+                return f;
+            }
+        }
+        return null;
+    }
+}
