@@ -48,12 +48,35 @@ public final class FixedPointNet {
                 throw new ModelException("layer " + l + " can reach a partial sum of " + worst
                         + ", not below 2^53: float64 evaluation would not be exact (lower the clip or the scale)");
             }
+            // the leaky ReLU multiplies the floored sum by the slope's numerator before flooring again:
+            // that product, too, must stay an exact float64 integer
+            long reach = (worst >> layer.shift()) + 1;
+            if (layer.leaky() && reach > (FixedPointLayer.EXACT_LIMIT - 1) / FixedPointLayer.LEAKY_SLOPE) {
+                throw new ModelException("layer " + l + " can reach " + reach + " before its leaky ReLU; times the slope "
+                        + FixedPointLayer.LEAKY_SLOPE + "/2^" + FixedPointLayer.SLOPE_BITS
+                        + " that is not below 2^53: float64 evaluation would not be exact (lower the scale)");
+            }
             bound = layer.clip();
         }
     }
 
     public long inputBound() {
         return inputBound;
+    }
+
+    /**
+     * Checks that every input of {@code count} rows lies within the input bound the exactness proof
+     * assumed: an input beyond it could break the 2^53 bound, so every evaluator refuses it.
+     */
+    public void checkInputs(long[] inputs, int count) {
+        int n = count * inputs();
+        for (int i = 0; i < n; i++) {
+            long x = inputs[i];
+            if (x > inputBound || x < -inputBound) {
+                throw new IllegalArgumentException("network input " + x + " (row " + i / inputs() + ", column " + i % inputs()
+                        + ") is outside the model's input bound " + inputBound);
+            }
+        }
     }
 
     public List<FixedPointLayer> layers() {

@@ -24,6 +24,14 @@ public final class MixtureCdf implements IntCdf {
     public static final int SYMBOLS = 256;
     /** Units of the network outputs: 2^-24. */
     public static final int PARAM_FRACTION_BITS = 24;
+    /**
+     * Largest |parameter| (mean, sigma, logit, coupling coefficient; 2^-24 units) the CDF arithmetic
+     * takes without overflowing a long, whatever the values: a mean numerator is at most
+     * 255 P + 2 * 255 P (coupling) plus a correction below 2^32, and {@code (edge - mean) << 16} must
+     * stay below 2^63 (765 * 2^36 + 2^33 < 2^47); a denominator 255 P times a correction scale
+     * below 2^16 stays below 2^60. A family checks its networks' output clip against it.
+     */
+    public static final long MAX_PARAM = 1L << 36;
     /** Lower bound of the standard deviation, 0.11/255, in units of 2^-24. */
     public static final long SIGMA_MIN = 7237;
 

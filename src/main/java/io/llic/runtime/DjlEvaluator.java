@@ -24,9 +24,12 @@ public final class DjlEvaluator implements NetworkEvaluator {
     private final List<NDArray> weights = new ArrayList<>();
     private final List<NDArray> biases = new ArrayList<>();
     private final boolean[] needsClip;
+    private final FixedPointNet net;
+    private final int threads;
     private final int inputs;
     private final int outputs;
     private final String description;
+    private Thread threadsSetIn;
 
     /**
      * @param device  where to run (CPU, or a GPU picked from the task's resources)
@@ -37,6 +40,8 @@ public final class DjlEvaluator implements NetworkEvaluator {
         if (threads > 0) {
             JniUtils.setNumThreads(threads);
         }
+        this.net = net;
+        this.threads = threads;
         this.layers = net.layers();
         this.inputs = net.inputs();
         this.outputs = net.outputs();
@@ -69,6 +74,13 @@ public final class DjlEvaluator implements NetworkEvaluator {
     public void evaluate(long[] in, int count, long[] out) {
         if (count == 0) {
             return;
+        }
+        net.checkInputs(in, count);
+        if (threads > 0 && Thread.currentThread() != threadsSetIn) {
+            // OpenMP's thread count belongs to the calling thread, and a Spark task may call from a
+            // thread other than the one that built this evaluator: set it where the work happens
+            JniUtils.setNumThreads(threads);
+            threadsSetIn = Thread.currentThread();
         }
         double[] x = new double[count * inputs];
         for (int i = 0; i < x.length; i++) {

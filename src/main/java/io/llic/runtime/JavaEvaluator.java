@@ -32,6 +32,7 @@ public final class JavaEvaluator implements NetworkEvaluator {
 
     @Override
     public void evaluate(long[] inputs, int count, long[] outputs) {
+        net.checkInputs(inputs, count);
         int parts = pool == null ? 1 : Math.min(threads, Math.max(1, count / MIN_ROWS_PER_THREAD));
         if (parts == 1) {
             evaluateRows(inputs, 0, count, outputs);

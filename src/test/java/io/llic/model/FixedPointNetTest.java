@@ -54,4 +54,51 @@ class FixedPointNetTest {
         assertTrue(e.getMessage().contains("SHA-256"), e.getMessage());
         assertThrows(ModelException.class, () -> LoadedModel.load(dir.resolve("nope")));
     }
+
+    /** Below 2^53 before the activation, but the leaky ReLU's product with the slope numerator is not. */
+    @Test
+    void refusesALeakyLayerWhoseSlopeProductCouldPass2To53() throws Exception {
+        long w = 1L << 37; // worst sum 2^37 * 2^13 = 2^50 < 2^53; times 655 > 2^53
+        FixedPointLayer leaky = new FixedPointLayer(1, 1, new long[] {w}, new long[] {0}, 0, true, 1);
+        ModelException e = assertThrows(ModelException.class, () -> new FixedPointNet(1L << 13, List.of(leaky)));
+        assertTrue(e.getMessage().contains("leaky"), e.getMessage());
+        // the same layer without the activation, or with a shift that brings it down, is accepted
+        new FixedPointNet(1L << 13, List.of(new FixedPointLayer(1, 1, new long[] {w}, new long[] {0}, 0, false, 1)));
+        new FixedPointNet(1L << 13, List.of(new FixedPointLayer(1, 1, new long[] {w}, new long[] {0}, 10, true, 1)));
+    }
+
+    @Test
+    void inputsBeyondTheBoundAreRefused() throws Exception {
+        FixedPointNet net = TestData.randomNet(7, 8);
+        long[] in = new long[2 * net.inputs()];
+        in[net.inputs() + 5] = net.inputBound();
+        net.checkInputs(in, 2);
+        in[net.inputs() + 5] = net.inputBound() + 1;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> net.checkInputs(in, 2));
+        assertTrue(e.getMessage().contains("row 1, column 5"), e.getMessage());
+        in[net.inputs() + 5] = -net.inputBound() - 1;
+        assertThrows(IllegalArgumentException.class, () -> net.checkInputs(in, 2));
+    }
+
+    /** A causal model whose outputs could overflow the CDF arithmetic is refused when loaded. */
+    @Test
+    void refusesOutputClipsTheCdfArithmeticCannotTake(@TempDir Path dir) throws Exception {
+        FixedPointNet net = TestData.randomNet(8, 8);
+        List<FixedPointLayer> layers = new java.util.ArrayList<>(net.layers());
+        FixedPointLayer last = layers.get(layers.size() - 1);
+        long[] tiny = new long[last.weights().length];
+        java.util.Arrays.fill(tiny, 1);
+        for (long clip : new long[] {io.llic.prob.MixtureCdf.MAX_PARAM, io.llic.prob.MixtureCdf.MAX_PARAM + 1}) {
+            layers.set(layers.size() - 1, new FixedPointLayer(last.in(), last.out(), tiny, last.bias(), last.shift(), false, clip));
+            LoadedModel m = LoadedModel.of(dir, "clip", new FixedPointNet(net.inputBound(), layers), null, Map.of());
+            LoadedModel.ModelBytes files = m.toFiles();
+            if (clip == io.llic.prob.MixtureCdf.MAX_PARAM) {
+                LoadedModel.fromBytes(dir, files.manifest(), files.weights());
+            } else {
+                ModelException e = assertThrows(ModelException.class,
+                        () -> LoadedModel.fromBytes(dir, files.manifest(), files.weights()));
+                assertTrue(e.getMessage().contains("output clip"), e.getMessage());
+            }
+        }
+    }
 }

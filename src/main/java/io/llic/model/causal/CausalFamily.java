@@ -37,6 +37,14 @@ public final class CausalFamily implements ModelFamily {
             throw new ModelException(where + ": network maps " + net.inputs() + " inputs to " + net.outputs()
                     + " outputs; the causal family needs " + CausalModel.INPUTS + " -> " + CausalModel.OUTPUTS);
         }
+        long clip = net.layers().get(net.layers().size() - 1).clip();
+        if (clip > MixtureCdf.MAX_PARAM) {
+            throw new ModelException(where + ": output clip " + clip + " exceeds " + MixtureCdf.MAX_PARAM
+                    + ", the largest parameter the CDF arithmetic takes without overflow");
+        }
+        if (net.inputBound() < 255) {
+            throw new ModelException(where + ": input bound " + net.inputBound() + " is below the pixel values 0..255");
+        }
     }
 
     @Override
