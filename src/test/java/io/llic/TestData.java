@@ -2,6 +2,7 @@ package io.llic;
 
 import io.llic.image.RgbImage;
 import io.llic.model.FixedPointExport;
+import io.llic.model.FixedPointLayer;
 import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
@@ -36,6 +37,33 @@ public final class TestData {
     }
 
     /** A small random network of the causal family (36 -> hidden -> hidden -> 36). */
+    /**
+     * A random net with grouped hidden layers, as an interpolation band network is built: dense
+     * {@code inputs -> 4*hidden}, then {@code 4*hidden -> 4*hidden} and {@code 4*hidden -> outputs} in 4 groups.
+     */
+    public static FixedPointNet randomGroupedNet(long seed, int inputs, int hidden, int outputs) throws ModelException {
+        Random r = new Random(seed);
+        int g = 4;
+        int[][] shapes = {{inputs, g * hidden, 1}, {g * hidden, g * hidden, g}, {g * hidden, outputs, g}};
+        List<FixedPointLayer> layers = new ArrayList<>();
+        for (int l = 0; l < shapes.length; l++) {
+            int in = shapes[l][0];
+            int out = shapes[l][1];
+            int groups = shapes[l][2];
+            long[] w = new long[in / groups * out];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = Math.round(r.nextGaussian() * (1 << 20) / Math.sqrt(in / groups));
+            }
+            long[] b = new long[out];
+            for (int i = 0; i < out; i++) {
+                b[i] = Math.round(0.1 * r.nextGaussian() * (1L << 36));
+            }
+            boolean last = l == shapes.length - 1;
+            layers.add(new FixedPointLayer(in, out, w, b, 20, !last, last ? 1L << 31 : 1L << 26, groups));
+        }
+        return new FixedPointNet(255, layers);
+    }
+
     public static FixedPointNet randomNet(long seed, int hidden) throws ModelException {
         Random r = new Random(seed);
         int[] widths = {36, hidden, hidden, 36};

@@ -1,18 +1,21 @@
 package io.llic.model;
 
 /**
- * One fully connected layer in fixed point. For each output o:
+ * One fully connected layer in fixed point, optionally grouped. For each output o, whose group
+ * {@code g = o / (out / groups)} sees inputs {@code g * in/groups .. (g + 1) * in/groups - 1}:
  * <pre>
- *   acc = sum_i x[i] * weights[o * in + i] + bias[o]      (exact integer, |acc| < 2^53)
+ *   acc = sum_i x[g * in/groups + i] * weights[o * in/groups + i] + bias[o]   (exact integer, |acc| < 2^53)
  *   y   = floor(acc / 2^shift)
  *   y   = leaky ? (y >= 0 ? y : floor(y * slope / 2^SLOPE_BITS)) : y
  *   y   = clamp(y, -clip, clip)
  * </pre>
- * Every evaluator (pure Java, DJL on CPU or GPU) must produce exactly these integers.
+ * With {@code groups = 1} this is a dense layer. Groups are independent sub-networks side by side
+ * (LLICTI's separate networks per distribution parameter, ALGORITHMS.md B.4). Every evaluator (pure
+ * Java, DJL on CPU or GPU) must produce exactly these integers.
  *
- * @param weights row-major {@code out x in}
+ * @param weights row-major {@code out x (in / groups)}
  */
-public record FixedPointLayer(int in, int out, long[] weights, long[] bias, int shift, boolean leaky, long clip) {
+public record FixedPointLayer(int in, int out, long[] weights, long[] bias, int shift, boolean leaky, long clip, int groups) {
     /** Fraction bits of the leaky-ReLU slope. */
     public static final int SLOPE_BITS = 16;
     /** The PyTorch default slope 0.01, held to 2^-16. */
@@ -21,12 +24,31 @@ public record FixedPointLayer(int in, int out, long[] weights, long[] bias, int 
     public static final long EXACT_LIMIT = 1L << 53;
 
     public FixedPointLayer {
-        if (weights.length != (long) in * out || bias.length != out) {
-            throw new IllegalArgumentException("layer shape " + out + "x" + in + " does not match its arrays");
+        if (groups < 1 || in % groups != 0 || out % groups != 0) {
+            throw new IllegalArgumentException("a layer of " + in + " -> " + out + " cannot have " + groups + " groups");
+        }
+        if (weights.length != (long) (in / groups) * out || bias.length != out) {
+            throw new IllegalArgumentException("layer shape " + out + "x" + in + " in " + groups
+                    + " group(s) does not match its arrays");
         }
         if (shift < 0 || shift > 52 || clip <= 0 || clip > (1L << 52)) {
             throw new IllegalArgumentException("bad shift " + shift + " or clip " + clip);
         }
+    }
+
+    /** A dense layer (one group). */
+    public FixedPointLayer(int in, int out, long[] weights, long[] bias, int shift, boolean leaky, long clip) {
+        this(in, out, weights, bias, shift, leaky, clip, 1);
+    }
+
+    /** Inputs each output sees: {@code in / groups}. */
+    public int fanIn() {
+        return in / groups;
+    }
+
+    /** First input of output {@code o}'s group. */
+    public int firstInput(int o) {
+        return o / (out / groups) * fanIn();
     }
 
     /**
@@ -35,14 +57,20 @@ public record FixedPointLayer(int in, int out, long[] weights, long[] bias, int 
      */
     public long worstPartialSum(long inputBound) {
         long worst = 0;
+        int n = fanIn();
         for (int o = 0; o < out; o++) {
             long s = Math.abs(bias[o]);
-            for (int i = 0; i < in; i++) {
-                s = Math.addExact(s, Math.multiplyExact(Math.abs(weights[o * in + i]), inputBound));
+            for (int i = 0; i < n; i++) {
+                s = Math.addExact(s, Math.multiplyExact(Math.abs(weights[o * n + i]), inputBound));
             }
             worst = Math.max(worst, s);
         }
         return worst;
+    }
+
+    /** Multiply-accumulates per evaluated row. */
+    public long multiplyAccumulates() {
+        return (long) out * fanIn();
     }
 
     /** Applies floor-shift, activation and clip to one accumulator: the shared definition. */

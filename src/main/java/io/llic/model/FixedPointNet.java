@@ -15,10 +15,14 @@ import java.util.List;
  *
  * <p>Serialised form ({@code weights.bin}, whose SHA-256 names the model in bitstreams): magic
  * {@code LLICFXP1}, u32 input bound, u32 layer count, then per layer u32 in, u32 out, u32 shift,
- * u8 leaky, i64 clip, {@code out*in} i64 weights, {@code out} i64 biases. Big-endian.
+ * u8 leaky, i64 clip, {@code out*in} i64 weights, {@code out} i64 biases. Big-endian. A network with
+ * grouped layers is written as {@code LLICFXP2}: the same, with a u32 group count after each
+ * layer's shift and {@code out*in/groups} weights; dense networks keep {@code LLICFXP1}, so their
+ * bytes (and the hashes that name them) never change.
  */
 public final class FixedPointNet {
     private static final byte[] MAGIC = {'L', 'L', 'I', 'C', 'F', 'X', 'P', '1'};
+    private static final byte[] MAGIC_GROUPED = {'L', 'L', 'I', 'C', 'F', 'X', 'P', '2'};
     private static final int MAX_LAYERS = 64;
     private static final int MAX_WIDTH = 1 << 12;
 
@@ -102,13 +106,17 @@ public final class FixedPointNet {
     public byte[] toBytes() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.write(MAGIC);
+            boolean grouped = layers.stream().anyMatch(l -> l.groups() != 1);
+            out.write(grouped ? MAGIC_GROUPED : MAGIC);
             out.writeInt((int) inputBound);
             out.writeInt(layers.size());
             for (FixedPointLayer l : layers) {
                 out.writeInt(l.in());
                 out.writeInt(l.out());
                 out.writeInt(l.shift());
+                if (grouped) {
+                    out.writeInt(l.groups());
+                }
                 out.writeByte(l.leaky() ? 1 : 0);
                 out.writeLong(l.clip());
                 for (long w : l.weights()) {
@@ -140,7 +148,8 @@ public final class FixedPointNet {
     static FixedPointNet read(DataInputStream in, String what) throws ModelException {
         try {
             byte[] magic = in.readNBytes(MAGIC.length);
-            if (!java.util.Arrays.equals(magic, MAGIC)) {
+            boolean grouped = java.util.Arrays.equals(magic, MAGIC_GROUPED);
+            if (!grouped && !java.util.Arrays.equals(magic, MAGIC)) {
                 throw new ModelException(what + " is not an llic fixed-point weights file");
             }
             long inputBound = in.readInt() & 0xFFFFFFFFL;
@@ -156,9 +165,14 @@ public final class FixedPointNet {
                     throw new ModelException(what + ": bad shape of layer " + l);
                 }
                 int shift = in.readInt();
+                int groups = grouped ? in.readInt() : 1;
+                if (groups < 1 || inputs % groups != 0 || outputs % groups != 0) {
+                    throw new ModelException(what + ": layer " + l + " of " + inputs + " -> " + outputs + " cannot have "
+                            + groups + " groups");
+                }
                 boolean leaky = in.readByte() != 0;
                 long clip = in.readLong();
-                long[] w = new long[inputs * outputs];
+                long[] w = new long[inputs / groups * outputs];
                 for (int i = 0; i < w.length; i++) {
                     w[i] = in.readLong();
                 }
@@ -166,7 +180,11 @@ public final class FixedPointNet {
                 for (int i = 0; i < b.length; i++) {
                     b[i] = in.readLong();
                 }
-                layers.add(new FixedPointLayer(inputs, outputs, w, b, shift, leaky, clip));
+                try {
+                    layers.add(new FixedPointLayer(inputs, outputs, w, b, shift, leaky, clip, groups));
+                } catch (IllegalArgumentException e) {
+                    throw new ModelException(what + ": layer " + l + ": " + e.getMessage());
+                }
             }
             return new FixedPointNet(inputBound, layers);
         } catch (EOFException e) {

@@ -52,11 +52,14 @@ public final class DjlEvaluator implements NetworkEvaluator {
             // Weights and bias are stored pre-multiplied by 2^-shift: products and partial sums stay
             // multiples of 2^-shift below 2^(53-shift), hence exact, and floor(result) = acc >> shift.
             double scale = 1.0 / (1L << layer.shift());
-            double[] w = new double[layer.in() * layer.out()];
+            double[] w = new double[layer.weights().length];
             for (int i = 0; i < w.length; i++) {
                 w[i] = layer.weights()[i] * scale;
             }
-            weights.add(manager.create(w, new Shape(layer.out(), layer.in())));
+            int g = layer.groups();
+            // dense: (out, in) for linear; grouped: (groups, in/groups, out/groups) for a batched product
+            weights.add(g == 1 ? manager.create(w, new Shape(layer.out(), layer.in()))
+                    : manager.create(w, new Shape(g, layer.out() / g, layer.fanIn())).transpose(0, 2, 1));
             double[] b = new double[layer.out()];
             for (int o = 0; o < layer.out(); o++) {
                 b[o] = layer.bias()[o] * scale;
@@ -91,7 +94,15 @@ public final class DjlEvaluator implements NetworkEvaluator {
             NDArray a = batch.create(x, new Shape(count, inputs));
             for (int l = 0; l < layers.size(); l++) {
                 FixedPointLayer layer = layers.get(l);
-                a = Linear.linear(a, weights.get(l), biases.get(l)).singletonOrThrow().floor();
+                int g = layer.groups();
+                if (g == 1) {
+                    a = Linear.linear(a, weights.get(l), biases.get(l)).singletonOrThrow().floor();
+                } else {
+                    // (count, in) -> (groups, count, in/groups) x (groups, in/groups, out/groups) -> (count, out)
+                    NDArray parts = a.reshape(count, g, layer.fanIn()).transpose(1, 0, 2);
+                    a = parts.matMul(weights.get(l)).transpose(1, 0, 2).reshape(count, layer.out())
+                            .add(biases.get(l)).floor();
+                }
                 if (layer.leaky()) {
                     a = Activation.leakyRelu(a, slope).floor(); // y * 655 * 2^-16 is exact, then floored
                 }

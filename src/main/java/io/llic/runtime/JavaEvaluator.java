@@ -70,12 +70,14 @@ public final class JavaEvaluator implements NetworkEvaluator {
             System.arraycopy(inputs, row * in, a, 0, in);
             for (FixedPointLayer layer : layers) {
                 long[] w = layer.weights();
-                int n = layer.in();
+                int n = layer.fanIn();
+                int perGroup = layer.out() / layer.groups();
                 for (int o = 0; o < layer.out(); o++) {
                     long acc = layer.bias()[o];
                     int base = o * n;
+                    int first = o / perGroup * n;
                     for (int i = 0; i < n; i++) {
-                        acc += a[i] * w[base + i];
+                        acc += a[first + i] * w[base + i];
                     }
                     b[o] = layer.finish(acc);
                 }

@@ -101,4 +101,24 @@ class FixedPointNetTest {
             }
         }
     }
+
+    /** Grouped nets are written as LLICFXP2 and read back exactly; dense nets keep LLICFXP1. */
+    @Test
+    void groupedNetsSerialiseWithTheirOwnMagic() throws Exception {
+        FixedPointNet grouped = TestData.randomGroupedNet(3, 48, 8, 60);
+        byte[] bytes = grouped.toBytes();
+        assertEquals("LLICFXP2", new String(bytes, 0, 8, java.nio.charset.StandardCharsets.US_ASCII));
+        FixedPointNet back = FixedPointNet.fromBytes(bytes, "test");
+        assertArrayEquals(bytes, back.toBytes());
+        assertEquals(4, back.layers().get(1).groups());
+        assertEquals(1, back.layers().get(0).groups());
+        assertEquals(48 * 32 + 32 * 8 + 32 * 60 / 4, back.layers().stream().mapToLong(FixedPointLayer::multiplyAccumulates).sum());
+        assertEquals("LLICFXP1", new String(TestData.randomNet(3, 8).toBytes(), 0, 8, java.nio.charset.StandardCharsets.US_ASCII));
+        // a group count that does not divide the layer is damage, reported as such
+        byte[] bad = bytes.clone();
+        int firstGroups = 8 + 4 + 4 + 4 + 4 + 4; // magic, bound, count, in, out, shift
+        bad[firstGroups + 3] = 5;
+        ModelException e = assertThrows(ModelException.class, () -> FixedPointNet.fromBytes(bad, "bad"));
+        assertTrue(e.getMessage().contains("groups"), e.getMessage());
+    }
 }

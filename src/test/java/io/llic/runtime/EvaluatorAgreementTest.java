@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import io.llic.TestData;
@@ -167,6 +168,42 @@ class EvaluatorAgreementTest {
              NetworkEvaluator djl = new DjlEvaluator(net, Device.cpu(), 1)) {
             assertThrows(IllegalArgumentException.class, () -> run(java, net, inputs));
             assertThrows(IllegalArgumentException.class, () -> run(djl, net, inputs));
+        }
+    }
+
+    /**
+     * Grouped layers: DJL's batched product equals the Java loop, and a grouped layer equals the dense
+     * layer whose weights outside its groups are zero (on both evaluators).
+     */
+    @Test
+    void groupedLayersAgreeAndEqualTheirDenseForm() throws Exception {
+        FixedPointNet grouped = TestData.randomGroupedNet(21, 48, 12, 60);
+        List<FixedPointLayer> dense = new ArrayList<>();
+        for (FixedPointLayer l : grouped.layers()) {
+            long[] w = new long[l.in() * l.out()];
+            for (int o = 0; o < l.out(); o++) {
+                for (int i = 0; i < l.fanIn(); i++) {
+                    w[o * l.in() + l.firstInput(o) + i] = l.weights()[o * l.fanIn() + i];
+                }
+            }
+            dense.add(new FixedPointLayer(l.in(), l.out(), w, l.bias(), l.shift(), l.leaky(), l.clip()));
+        }
+        FixedPointNet denseNet = new FixedPointNet(grouped.inputBound(), dense);
+        Random r = new Random(22);
+        long[] inputs = new long[301 * grouped.inputs()];
+        for (int i = 0; i < inputs.length; i++) {
+            inputs[i] = r.nextInt(511) - 255;
+        }
+        try (NetworkEvaluator java = new JavaEvaluator(grouped, 1);
+             NetworkEvaluator djl = new DjlEvaluator(grouped, Device.cpu(), 2);
+             NetworkEvaluator javaDense = new JavaEvaluator(denseNet, 1);
+             NetworkEvaluator djlDense = new DjlEvaluator(denseNet, Device.cpu(), 1)) {
+            long[] expected = run(java, grouped, inputs);
+            assertArrayEquals(expected, run(djl, grouped, inputs));
+            assertArrayEquals(expected, run(javaDense, denseNet, inputs));
+            assertArrayEquals(expected, run(djlDense, denseNet, inputs));
+            long distinct = Arrays.stream(expected).distinct().count();
+            assertTrue(distinct > expected.length / 10, "outputs vary (not all clipped): " + distinct);
         }
     }
 }
