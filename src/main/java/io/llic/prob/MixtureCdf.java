@@ -18,18 +18,26 @@ package io.llic.prob;
  * CDF at the edge between values k-1 and k. Symbols 0 and 255 therefore take the tails; every symbol
  * has a frequency of at least 1 and the total is exactly 65536.
  *
+ * <p>Other integer ranges (YCoCg-R chroma, ALGORITHMS.md B.5): after {@link #range(int, int)} the
+ * symbols {@code 0 .. n-1} stand for the values {@code low .. low + n - 1}, and
+ * {@code cdf[k] = round(C(low + k - 0.5) * (65536 - n)) + k}; with the default range (0, 256) this is
+ * the table above.
+ *
  * <p>Instances are reusable and not thread-safe: {@link #set} loads one channel's distribution.
  */
 public final class MixtureCdf implements IntCdf {
     public static final int SYMBOLS = 256;
+    /** Largest alphabet {@link #range} takes (and largest |low|): 9-bit chroma needs 511. */
+    public static final int MAX_SYMBOLS = 1024;
     /** Units of the network outputs: 2^-24. */
     public static final int PARAM_FRACTION_BITS = 24;
     /**
      * Largest |parameter| (mean, sigma, logit, coupling coefficient; 2^-24 units) the CDF arithmetic
      * takes without overflowing a long, whatever the values: a mean numerator is at most
-     * 255 P + 2 * 255 P (coupling) plus a correction below 2^32, and {@code (edge - mean) << 16} must
-     * stay below 2^63 (765 * 2^36 + 2^33 < 2^47); a denominator 255 P times a correction scale
-     * below 2^16 stays below 2^60. A family checks its networks' output clip against it.
+     * 255 P + 2 * 255 P (coupling with values up to 255) plus offsets and corrections below 2^33,
+     * an edge is below 2^35 ({@link #MAX_SYMBOLS}), and {@code (edge - mean) << 16} must stay below
+     * 2^63 (765 * 2^36 + 2^36 < 2^46); a denominator 255 P times a correction scale below 2^16 stays
+     * below 2^60. A family checks its networks' output clip against it.
      */
     public static final long MAX_PARAM = 1L << 36;
     /** Lower bound of the standard deviation, 0.11/255, in units of 2^-24. */
@@ -37,7 +45,9 @@ public final class MixtureCdf implements IntCdf {
 
     private static final int WEIGHT_BITS = 16;
     private static final int MIXTURE_BITS = WEIGHT_BITS + CdfTable.CDF_BITS; // 46
-    private static final long SPREAD = TOTAL - SYMBOLS;                           // 65280
+    private int low = 0;
+    private int symbols = SYMBOLS;
+    private long spread = TOTAL - SYMBOLS;                 // 65280 for pixel values
 
     private final int components;
     private final CdfTable kernel;
@@ -144,11 +154,11 @@ public final class MixtureCdf implements IntCdf {
         if (k <= 0) {
             return 0;
         }
-        if (k >= SYMBOLS) {
+        if (k >= symbols) {
             return TOTAL;
         }
-        // edge k - 0.5 in 2^-24 pixel units: (2k - 1) * 2^23
-        long edge = (2L * k - 1) << (PARAM_FRACTION_BITS - 1);
+        // edge low + k - 0.5 in 2^-24 pixel units: (2 (low + k) - 1) * 2^23
+        long edge = (2L * (low + k) - 1) << (PARAM_FRACTION_BITS - 1);
         long mixture = 0;
         for (int m = 0; m < components; m++) {
             if (weight[m] == 0) {
@@ -157,12 +167,26 @@ public final class MixtureCdf implements IntCdf {
             long z = Math.floorDiv((edge - meanNumerator[m]) << CdfTable.Z_FRACTION_BITS, denominator[m]);
             mixture += weight[m] * kernel.cdf(z);
         }
-        return (int) ((mixture * SPREAD + (1L << (MIXTURE_BITS - 1))) >> MIXTURE_BITS) + k;
+        return (int) ((mixture * spread + (1L << (MIXTURE_BITS - 1))) >> MIXTURE_BITS) + k;
     }
 
     @Override
     public int symbols() {
-        return SYMBOLS;
+        return symbols;
+    }
+
+    /**
+     * Codes the values {@code low .. low + count - 1} as symbols {@code 0 .. count - 1} from now on
+     * (the default is 0 .. 255). Returns this.
+     */
+    public MixtureCdf range(int low, int count) {
+        if (count < 2 || count > MAX_SYMBOLS || Math.abs(low) > MAX_SYMBOLS) {
+            throw new IllegalArgumentException("bad range: " + count + " values from " + low);
+        }
+        this.low = low;
+        this.symbols = count;
+        this.spread = TOTAL - count;
+        return this;
     }
 
     @Override
@@ -173,7 +197,7 @@ public final class MixtureCdf implements IntCdf {
     @Override
     public int symbolFor(int target) {
         int lo = 0;
-        int hi = SYMBOLS;
+        int hi = symbols;
         int cdfLo = 0;
         int cdfHi = TOTAL;
         while (hi - lo > 1) {

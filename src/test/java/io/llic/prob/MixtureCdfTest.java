@@ -215,4 +215,60 @@ class MixtureCdfTest {
         }
         return s * h / 3 / Math.sqrt(2 * Math.PI);
     }
+
+    /**
+     * A 511-value chroma range: a valid 16-bit table whose mass sits where the mean is (value -40 in
+     * pixel units), and range(0, 256) is exactly the default pixel table.
+     */
+    @Test
+    void otherRangesGiveValidTablesCentredOnTheMean() {
+        long[] mean = {-40 * ONE / 255};
+        long[] sigma = {3 * ONE / 255};
+        long[] logit = {0};
+        MixtureCdf cdf = new MixtureCdf(1);
+        cdf.set(mean, 0, sigma, 0, logit, 0, null);
+        cdf.range(-255, 511);
+        assertEquals(511, cdf.symbols());
+        assertEquals(0, cdf.start(0));
+        assertEquals(MixtureCdf.TOTAL, cdf.start(511));
+        int best = 0;
+        for (int k = 0; k < 511; k++) {
+            assertTrue(cdf.freq(k) >= 1, "freq of " + k);
+            if (cdf.freq(k) > cdf.freq(best)) {
+                best = k;
+            }
+        }
+        assertEquals(-40, best - 255, 1);
+        for (int t = 0; t < MixtureCdf.TOTAL; t += 331) {
+            int k = cdf.symbolFor(t);
+            assertTrue(cdf.start(k) <= t && t < cdf.start(k + 1));
+        }
+        MixtureCdf pixel = new MixtureCdf(1);
+        long[] mid = {ONE / 2};
+        pixel.set(mid, 0, sigma, 0, logit, 0, null);
+        int[] before = new int[257];
+        for (int k = 0; k <= 256; k++) {
+            before[k] = pixel.start(k);
+        }
+        pixel.range(0, 256);
+        for (int k = 0; k <= 256; k++) {
+            assertEquals(before[k], pixel.start(k));
+        }
+        assertThrows(IllegalArgumentException.class, () -> pixel.range(0, 1));
+    }
+
+    @Test
+    void uniformCdfFindsEverySymbol() {
+        for (int n : new int[] {2, 3, 256, 511, 65536}) {
+            UniformCdf u = new UniformCdf(n);
+            assertEquals(0, u.start(0));
+            assertEquals(MixtureCdf.TOTAL, u.start(n));
+            for (int t = 0; t < MixtureCdf.TOTAL; t += 97) {
+                int k = u.symbolFor(t);
+                assertTrue(u.foundStart() <= t && t < u.foundStart() + u.foundFreq(), n + " " + t);
+                assertEquals(u.start(k), u.foundStart());
+                assertTrue(u.foundFreq() >= 1);
+            }
+        }
+    }
 }
