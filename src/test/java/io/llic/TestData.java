@@ -99,6 +99,22 @@ public final class TestData {
         return LoadedModel.write(dir, "test-random-" + seed, randomNet(seed, 16), Map.of("source", "TestData.randomNet"));
     }
 
+    /** A random model of the interp family (three band networks of the right shapes, small hidden width). */
+    public static LoadedModel randomInterpModel(Path dir, long seed) throws IOException {
+        List<FixedPointNet> nets = new ArrayList<>();
+        for (int band = 0; band < 3; band++) {
+            nets.add(randomGroupedNet(seed * 3 + band, io.llic.model.interp.InterpModel.inputs(band), 6,
+                    io.llic.model.interp.InterpModel.OUTPUTS));
+        }
+        LoadedModel m = LoadedModel.of(dir, "test-interp-" + seed, io.llic.model.interp.InterpModel.FAMILY, nets, null,
+                Map.of("source", "TestData.randomInterpModel"));
+        java.nio.file.Files.createDirectories(dir);
+        LoadedModel.ModelBytes files = m.toFiles();
+        java.nio.file.Files.write(dir.resolve(LoadedModel.WEIGHTS), files.weights());
+        java.nio.file.Files.write(dir.resolve(LoadedModel.MANIFEST), files.manifest());
+        return LoadedModel.load(dir);
+    }
+
     /** A smooth synthetic image with some noise, so models have something to predict. */
     public static RgbImage syntheticImage(int width, int height, long seed) {
         Random r = new Random(seed);

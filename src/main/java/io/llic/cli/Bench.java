@@ -2,6 +2,7 @@ package io.llic.cli;
 
 import io.llic.codec.Decoder;
 import io.llic.codec.Encoder;
+import io.llic.codec.PlanCost;
 import io.llic.format.FormatException;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
@@ -97,10 +98,10 @@ final class Bench {
             for (int i = 0; i < pairs.size(); i++) {
                 LoadedModel model = pairModels.get(i);
                 String schedule = pairs.get(i)[1];
-                NetworkEvaluator ev = main.evaluator(args, model);
-                evaluators.add(ev);
+                List<NetworkEvaluator> ev = main.evaluators(args, model);
+                evaluators.addAll(ev);
                 err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule
-                        + ", engine " + ev.description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
+                        + ", engine " + ev.get(0).description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
                 runs.add(new Run(model, ev, schedule, batch, repeat, decode));
             }
             // the runs take turns image by image, so that a noisy machine slows them alike
@@ -143,7 +144,7 @@ final class Bench {
     /** One model and schedule over the set: its per-image lines and totals. */
     private static final class Run {
         private final LoadedModel model;
-        private final NetworkEvaluator ev;
+        private final List<NetworkEvaluator> ev;
         private final String schedule;
         private final Encoder encoder;
         private final Decoder decoder;
@@ -160,12 +161,14 @@ final class Bench {
         private double sumDecodeMs;
         private final List<Double> encodeMs = new ArrayList<>();
         private final List<Double> decodeMs = new ArrayList<>();
+        private long passes;
+        private long multiplyAccumulates;
 
-        Run(LoadedModel model, NetworkEvaluator ev, String schedule, int batch, int repeat, boolean decode) {
+        Run(LoadedModel model, List<NetworkEvaluator> ev, String schedule, int batch, int repeat, boolean decode) {
             this.model = model;
             this.ev = ev;
             this.schedule = schedule;
-            this.encoder = new Encoder(model, ev);
+            this.encoder = new Encoder(model, ev, true);
             this.decoder = new Decoder(model, ev, batch);
             this.repeat = repeat;
             this.decode = decode;
@@ -198,6 +201,9 @@ final class Bench {
                 }
             }
             long pixels = image.pixelCount();
+            PlanCost cost = PlanCost.of(model, schedule, image.width(), image.height());
+            passes += cost.passes();
+            multiplyAccumulates += cost.multiplyAccumulates();
             double predictedBits = r.stats().predictedBits();
             lines.append(String.format("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s\t%s%n", f.getFileName(),
                     image.width(), image.height(), r.stats().fileBits() / (double) pixels, predictedBits / pixels,
@@ -224,11 +230,13 @@ final class Bench {
             double medianEncode = median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray());
             double medianDecode = median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray());
             out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
-                            + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tmodel=%s%n",
+                            + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tmodel=%s"
+                            + "\tpasses_per_image=%.1f\tmacs_per_pixel=%.0f%n",
                     encodeMs.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
                     totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted, medianEncode,
-                    decode ? String.format("%.1f", medianDecode) : "-", schedule, ev.description(),
-                    adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-", model.id());
+                    decode ? String.format("%.1f", medianDecode) : "-", schedule, ev.get(0).description(),
+                    adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-", model.id(),
+                    (double) passes / encodeMs.size(), (double) multiplyAccumulates / totalPixels);
             out.flush();
             return new Summary(model.id() + ":" + schedule, totalPixels, sumDecodeMs, sumEncodeMs, medianDecode,
                     medianEncode, totalBits / totalPixels);

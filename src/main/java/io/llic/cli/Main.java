@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -137,11 +138,14 @@ public final class Main {
         String schedule = schedule(a, model);
         byte[] png = Files.readAllBytes(in);
         RgbImage image = PngIo.read(png);
-        try (NetworkEvaluator ev = evaluator(a, model)) {
-            Encoder.Result r = new Encoder(model, ev).encode(image, schedule, png);
+        List<NetworkEvaluator> ev = evaluators(a, model);
+        try {
+            Encoder.Result r = new Encoder(model, ev, true).encode(image, schedule, png);
             writeAtomically(outPath, r.file());
             err.printf("%s: %dx%d, %.4f bpp (%s, %s, %d ms)%n", outPath, image.width(), image.height(), r.bitsPerPixel(),
                     r.header().schedule(), LlicHeader.Mode.name(r.header().mode()), r.stats().totalNanos() / 1_000_000);
+        } finally {
+            ev.forEach(NetworkEvaluator::close);
         }
     }
 
@@ -157,8 +161,11 @@ public final class Main {
             r = Decoder.withoutModel().decode(bytes);
         } else {
             LoadedModel model = loadModel(a);
-            try (NetworkEvaluator ev = evaluator(a, model)) {
+            List<NetworkEvaluator> ev = evaluators(a, model);
+            try {
                 r = new Decoder(model, ev, batch).decode(bytes);
+            } finally {
+                ev.forEach(NetworkEvaluator::close);
             }
         }
         writeAtomically(outPath, PngIo.write(r.image()));
@@ -214,10 +221,14 @@ public final class Main {
         }
     }
 
-    NetworkEvaluator evaluator(Args a, LoadedModel model) throws UsageException {
+    /** One evaluator per network of the model (closed by the caller). */
+    List<NetworkEvaluator> evaluators(Args a, LoadedModel model) throws UsageException {
         checkEngineOptions(a);
-        return Evaluators.create(a.get("engine", Evaluators.DJL), model.net(), a.get("device", "cpu"),
-                a.getInt("threads", 0, 0));
+        List<NetworkEvaluator> list = new java.util.ArrayList<>();
+        for (io.llic.model.FixedPointNet net : model.nets()) {
+            list.add(Evaluators.create(a.get("engine", Evaluators.DJL), net, a.get("device", "cpu"), a.getInt("threads", 0, 0)));
+        }
+        return list;
     }
 
     /** Writes to a temporary file beside the target, then renames: no half-written outputs. */

@@ -89,11 +89,9 @@ public final class Decoder {
             } catch (IllegalArgumentException e) {
                 throw new FormatException("header names " + e.getMessage());
             }
-            // every symbol costs at least -log2(1 - (A - 1) / 2^16) > (A - 1) / 2^16 bits (alphabet A):
             // a size field the payload cannot hold is corrupt, found before anything is allocated
-            long symbols = family.symbols(h.width(), h.height());
             long payloadBits = 8 * payloadBytes + STREAM_SLACK_BITS * chunks.size();
-            if (symbols > (payloadBits << IntCdf.PRECISION_BITS) / (family.smallestAlphabet() - 1)) {
+            if (family.leastPayloadBitsQ16(h.width(), h.height()) > payloadBits << IntCdf.PRECISION_BITS) {
                 throw new FormatException("header claims " + h.width() + "x" + h.height() + " pixels but the payload has only "
                         + payloadBytes + " bytes (corrupt file)");
             }
@@ -116,7 +114,11 @@ public final class Decoder {
             for (RansDecoder r : rans) {
                 r.checkFinished();
             }
-            image = plan.image();
+            try {
+                image = plan.image();
+            } catch (IllegalArgumentException e) {
+                throw new FormatException("the decoded samples are no image (corrupt file): " + e.getMessage());
+            }
             networkNanos = loop.networkNanos();
         }
         if (!MessageDigest.isEqual(image.sha256(), h.pixelSha256())) {

@@ -77,8 +77,9 @@ final class StepLoop {
     /** Evaluates the network for step {@code first} (and following steps of the same network, with lookahead). */
     private void fill(int first, int steps) {
         int network = plan.network(first);
-        int outputs = plan.outputWidth(network);
-        int inputWidth = plan.inputWidth(network);
+        // a step without a network (stored values) has no outputs
+        int outputs = network < 0 ? 0 : plan.outputWidth(network);
+        int inputWidth = network < 0 ? 0 : plan.inputWidth(network);
         int[] scratch = new int[plan.maxPositions()];
         int target = Math.max(1, lookaheadPositions);
         int positions = 0;
@@ -107,6 +108,9 @@ final class StepLoop {
         bufferFirstStep = first;
         bufferEndStep = end;
         bufferOutputWidth = outputs;
+        if (network < 0) {
+            return;
+        }
         NetworkEvaluator evaluator = evaluators.get(network);
         int batch = Math.min(n, maxBatch);
         long[] inputs = new long[batch * inputWidth];

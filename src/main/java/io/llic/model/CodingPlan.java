@@ -35,7 +35,10 @@ public interface CodingPlan {
     /** Writes the positions of {@code step} into {@code out}, in coding order, and returns how many. */
     int positions(int step, int[] out);
 
-    /** Index of the network ({@link LoadedModel#nets()}) that step {@code step} evaluates. */
+    /**
+     * Index of the network ({@link LoadedModel#nets()}) that step {@code step} evaluates, or -1 for a
+     * step without one (values stored with a fixed distribution).
+     */
     int network(int step);
 
     /** Integers the network takes per position ({@code network}'s input width). */

@@ -1,11 +1,12 @@
 package io.llic.model;
 
 import io.llic.model.causal.CausalFamily;
+import io.llic.model.interp.InterpFamily;
 import java.util.List;
 
 /** The model families by manifest name. */
 public final class Families {
-    private static final List<ModelFamily> ALL = List.of(new CausalFamily());
+    private static final List<ModelFamily> ALL = List.of(new CausalFamily(), new InterpFamily());
 
     private Families() {}
 

@@ -36,13 +36,13 @@ public interface ModelFamily {
     }
 
     /**
-     * The number of symbols an image of this size codes into, summed over all streams, and the
-     * smallest alphabet among them: the decoder checks them against the payload's length before it
-     * allocates anything, so a corrupt size field cannot make it allocate or loop without bound.
+     * A lower bound of the payload bits of any {@code width} x {@code height} image, times 2^16: the
+     * sum over its symbols of (alphabet - 1), since a symbol of an alphabet of A costs at least
+     * -log2(1 - (A - 1) / 2^16) > (A - 1) / 2^16 bits. The decoder checks it against the payload's
+     * length before it allocates anything, so a corrupt size field cannot make it allocate or loop
+     * without bound.
      */
-    long symbols(int width, int height);
-
-    int smallestAlphabet();
+    long leastPayloadBitsQ16(int width, int height);
 
     /**
      * The plan that encodes {@code image} (whole; the plan may write into a copy only).

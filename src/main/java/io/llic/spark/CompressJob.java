@@ -292,10 +292,10 @@ public final class CompressJob {
             String device = ExecutorModels.device();
             String executor = Jobs.executorId();
             String schedule = scheduleName;
-            NetworkEvaluator ev = ExecutorModels.acquire(model, device);
+            List<NetworkEvaluator> ev = ExecutorModels.acquire(model, device);
             List<Outcome> out = new ArrayList<>();
             try {
-                Encoder encoder = new Encoder(model, ev);
+                Encoder encoder = new Encoder(model, ev, true);
                 Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
                 while (rows.hasNext()) {
                     Row r = rows.next();

@@ -138,7 +138,7 @@ public final class DecodeJob {
             LoadedModel model = ExecutorModels.model(modelBytes.value());
             String device = ExecutorModels.device();
             String executor = Jobs.executorId();
-            NetworkEvaluator ev = ExecutorModels.acquire(model, device);
+            List<NetworkEvaluator> ev = ExecutorModels.acquire(model, device);
             List<Row> errors = new ArrayList<>();
             try {
                 Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);

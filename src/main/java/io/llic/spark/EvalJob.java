@@ -205,9 +205,9 @@ public final class EvalJob {
                 for (LoadedModel model : models) {
                     String schedule = scheduleOf(model, scheduleName);
                     String codec = "llic:" + model.id() + ":" + schedule;
-                    NetworkEvaluator ev = ExecutorModels.acquire(model, device);
+                    List<NetworkEvaluator> ev = ExecutorModels.acquire(model, device);
                     try {
-                        Encoder.Result enc = new Encoder(model, ev).encode(image, schedule, png);
+                        Encoder.Result enc = new Encoder(model, ev, true).encode(image, schedule, png);
                         Decoder.Result dec = new Decoder(model, ev, Integer.MAX_VALUE).decode(enc.file());
                         out.add(RowFactory.create(id, codec, px, enc.stats().fileBits(), enc.stats().fileBits() / (double) px,
                                 enc.stats().totalNanos() / 1e6, dec.stats().totalNanos() / 1e6,

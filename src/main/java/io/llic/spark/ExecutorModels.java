@@ -1,10 +1,13 @@
 package io.llic.spark;
 
+import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
 import io.llic.runtime.Evaluators;
 import io.llic.runtime.NetworkEvaluator;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,7 +29,7 @@ import scala.Option;
 final class ExecutorModels {
     private static final Logger LOG = LoggerFactory.getLogger(ExecutorModels.class);
     private static final Map<String, LoadedModel> MODELS = new ConcurrentHashMap<>();
-    private static final Map<String, Queue<NetworkEvaluator>> IDLE = new ConcurrentHashMap<>();
+    private static final Map<String, Queue<List<NetworkEvaluator>>> IDLE = new ConcurrentHashMap<>();
     private static final Queue<NetworkEvaluator> ALL = new ConcurrentLinkedQueue<>();
     private static final AtomicBoolean HOOK = new AtomicBoolean();
     private static final AtomicBoolean WARNED = new AtomicBoolean();
@@ -77,15 +80,20 @@ final class ExecutorModels {
         return CPU_FALLBACK_PREFIX + address;
     }
 
-    /** An evaluator for this task's thread; give it back with {@link #release}. */
-    static NetworkEvaluator acquire(LoadedModel model, String device) {
+    /** Evaluators (one per network of the model) for this task's thread; give them back with {@link #release}. */
+    static List<NetworkEvaluator> acquire(LoadedModel model, String device) {
         String key = model.sha256Hex() + "@" + device;
-        NetworkEvaluator ev = IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>()).poll();
+        List<NetworkEvaluator> ev = IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>()).poll();
         if (ev == null) {
             TaskContext task = TaskContext.get();
             int threads = task == null ? 0 : Math.max(1, task.cpus());
-            ev = Evaluators.create(Evaluators.DJL, model.net(), djlDevice(device), threads);
-            ALL.add(ev);
+            List<NetworkEvaluator> created = new ArrayList<>();
+            for (FixedPointNet net : model.nets()) {
+                NetworkEvaluator one = Evaluators.create(Evaluators.DJL, net, djlDevice(device), threads);
+                created.add(one);
+                ALL.add(one);
+            }
+            ev = List.copyOf(created);
             if (HOOK.compareAndSet(false, true)) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> ALL.forEach(NetworkEvaluator::close)));
             }
@@ -93,7 +101,7 @@ final class ExecutorModels {
         return ev;
     }
 
-    static void release(LoadedModel model, String device, NetworkEvaluator ev) {
+    static void release(LoadedModel model, String device, List<NetworkEvaluator> ev) {
         IDLE.get(model.sha256Hex() + "@" + device).add(ev);
     }
 }

@@ -727,7 +727,7 @@ public final class TrainJob {
             LoadedModel m = ExecutorModels.model(bytes);
             var ev = ExecutorModels.acquire(m, device);
             try {
-                AdaptationCalibration.Totals t = AdaptationCalibration.totals(m, ev,
+                AdaptationCalibration.Totals t = AdaptationCalibration.totals(m, ev.get(0),
                         new RgbImage(im.width(), im.height(), im.samples()), Schedules.byName(wavefront), limit, minCount);
                 return new Tuple2<>(new double[] {im.pixels(), floatBits}, t);
             } finally {

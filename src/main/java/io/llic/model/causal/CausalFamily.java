@@ -60,13 +60,8 @@ public final class CausalFamily implements ModelFamily {
     }
 
     @Override
-    public long symbols(int width, int height) {
-        return 3L * width * height;
-    }
-
-    @Override
-    public int smallestAlphabet() {
-        return MixtureCdf.SYMBOLS;
+    public long leastPayloadBitsQ16(int width, int height) {
+        return 3L * width * height * (MixtureCdf.SYMBOLS - 1);
     }
 
     @Override

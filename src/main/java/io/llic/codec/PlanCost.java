@@ -1,0 +1,37 @@
+package io.llic.codec;
+
+import io.llic.model.CodingPlan;
+import io.llic.model.FixedPointLayer;
+import io.llic.model.LoadedModel;
+
+/**
+ * What coding one image costs in network work along a schedule, counted from the plan: the number of
+ * network passes (sequential batched calls a decoder must make) and the multiply-accumulates.
+ */
+public record PlanCost(int passes, long multiplyAccumulates, long pixels) {
+    public double multiplyAccumulatesPerPixel() {
+        return (double) multiplyAccumulates / pixels;
+    }
+
+    public static PlanCost of(LoadedModel model, String schedule, int width, int height) {
+        CodingPlan plan = model.family().decodingPlan(model, schedule, width, height);
+        long[] perPosition = new long[model.nets().size()];
+        for (int n = 0; n < perPosition.length; n++) {
+            for (FixedPointLayer l : model.nets().get(n).layers()) {
+                perPosition[n] += l.multiplyAccumulates();
+            }
+        }
+        int[] positions = new int[plan.maxPositions()];
+        int passes = 0;
+        long macs = 0;
+        for (int s = 0; s < plan.steps(); s++) {
+            int net = plan.network(s);
+            int count = plan.positions(s, positions);
+            if (net >= 0 && count > 0) {
+                passes++;
+                macs += count * perPosition[net];
+            }
+        }
+        return new PlanCost(passes, macs, (long) width * height);
+    }
+}

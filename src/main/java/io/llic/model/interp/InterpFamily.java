@@ -1,0 +1,69 @@
+package io.llic.model.interp;
+
+import io.llic.image.RgbImage;
+import io.llic.model.Adaptation;
+import io.llic.model.CodingPlan;
+import io.llic.model.FixedPointNet;
+import io.llic.model.LoadedModel;
+import io.llic.model.ModelException;
+import io.llic.model.ModelFamily;
+import io.llic.prob.MixtureCdf;
+import java.util.List;
+
+/** Family {@code interp}: three band networks coded along {@code interp} or {@code checkerboard} ({@link InterpPlan}). */
+public final class InterpFamily implements ModelFamily {
+    @Override
+    public String name() {
+        return InterpModel.FAMILY;
+    }
+
+    @Override
+    public int networks() {
+        return 3;
+    }
+
+    @Override
+    public void check(List<FixedPointNet> nets, Adaptation adaptation, String where) throws ModelException {
+        if (adaptation != null) {
+            throw new ModelException(where + ": the interp family has no adaptation stage");
+        }
+        for (int band = 0; band < 3; band++) {
+            FixedPointNet net = nets.get(band);
+            if (net.inputs() != InterpModel.inputs(band) || net.outputs() != InterpModel.OUTPUTS) {
+                throw new ModelException(where + ": band " + band + " network maps " + net.inputs() + " inputs to "
+                        + net.outputs() + " outputs; the interp family needs " + InterpModel.inputs(band) + " -> "
+                        + InterpModel.OUTPUTS);
+            }
+            long clip = net.layers().get(net.layers().size() - 1).clip();
+            if (clip > MixtureCdf.MAX_PARAM) {
+                throw new ModelException(where + ": band " + band + " output clip " + clip + " exceeds " + MixtureCdf.MAX_PARAM
+                        + ", the largest parameter the CDF arithmetic takes without overflow");
+            }
+            if (net.inputBound() < 255) {
+                throw new ModelException(where + ": band " + band + " input bound " + net.inputBound()
+                        + " is below the sample values -255..255");
+            }
+        }
+    }
+
+    @Override
+    public List<String> schedules() {
+        return List.of(InterpPlan.INTERP, InterpPlan.CHECKERBOARD);
+    }
+
+    @Override
+    public long leastPayloadBitsQ16(int width, int height) {
+        // Y has 256 values, Co and Cg at least 2 each
+        return (long) width * height * (255 + 1 + 1);
+    }
+
+    @Override
+    public CodingPlan encodingPlan(LoadedModel model, String schedule, RgbImage image, boolean measureUnadapted) {
+        return InterpPlan.encoding(checkSchedule(schedule), image);
+    }
+
+    @Override
+    public CodingPlan decodingPlan(LoadedModel model, String schedule, int width, int height) {
+        return InterpPlan.decoding(checkSchedule(schedule), width, height);
+    }
+}

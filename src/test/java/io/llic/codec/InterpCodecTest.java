@@ -1,0 +1,126 @@
+package io.llic.codec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.llic.TestData;
+import io.llic.format.LlicFile;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import io.llic.model.LoadedModel;
+import io.llic.model.ModelException;
+import io.llic.runtime.NetworkEvaluator;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The interp family through the shared codec: both schedules, odd and tiny sizes, real images, damage. */
+class InterpCodecTest {
+    @TempDir
+    static Path dir;
+    static LoadedModel model;
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        model = TestData.randomInterpModel(dir.resolve("interp"), 31);
+    }
+
+    @Test
+    void bothSchedulesRoundTripForAnyBatchEngineAndThreadCount() throws Exception {
+        RgbImage image = TestData.syntheticImage(37, 21, 6);
+        byte[] interp = RoundTrips.everywhere(model, image, "interp");
+        byte[] checkerboard = RoundTrips.everywhere(model, image, "checkerboard");
+        assertFalse(Arrays.equals(interp, checkerboard));
+        assertEquals(5, LlicFile.parse(interp).chunks().size(), "one stream per level");
+        assertEquals("checkerboard", LlicFile.readHeader(checkerboard).schedule());
+    }
+
+    @Test
+    void tinyAndThinImagesRoundTrip() throws Exception {
+        for (int[] wh : new int[][] {{1, 1}, {2, 3}, {33, 1}, {1, 40}, {65, 2}}) {
+            RgbImage image = TestData.syntheticImage(wh[0], wh[1], 7);
+            for (String schedule : List.of("interp", "checkerboard")) {
+                List<NetworkEvaluator> ev = RoundTrips.evaluators(model, false, 1);
+                try {
+                    byte[] file = new Encoder(model, ev, false).encode(image, schedule, null).file();
+                    assertTrue(new Decoder(model, ev, 5).decode(file).image().samePixels(image), wh[0] + "x" + wh[1]);
+                } finally {
+                    RoundTrips.close(ev);
+                }
+            }
+        }
+    }
+
+    /** A Kodak crop with saturated colours and an odd size, both schedules. */
+    @Test
+    void aKodakCropRoundTrips() throws Exception {
+        RgbImage kodim = PngIo.read(Files.readAllBytes(TestData.kodak().resolve("kodim23.png")));
+        RgbImage crop = kodim.crop(101, 203, 67, 45);
+        for (String schedule : List.of("interp", "checkerboard")) {
+            RoundTrips.everywhere(model, crop, schedule);
+        }
+    }
+
+    @Test
+    void causalSchedulesAreRefusedAndTheWrongModelIsNamed() throws Exception {
+        RgbImage image = TestData.syntheticImage(16, 16, 8);
+        List<NetworkEvaluator> ev = RoundTrips.evaluators(model, false, 1);
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new Encoder(model, ev, false).encode(image, "wavefront", null));
+            assertTrue(e.getMessage().contains("interp, checkerboard"), e.getMessage());
+            byte[] file = new Encoder(model, ev, false).encode(image, "interp", null).file();
+            LoadedModel other = TestData.randomInterpModel(dir.resolve("other"), 32);
+            ModelException wrong = assertThrows(ModelException.class, () -> new Decoder(other, ev, 10).decode(file));
+            assertTrue(wrong.getMessage().contains(model.id()), wrong.getMessage());
+        } finally {
+            RoundTrips.close(ev);
+        }
+    }
+
+    @Test
+    void damagedStreamsAreRejectedQuicklyEvenWithValidChecksums() throws Exception {
+        RgbImage image = TestData.syntheticImage(29, 19, 9);
+        List<NetworkEvaluator> ev = RoundTrips.evaluators(model, false, 1);
+        try {
+            byte[] file = new Encoder(model, ev, false).encode(image, "checkerboard", null).file();
+            List<byte[]> chunks = LlicFile.parse(file).chunks();
+            Random r = new Random(10);
+            Decoder decoder = new Decoder(model, ev, 1000);
+            for (int trial = 0; trial < 60; trial++) {
+                byte[] bad = file.clone();
+                // damage one chunk, then give it a valid CRC so the damage reaches the entropy decoder
+                int c = r.nextInt(chunks.size());
+                int end = file.length;
+                for (int k = chunks.size() - 1; k > c; k--) {
+                    end -= chunks.get(k).length + 8;
+                }
+                int start = end - chunks.get(c).length;
+                if (chunks.get(c).length == 0) {
+                    continue;
+                }
+                bad[start + r.nextInt(chunks.get(c).length)] ^= (byte) (1 << r.nextInt(8));
+                CRC32C crc = new CRC32C();
+                crc.update(bad, start, end - start);
+                ByteBuffer.wrap(bad, start - 4, 4).putInt((int) crc.getValue());
+                byte[] input = bad;
+                assertTimeoutPreemptively(Duration.ofSeconds(10),
+                        () -> assertThrows(IOException.class, () -> decoder.decode(input)), "trial " + trial);
+            }
+        } finally {
+            RoundTrips.close(ev);
+        }
+    }
+}
