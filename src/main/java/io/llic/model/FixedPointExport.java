@@ -29,7 +29,20 @@ public final class FixedPointExport {
      * @param ins     inputs per layer
      */
     public static FixedPointNet export(List<double[]> weights, List<double[]> biases, int[] ins) throws ModelException {
+        return export(weights, biases, ins, null);
+    }
+
+    /**
+     * As {@link #export(List, List, int[])}, with grouped layers: layer l's weights are row-major
+     * {@code out x (in / groups[l])} (null: every layer dense).
+     */
+    public static FixedPointNet export(List<double[]> weights, List<double[]> biases, int[] ins, int[] groups)
+            throws ModelException {
         int layers = weights.size();
+        int[] g = groups == null ? new int[layers] : groups;
+        if (groups == null) {
+            java.util.Arrays.fill(g, 1);
+        }
         List<long[]> qWeights = new ArrayList<>();
         List<long[]> qBiases = new ArrayList<>();
         int[] shifts = new int[layers];
@@ -58,7 +71,7 @@ public final class FixedPointExport {
             long clip = OUTPUT_CLIP;
             if (!last) {
                 FixedPointLayer next = new FixedPointLayer(ins[l + 1], qBiases.get(l + 1).length, qWeights.get(l + 1),
-                        qBiases.get(l + 1), 0, false, 1);
+                        qBiases.get(l + 1), 0, false, 1, g[l + 1]);
                 clip = 0;
                 for (int bits = MAX_ACTIVATION_CLIP_BITS; bits >= ACTIVATION_BITS; bits--) {
                     if (next.worstPartialSum(1L << bits) < FixedPointLayer.EXACT_LIMIT) {
@@ -70,7 +83,7 @@ public final class FixedPointExport {
                     throw new ModelException("layer " + (l + 1) + " weights are too large for exact float64 evaluation");
                 }
             }
-            out.add(new FixedPointLayer(ins[l], outs, qWeights.get(l), qBiases.get(l), shifts[l], !last, clip));
+            out.add(new FixedPointLayer(ins[l], outs, qWeights.get(l), qBiases.get(l), shifts[l], !last, clip, g[l]));
         }
         return new FixedPointNet(PIXEL_MAX, out);
     }

@@ -30,12 +30,12 @@ public final class InterpModel {
     public static final int MIXTURES = 5;
     public static final int OUTPUTS = 60;
     public static final int GROUPS = 4;
-    static final int SIGMA = 0;
-    static final int MEAN = 15;
-    static final int LOGIT = 30;
-    static final int COUPLING_A = 45;
-    static final int COUPLING_B = 50;
-    static final int COUPLING_D = 55;
+    public static final int SIGMA = 0;
+    public static final int MEAN = 15;
+    public static final int LOGIT = 30;
+    public static final int COUPLING_A = 45;
+    public static final int COUPLING_B = 50;
+    public static final int COUPLING_D = 55;
     /** Y value whose scaled input is zero: what a missing sub-image reads. */
     public static final int Y_ZERO = 127;
 
@@ -66,7 +66,7 @@ public final class InterpModel {
      * (the checkerboard schedule predicts x10 with band 1's network: x10 of the image is x01 of its
      * transpose). Returns the next offset.
      */
-    static int gather(Polyphase split, short[] y, short[] co, short[] cg, int band, int level, int i, int j,
+    public static int gather(Polyphase split, short[] y, short[] co, short[] cg, int band, int level, int i, int j,
                       boolean transposed, long[] out, int o) {
         for (int[] w : WINDOWS[band]) {
             for (int dr = w[1]; dr <= w[2]; dr++) {

@@ -1,0 +1,124 @@
+package io.llic.train.interp;
+
+import io.llic.image.RgbImage;
+import io.llic.image.YCoCgR;
+import io.llic.model.interp.InterpModel;
+import io.llic.schedule.Polyphase;
+import io.llic.train.TrainImage;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Random crops for the interp family: each crop is split and coded as the codec would code an image
+ * of that size (the same {@link Polyphase} split and {@link InterpModel#gather} windows, so training
+ * sees exactly the coder's contexts), and every sample of every band at every level becomes an
+ * example. Crops are mirrored left-right with probability 1/2 (as LLICTI trains). The draw is a pure
+ * function of (seed, step, shard).
+ */
+public final class InterpSampler {
+    private final List<TrainImage> images;
+    private final long[] cumulative;
+    private final int crop;
+
+    public InterpSampler(List<TrainImage> images, int crop) {
+        this.images = images;
+        this.crop = crop;
+        this.cumulative = new long[images.size()];
+        long total = 0;
+        for (int i = 0; i < images.size(); i++) {
+            TrainImage im = images.get(i);
+            if (im.width() < crop || im.height() < crop) {
+                throw new IllegalArgumentException(im.id() + " (" + im.width() + "x" + im.height()
+                        + ") is smaller than the crop size " + crop);
+            }
+            total += im.pixels();
+            cumulative[i] = total;
+        }
+    }
+
+    static SplittableRandom random(long seed, long step, int shard) {
+        long x = seed * 0x9E3779B97F4A7C15L + step;
+        x = x * 0xBF58476D1CE4E5B9L + shard;
+        return new SplittableRandom(x ^ (x >>> 31));
+    }
+
+    /** {@code crops} crops for (seed, step, shard). */
+    public InterpBatch sample(long seed, long step, int shard, int crops) {
+        SplittableRandom rng = random(seed, step, shard);
+        RgbImage[] picked = new RgbImage[crops];
+        long total = cumulative[cumulative.length - 1];
+        for (int k = 0; k < crops; k++) {
+            long pick = rng.nextLong(total);
+            int idx = java.util.Arrays.binarySearch(cumulative, pick + 1);
+            if (idx < 0) {
+                idx = -idx - 1;
+            }
+            TrainImage im = images.get(idx);
+            int row0 = rng.nextInt(im.height() - crop + 1);
+            int col0 = rng.nextInt(im.width() - crop + 1);
+            boolean mirror = rng.nextBoolean();
+            RgbImage c = new RgbImage(crop, crop);
+            byte[] s = im.samples();
+            byte[] d = c.samples();
+            for (int r = 0; r < crop; r++) {
+                for (int j = 0; j < crop; j++) {
+                    int src = ((row0 + r) * im.width() + col0 + (mirror ? crop - 1 - j : j)) * 3;
+                    int dst = (r * crop + j) * 3;
+                    d[dst] = s[src];
+                    d[dst + 1] = s[src + 1];
+                    d[dst + 2] = s[src + 2];
+                }
+            }
+            picked[k] = c;
+        }
+        return examples(picked);
+    }
+
+    /** Every coded sample of the given images (whole images: for measuring). */
+    public static InterpBatch examples(RgbImage... images) {
+        int[] count = new int[3];
+        for (RgbImage im : images) {
+            Polyphase split = new Polyphase(im.width(), im.height(), InterpModel.LEVELS);
+            for (int level = 0; level < InterpModel.LEVELS; level++) {
+                for (int band = 0; band < 3; band++) {
+                    count[band] += split.samples(level, InterpModel.TARGET[band]);
+                }
+            }
+        }
+        float[][] inputs = new float[3][];
+        int[][] targets = new int[3][];
+        for (int band = 0; band < 3; band++) {
+            inputs[band] = new float[count[band] * InterpModel.inputs(band)];
+            targets[band] = new int[count[band] * 3];
+        }
+        int[] at = new int[3];
+        for (RgbImage im : images) {
+            YCoCgR.Planes p = YCoCgR.forward(im);
+            Polyphase split = new Polyphase(im.width(), im.height(), InterpModel.LEVELS);
+            for (int level = 0; level < InterpModel.LEVELS; level++) {
+                for (int band = 0; band < 3; band++) {
+                    int kind = InterpModel.TARGET[band];
+                    int width = InterpModel.inputs(band);
+                    long[] raw = new long[width];
+                    for (int i = 0; i < split.rows(level, kind); i++) {
+                        for (int j = 0; j < split.cols(level, kind); j++) {
+                            InterpModel.gather(split, p.y(), p.co(), p.cg(), band, level, i, j, false, raw, 0);
+                            int o = at[band] * width;
+                            for (int k = 0; k < width; k += 3) {
+                                inputs[band][o + k] = (raw[k] - InterpModel.Y_ZERO) / 255f;
+                                inputs[band][o + k + 1] = raw[k + 1] / 255f;
+                                inputs[band][o + k + 2] = raw[k + 2] / 255f;
+                            }
+                            int pixel = split.pixel(level, kind, i, j);
+                            targets[band][at[band] * 3] = p.y()[pixel];
+                            targets[band][at[band] * 3 + 1] = p.co()[pixel];
+                            targets[band][at[band] * 3 + 2] = p.cg()[pixel];
+                            at[band]++;
+                        }
+                    }
+                }
+            }
+        }
+        return new InterpBatch(count, inputs, targets);
+    }
+}
