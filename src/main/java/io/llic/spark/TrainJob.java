@@ -17,7 +17,12 @@ import io.llic.train.Checkpoint;
 import io.llic.train.CropSampler;
 import io.llic.train.GradientSum;
 import io.llic.train.LinearStart;
+import io.llic.train.CausalTraining;
+import io.llic.train.FamilyLoss;
 import io.llic.train.LossModel;
+import io.llic.train.TrainBatch;
+import io.llic.train.TrainableFamilies;
+import io.llic.train.TrainableFamily;
 import io.llic.train.TrainConfig;
 import io.llic.train.TrainImage;
 import io.llic.train.Trainer;
@@ -75,7 +80,7 @@ public final class TrainJob {
             "  --output       model directory to write (manifest.json, weights.bin, MODEL_CARD.md, train_log.tsv,",
             "                 checkpoints/); local, hdfs: or s3a:",
             "  --downsample   box-filter factor per input, comma-separated, or one for all (default 1)",
-            "  --family       model family (default causal; the only one so far)",
+            "  --family       model family: causal (default; the 59K pixel model) or interp (LLICTI interpolation)",
             "  --steps        total training steps (the learning-rate schedule's length)",
             "  --minutes      wall-clock budget of this invocation; without --steps the first steps are timed",
             "                 and the total is fixed so the run fits. When the budget is used up the job",
@@ -89,9 +94,9 @@ public final class TrainJob {
             "                 a new --output, on any machine; re-planning as with --resume",
             "  --init         DIR: fine-tune: start a new run from a released model's parameters (its id and",
             "                 hash are recorded); the network's shape is taken from the model",
-            "  --start        initialisation of a fresh run: ls (default: least-squares linear predictor fitted",
-            "                 on training crops) or predictor ((left + above) / 2)",
-            "  --crop         crop side in pixels (default 32)    --batch   crops per step (default 16)",
+            "  --start        initialisation of a fresh causal run: ls (default: least-squares linear predictor",
+            "                 fitted on training crops) or predictor ((left + above) / 2); interp runs: random",
+            "  --crop         crop side in pixels (default 32 causal, 64 interp)    --batch   crops per step (default 16)",
             "  --lr           peak Adam learning rate (default 2e-3); --final-lr rate at the last step (default 2e-5);",
             "                 --lr-schedule cosine (default), linear, constant or wsd, after --warmup steps (default 200)",
             "                 of linear warm-up; wsd holds the peak rate, then decays linearly to --final-lr over",
@@ -105,7 +110,8 @@ public final class TrainJob {
             "  --validation   fraction of images held out (default 0.05); --val-crops (default 256),",
             "                 --val-every steps (default 500)",
             "  --checkpoint-every  steps between checkpoints (default 500)",
-            "  --hidden       hidden width (default 128); --layers hidden layers (default 4)",
+            "  --hidden       hidden width (default 128; interp: width of each of the 4 sub-networks, default 88);",
+            "                 --layers hidden layers of a causal network (default 4)",
             "  --id           model id written into bitstreams (default: the output folder's name)",
             "  --measure-pixels  pixels of whole validation images measured at export (default 2000000); the",
             "                 adaptation stage is calibrated on the same images",
@@ -118,7 +124,7 @@ public final class TrainJob {
             "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds", "lr-schedule",
             "cooldown", "ema", "init", "start", "resume-from", "adaptation");
     private static final Set<String> FLAGS = Set.of("resume");
-    private static final Map<String, Queue<LossModel>> LOSS_MODELS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final Map<String, Queue<FamilyLoss>> LOSS_MODELS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private TrainJob() {}
 
@@ -148,9 +154,7 @@ public final class TrainJob {
                 downsample.add(positiveInt("downsample", ds[ds.length == 1 ? 0 : i]));
             }
             String family = a.get("family", CausalModel.FAMILY);
-            if (!CausalModel.FAMILY.equals(family)) {
-                throw new IllegalArgumentException("--family " + family + " is not supported (known: " + CausalModel.FAMILY + ")");
-            }
+            TrainableFamily trainable = TrainableFamilies.byName(family);
             double minutes = a.getDouble("minutes", 0, 0);
             long steps = a.getInt("steps", 0, 1);
             if (steps == 0 && minutes == 0 && !resume) {
@@ -175,17 +179,21 @@ public final class TrainJob {
             if (!adaptOption.equals("on") && !adaptOption.equals("off")) {
                 throw new IllegalArgumentException("--adaptation is on or off, got " + adaptOption);
             }
-            String start = a.get("start", "ls");
+            String start = a.get("start", trainable instanceof CausalTraining ? "ls" : "random");
             if (!TrainConfig.STARTS.contains(start)) {
                 throw new IllegalArgumentException("--start " + start + " is not one of " + TrainConfig.STARTS);
+            }
+            if (!(trainable instanceof CausalTraining) && !"random".equals(start)) {
+                throw new IllegalArgumentException("--start " + start + " belongs to the causal family; a " + family
+                        + " run starts from random weights (--start random)");
             }
             double validation = a.getDouble("validation", 0.05, 0);
             if (validation >= 1) {
                 throw new IllegalArgumentException("--validation is a fraction below 1");
             }
             int valEvery = a.getInt("val-every", 500, 0);
-            TrainConfig config = new TrainConfig(family, inputs, downsample, a.getInt("hidden", 128, 1),
-                    a.getInt("layers", 4, 1), a.getInt("crop", 32, 1), a.getInt("batch", 16, 1),
+            TrainConfig config = new TrainConfig(family, inputs, downsample, a.getInt("hidden", trainable.defaultHidden(), 1),
+                    a.getInt("layers", 4, 1), a.getInt("crop", trainable.defaultCrop(), 1), a.getInt("batch", 16, 1),
                     a.getInt("shards", defaultShards, 1), a.getDouble("lr", 2e-3, 0), lrSchedule, a.getDouble("final-lr", 2e-5, 0),
                     a.getInt("warmup", 200, 0), steps, a.getInt("seed", 1, 0), validation,
                     validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
@@ -282,13 +290,17 @@ public final class TrainJob {
             } catch (ModelException e) {
                 throw new IllegalArgumentException("--init " + options.init() + ": " + e.getMessage(), e);
             }
+            if (!init.manifest().family().equals(config.family())) {
+                throw new IllegalArgumentException("--init " + options.init() + " is a " + init.manifest().family()
+                        + " model; this run trains the " + config.family() + " family (--family)");
+            }
             config = config.withInit(init.id() + " " + init.sha256Hex());
+            TrainableFamily initFamily = TrainableFamilies.byName(config.family());
             if (!options.given().contains("hidden") && !options.given().contains("layers")) {
-                List<io.llic.model.FixedPointLayer> layers = init.net().layers();
-                config = config.withNet(layers.get(0).out(), layers.size() - 1);
+                config = initFamily.shapeOf(config, init);
             }
             try {
-                state = Trainer.start(config, config.net().fromFixedPoint(init.net()));
+                state = Trainer.start(config, initFamily.fromModel(config, init));
             } catch (ModelException e) {
                 throw new IllegalArgumentException("--init " + options.init() + ": " + e.getMessage(), e);
             }
@@ -297,8 +309,8 @@ public final class TrainJob {
             state = null;
         }
         TrainConfig run = config;
-        CausalNet net = run.net();
-        LOG.info("model: causal, {} hidden layers of {}, {} parameters", run.hiddenLayers(), run.hidden(), net.size());
+        TrainableFamily family = TrainableFamilies.byName(run.family());
+        LOG.info("model: {}", family.describe(run));
 
         // list, split and shard the images
         List<Source> train = new ArrayList<>();
@@ -345,7 +357,7 @@ public final class TrainJob {
         }
         JavaRDD<Loaded> valRdd = valCounts[0] > 0 ? valLoaded : null;
         if (state == null) {
-            if ("ls".equals(run.start())) {
+            if ("ls".equals(run.start()) && family instanceof CausalTraining) {
                 LinearStart.Fit fit = linearStart(trainRdd, run);
                 LOG.info(String.format(Locale.ROOT, "least-squares start: residual RMS R %.2f, G %.2f, B %.2f (of 255);"
                         + " G from R %.3f, B from R %.3f and G %.3f", 255 * fit.rms()[0], 255 * fit.rms()[1],
@@ -393,15 +405,15 @@ public final class TrainJob {
                     weightsBits, averageBits, exported == last.params() ? "weights" : "moving average"));
         }
         // export and measure what quantisation costs
-        FixedPointNet fixed;
+        List<FixedPointNet> fixed;
         try {
-            fixed = last.config().net().export(exported);
+            fixed = family.export(last.config(), exported);
         } catch (ModelException e) {
             throw new IOException("fixed-point export failed: " + e.getMessage(), e);
         }
         Measured measuredAll = measure(valRdd != null ? valRdd : trainRdd, valRdd != null ? "validation images"
                 : "training images (no validation set)", last.config(), exported, fixed, last.config().measurePixels(),
-                "on".equals(last.config().adaptation()));
+                "on".equals(last.config().adaptation()) && family.adaptive());
         Map<String, Object> measured = measuredAll.figures();
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("trainedBy", "llic train-job (io.llic.spark.TrainJob)");
@@ -420,7 +432,7 @@ public final class TrainJob {
         provenance.put("export", exportChoice);
         provenance.put("quantisation", measured);
         provenance.put("master", spark.sparkContext().master());
-        LoadedModel model = writeModel(fs, out, run.modelId(), fixed, measuredAll.adaptation(), provenance);
+        LoadedModel model = writeModel(fs, out, run.modelId(), run.family(), fixed, measuredAll.adaptation(), provenance);
         Jobs.writeText(fs, new Path(out, "train_log.tsv"), trainLog(last));
         // the training state beside the model, so that a later run on any machine continues it
         Jobs.writeBytes(fs, new Path(out, TRAINING_DIR + "/" + FINAL_CHECKPOINT), last.toBytes());
@@ -645,9 +657,9 @@ public final class TrainJob {
                 return Collections.singletonList(new GradientSum(0)).iterator();
             }
             long t0 = System.nanoTime();
-            Batch batch = new CropSampler(images, config.crop()).sample(config.seed(), step, shard, crops);
+            TrainBatch batch = TrainableFamilies.byName(config.family()).sample(images, config, step, shard, crops);
             String device = ExecutorModels.djlDevice(ExecutorModels.device());
-            LossModel model = acquire(config, device);
+            FamilyLoss model = acquire(config, device);
             try {
                 GradientSum sum = GradientSum.of(model.evaluate(params, batch, weight, withGradient));
                 return Collections.singletonList(sum.timed(System.nanoTime() - t0)).iterator();
@@ -661,36 +673,40 @@ public final class TrainJob {
      * One loss model per concurrent task in this JVM and device (the task's GPU, or the CPU with a
      * logged fallback), with as many PyTorch threads as the task has CPUs.
      */
-    private static LossModel acquire(TrainConfig config, String device) {
-        LossModel m = LOSS_MODELS.computeIfAbsent(key(config, device), k -> new ConcurrentLinkedQueue<>()).poll();
+    private static FamilyLoss acquire(TrainConfig config, String device) {
+        FamilyLoss m = LOSS_MODELS.computeIfAbsent(key(config, device), k -> new ConcurrentLinkedQueue<>()).poll();
         if (m == null) {
             TaskContext task = TaskContext.get();
             int threads = task == null ? 0 : Math.max(1, task.cpus());
-            m = new LossModel(config.net(), threads, device);
+            m = TrainableFamilies.byName(config.family()).loss(config, threads, device);
         }
         return m;
     }
 
-    private static void release(TrainConfig config, String device, LossModel m) {
+    private static void release(TrainConfig config, String device, FamilyLoss m) {
         LOSS_MODELS.get(key(config, device)).add(m);
     }
 
     private static String key(TrainConfig config, String device) {
-        return config.hidden() + "x" + config.hiddenLayers() + "@" + device;
+        return config.family() + ":" + config.hidden() + "x" + config.hiddenLayers() + "@" + device;
     }
 
     /** What {@link #measure} found: the figures for the model card, and the adaptation stage to ship (or null). */
     record Measured(Map<String, Object> figures, Adaptation adaptation) {}
 
+    /** Symbols per float-loss batch when measuring whole images. */
+    static final int MEASURE_BATCH_SYMBOLS = 49152;
+
     /**
      * Bits per pixel of whole images (up to {@code maxPixels}, validation images when there are any)
-     * with the float network and with the exported fixed-point network as the codec codes them
-     * (wavefront); the calibration of the adaptation stage on the same images, and then the file bits
-     * with it.
+     * with the float network and with the exported fixed-point networks as the codec codes them (the
+     * family's default schedule); for an adaptive family, the calibration of the adaptation stage on
+     * the same images, and then the file bits with it.
      */
-    static Measured measure(JavaRDD<Loaded> rdd, String what, TrainConfig config, double[] params, FixedPointNet fixed,
+    static Measured measure(JavaRDD<Loaded> rdd, String what, TrainConfig config, double[] params, List<FixedPointNet> fixed,
                             long maxPixels, boolean adapt) throws IOException {
-        LoadedModel.ModelBytes bytes = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", fixed, Map.of()).toFiles();
+        LoadedModel.ModelBytes bytes = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", config.family(), fixed,
+                null, Map.of()).toFiles();
         List<Tuple2<String, Long>> all = rdd.filter(l -> l.image() != null)
                 .map(l -> new Tuple2<>(l.image().id(), l.image().pixels())).collect();
         List<Tuple2<String, Long>> sorted = new ArrayList<>(all);
@@ -707,19 +723,18 @@ public final class TrainJob {
         JavaRDD<Loaded> images = rdd.filter(l -> l.image() != null && chosen.contains(l.image().id()));
         int limit = Adaptation.DEFAULT_LIMIT;
         int minCount = Adaptation.DEFAULT_MIN_COUNT;
-        String wavefront = "wavefront"; // Schedule objects are not serializable: looked up in the tasks
-        // pass 1: the float network's bits, the fixed-point network's bits and the calibration totals
+        // pass 1: the float network's bits, the fixed-point network's bits and (adaptive families) the calibration totals
         List<Tuple2<double[], AdaptationCalibration.Totals>> rows = images.map(l -> {
             TrainImage im = l.image();
             String device = ExecutorModels.device();
             String lossDevice = ExecutorModels.djlDevice(device);
-            LossModel lm = acquire(config, lossDevice);
+            FamilyLoss lm = acquire(config, lossDevice);
             double floatBits = 0;
             try {
-                int band = Math.max(1, 16384 / im.width());
-                for (int r = 0; r < im.height(); r += band) {
-                    Batch b = CropSampler.rows(im, r, Math.min(band, im.height() - r));
-                    floatBits += lm.evaluate(params, b, 0, false).bits();
+                java.util.Iterator<TrainBatch> pieces = TrainableFamilies.byName(config.family()).wholeImage(im,
+                        MEASURE_BATCH_SYMBOLS);
+                while (pieces.hasNext()) {
+                    floatBits += lm.evaluate(params, pieces.next(), 0, false).bits();
                 }
             } finally {
                 release(config, lossDevice, lm);
@@ -727,8 +742,11 @@ public final class TrainJob {
             LoadedModel m = ExecutorModels.model(bytes);
             var ev = ExecutorModels.acquire(m, device);
             try {
-                AdaptationCalibration.Totals t = AdaptationCalibration.totals(m, ev.get(0),
-                        new RgbImage(im.width(), im.height(), im.samples()), Schedules.byName(wavefront), limit, minCount);
+                RgbImage rgb = new RgbImage(im.width(), im.height(), im.samples());
+                AdaptationCalibration.Totals t = adapt
+                        ? AdaptationCalibration.totals(m, ev.get(0), rgb, Schedules.byName(Schedules.DEFAULT), limit, minCount)
+                        : new AdaptationCalibration.Totals(0, 0, new Encoder(m, ev, false).encode(rgb,
+                                m.family().defaultSchedule(), null).stats().predictedBits());
                 return new Tuple2<>(new double[] {im.pixels(), floatBits}, t);
             } finally {
                 ExecutorModels.release(m, device, ev);
@@ -745,8 +763,8 @@ public final class TrainJob {
         double pr = totals.networkBits();
         Adaptation adaptation = adapt ? Adaptation.defaults(totals.calibrationQ12()) : null;
         // pass 2: the files the shipped model writes
-        LoadedModel.ModelBytes shipped = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", fixed, adaptation,
-                Map.of()).toFiles();
+        LoadedModel.ModelBytes shipped = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", config.family(), fixed,
+                adaptation, Map.of()).toFiles();
         List<double[]> files = images.map(l -> {
             TrainImage im = l.image();
             String device = ExecutorModels.device();
@@ -754,7 +772,7 @@ public final class TrainJob {
             var ev = ExecutorModels.acquire(m, device);
             try {
                 Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
-                        Schedules.byName(wavefront), null);
+                        m.family().defaultSchedule(), null);
                 return new double[] {r.stats().predictedBits(), r.stats().fileBits()};
             } finally {
                 ExecutorModels.release(m, device, ev);
@@ -790,9 +808,9 @@ public final class TrainJob {
         return Math.round(v * 1e4) / 1e4;
     }
 
-    private static LoadedModel writeModel(FileSystem fs, Path out, String id, FixedPointNet net, Adaptation adaptation,
-                                          Map<String, Object> provenance) throws IOException {
-        LoadedModel model = LoadedModel.of(java.nio.file.Path.of(out.toString()), id, net, adaptation, provenance);
+    private static LoadedModel writeModel(FileSystem fs, Path out, String id, String family, List<FixedPointNet> nets,
+                                          Adaptation adaptation, Map<String, Object> provenance) throws IOException {
+        LoadedModel model = LoadedModel.of(java.nio.file.Path.of(out.toString()), id, family, nets, adaptation, provenance);
         LoadedModel.ModelBytes files = model.toFiles();
         Jobs.writeBytes(fs, new Path(out, LoadedModel.WEIGHTS), files.weights());
         Jobs.writeBytes(fs, new Path(out, LoadedModel.MANIFEST), files.manifest());
@@ -899,7 +917,7 @@ public final class TrainJob {
                             Map<String, Object> measured, List<String> skipped) {
         TrainConfig c = last.config();
         StringBuilder s = new StringBuilder();
-        s.append("# Model ").append(c.modelId()).append(" (family causal)\n\n");
+        s.append("# Model ").append(c.modelId()).append(" (family ").append(c.family()).append(")\n\n");
         s.append("Trained by llic's own `train-job`; written by the job itself (figures below are from this run).\n\n");
         s.append("## Training\n");
         s.append("- Command: `").append(provenance.get("command")).append("`\n");
@@ -907,7 +925,7 @@ public final class TrainJob {
             s.append("- Fine-tuned from model ").append(c.init()).append(" (id, weights SHA-256)\n");
         } else {
             s.append("- Start: ").append("ls".equals(c.start()) ? "least-squares linear predictor fitted on training crops"
-                    : "(left + above) / 2 predictor").append('\n');
+                    : "predictor".equals(c.start()) ? "(left + above) / 2 predictor" : "random weights").append('\n');
         }
         if (provenance.containsKey("continuedWith")) {
             s.append("- Continued with: ").append(provenance.get("continuedWith")).append('\n');
@@ -919,8 +937,7 @@ public final class TrainJob {
         if (!skipped.isEmpty()) {
             s.append("- Skipped files: ").append(String.join("; ", skipped)).append('\n');
         }
-        s.append(String.format(Locale.ROOT, "- Network: 36 causal inputs -> %d x %d LeakyReLU -> 36 outputs (%d parameters)%n",
-                c.hiddenLayers(), c.hidden(), c.net().size()));
+        s.append("- Network: ").append(TrainableFamilies.byName(c.family()).describe(c)).append('\n');
         s.append(String.format(Locale.ROOT, "- Steps: %d of %d (%s), batch %d crops of %dx%d, Adam, lr %.1e " + c.lrSchedule() + " to %.1e"
                         + " after %d warm-up steps, seed %d, %d shards%n", last.step(), c.steps(),
                 outcome.finished() ? "finished" : "stopped: " + outcome.reason(), c.batch(), c.crop(), c.crop(),

@@ -29,7 +29,7 @@ import java.util.List;
  *
  * <p>One instance per thread (it owns a PyTorch manager); not thread-safe.
  */
-public final class LossModel implements AutoCloseable {
+public final class LossModel implements FamilyLoss {
     static final double P_MIN = 1e-9;
     private static final double LOG2E = 1 / Math.log(2);
     private final CausalNet net;
@@ -55,6 +55,11 @@ public final class LossModel implements AutoCloseable {
      * Sum of bits of the batch and, if {@code withGradient}, the gradient of {@code weight * bits}
      * with respect to every parameter (flat, in {@link CausalNet} order).
      */
+    @Override
+    public Result evaluate(double[] params, TrainBatch batch, double weight, boolean withGradient) {
+        return evaluate(params, (Batch) batch, weight, withGradient);
+    }
+
     public Result evaluate(double[] params, Batch batch, double weight, boolean withGradient) {
         if (threads > 0) {
             // OpenMP's thread count is per calling thread, and Spark runs this on whichever task thread

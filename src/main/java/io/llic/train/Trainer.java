@@ -48,12 +48,12 @@ public final class Trainer {
 
     /** A fresh run's step-0 state from the network's own initialisation. */
     public static Checkpoint start(TrainConfig config) {
-        return start(config, config.net().init(config.seed()));
+        return start(config, TrainableFamilies.byName(config.family()).init(config));
     }
 
     /** A run's step-0 state from given parameters (a least-squares start, or a released model to fine-tune). */
     public static Checkpoint start(TrainConfig config, double[] params) {
-        int size = config.net().size();
+        int size = TrainableFamilies.byName(config.family()).parameters(config);
         if (params.length != size) {
             throw new IllegalArgumentException("initial parameters have " + params.length + " values, the network " + size);
         }

@@ -80,6 +80,52 @@ class TrainJobIT {
         return TrainJob.Options.parse(args.toArray(String[]::new), 2);
     }
 
+    /**
+     * train-job --family interp: the same job trains the interpolation family, exports three grouped
+     * band networks whose codec bits match the float loss, and the model codes along both of its
+     * schedules.
+     */
+    @Test
+    void theInterpFamilyTrainsThroughTheSameJob() throws Exception {
+        List<String> args = new ArrayList<>(List.of("--input", input.toString(), "--output", dir.resolve("interp").toString(),
+                "--family", "interp", "--crop", "32", "--batch", "4", "--shards", "2", "--hidden", "6", "--lr", "3e-3",
+                "--warmup", "2", "--validation", "0.3", "--val-crops", "4", "--val-every", "10", "--checkpoint-every", "10",
+                "--log-seconds", "1", "--steps", "30", "--id", "tiny-interp"));
+        TrainJob.Result r = TrainJob.train(spark, TrainJob.Options.parse(args.toArray(String[]::new), 2));
+        assertTrue(r.finished());
+        Path out = dir.resolve("interp");
+        LoadedModel model = LoadedModel.load(out);
+        assertEquals("interp", model.manifest().family());
+        assertEquals(3, model.nets().size());
+        assertEquals(4, model.nets().get(0).layers().get(1).groups());
+        assertEquals(null, model.adaptation());
+        List<String> log = Files.readAllLines(out.resolve("train_log.tsv"));
+        double first = Double.parseDouble(log.get(1).split("\t")[1]);
+        double last = Double.parseDouble(log.get(log.size() - 1).split("\t")[1]);
+        assertTrue(last < first - 0.5, "training loss " + first + " -> " + last);
+        assertTrue(Files.readString(out.resolve("MODEL_CARD.md")).contains("(family interp)"));
+        JsonNode q = Jobs.JSON.readTree(out.resolve("train_summary.json").toFile()).get("quantisation");
+        assertTrue(Math.abs(q.get("fixedPointPredictedBpp").asDouble() / q.get("floatBpp").asDouble() - 1) < 0.03, q.toString());
+        List<NetworkEvaluator> ev = new ArrayList<>();
+        for (var net : model.nets()) {
+            ev.add(Evaluators.create(Evaluators.JAVA, net, "cpu", 1));
+        }
+        try {
+            for (String schedule : List.of("interp", "checkerboard")) {
+                Encoder.Result enc = new Encoder(model, ev, false).encode(crops.get(3), schedule, null);
+                assertTrue(new Decoder(model, ev, 4096).decode(enc.file()).image().samePixels(crops.get(3)), schedule);
+            }
+        } finally {
+            ev.forEach(NetworkEvaluator::close);
+        }
+        // options that belong to the causal family are refused with a clear message
+        List<String> ls = new ArrayList<>(args);
+        ls.addAll(List.of("--start", "ls"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainJob.Options.parse(ls.toArray(String[]::new), 2));
+        assertTrue(e.getMessage().contains("causal family"), e.getMessage());
+    }
+
     @Test
     void aShortRunLowersTheLossAndWritesAUsableModel() throws Exception {
         // from (left + above) / 2, so that 40 steps have a large, checkable effect

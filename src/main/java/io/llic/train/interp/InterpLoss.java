@@ -12,6 +12,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.llic.model.interp.InterpModel;
+import io.llic.train.LossModel.Result;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,7 +27,7 @@ import java.util.List;
  *
  * <p>One instance per thread (it owns a PyTorch manager); not thread-safe.
  */
-public final class InterpLoss implements AutoCloseable {
+public final class InterpLoss implements io.llic.train.FamilyLoss {
     static final double P_MIN = 1e-9;
     private static final double LOG2E = 1 / Math.log(2);
     private final InterpNet net;
@@ -40,9 +41,12 @@ public final class InterpLoss implements AutoCloseable {
         this.base = NDManager.newBaseManager(Device.fromName(device), "PyTorch");
     }
 
-    /** Summed bits of the batch and, if asked, the gradient of {@code weight * bits} (flat, {@link InterpNet} order). */
-    public record Result(double bits, long subpixels, double[] gradient) {}
+    @Override
+    public Result evaluate(double[] params, io.llic.train.TrainBatch batch, double weight, boolean withGradient) {
+        return evaluate(params, (InterpBatch) batch, weight, withGradient);
+    }
 
+    /** Summed bits of the batch and, if asked, the gradient of {@code weight * bits} (flat, {@link InterpNet} order). */
     public Result evaluate(double[] params, InterpBatch batch, double weight, boolean withGradient) {
         if (threads > 0) {
             JniUtils.setNumThreads(threads); // per calling thread (see LossModel)

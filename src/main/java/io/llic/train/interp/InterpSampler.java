@@ -74,7 +74,7 @@ public final class InterpSampler {
         return examples(picked);
     }
 
-    /** Every coded sample of the given images (whole images: for measuring). */
+    /** Every coded sample of the given images (as training examples of whole images). */
     public static InterpBatch examples(RgbImage... images) {
         int[] count = new int[3];
         for (RgbImage im : images) {
@@ -97,28 +97,82 @@ public final class InterpSampler {
             Polyphase split = new Polyphase(im.width(), im.height(), InterpModel.LEVELS);
             for (int level = 0; level < InterpModel.LEVELS; level++) {
                 for (int band = 0; band < 3; band++) {
-                    int kind = InterpModel.TARGET[band];
-                    int width = InterpModel.inputs(band);
-                    long[] raw = new long[width];
-                    for (int i = 0; i < split.rows(level, kind); i++) {
-                        for (int j = 0; j < split.cols(level, kind); j++) {
-                            InterpModel.gather(split, p.y(), p.co(), p.cg(), band, level, i, j, false, raw, 0);
-                            int o = at[band] * width;
-                            for (int k = 0; k < width; k += 3) {
-                                inputs[band][o + k] = (raw[k] - InterpModel.Y_ZERO) / 255f;
-                                inputs[band][o + k + 1] = raw[k + 1] / 255f;
-                                inputs[band][o + k + 2] = raw[k + 2] / 255f;
-                            }
-                            int pixel = split.pixel(level, kind, i, j);
-                            targets[band][at[band] * 3] = p.y()[pixel];
-                            targets[band][at[band] * 3 + 1] = p.co()[pixel];
-                            targets[band][at[band] * 3 + 2] = p.cg()[pixel];
-                            at[band]++;
-                        }
-                    }
+                    at[band] = fill(p, split, level, band, 0, split.rows(level, InterpModel.TARGET[band]), inputs[band],
+                            targets[band], at[band]);
                 }
             }
         }
         return new InterpBatch(count, inputs, targets);
+    }
+
+    /**
+     * The examples of a whole image in pieces of at most about {@code maxSamples} samples (one band of
+     * one level, some rows of it, per piece), so measuring a large image never holds all its windows.
+     */
+    public static java.util.Iterator<io.llic.train.TrainBatch> chunks(RgbImage image, int maxSamples) {
+        YCoCgR.Planes p = YCoCgR.forward(image);
+        Polyphase split = new Polyphase(image.width(), image.height(), InterpModel.LEVELS);
+        List<int[]> pieces = new java.util.ArrayList<>(); // level, band, first row, rows
+        for (int level = 0; level < InterpModel.LEVELS; level++) {
+            for (int band = 0; band < 3; band++) {
+                int kind = InterpModel.TARGET[band];
+                int rows = split.rows(level, kind);
+                int cols = split.cols(level, kind);
+                if (cols == 0) {
+                    continue;
+                }
+                int step = Math.max(1, maxSamples / cols);
+                for (int r = 0; r < rows; r += step) {
+                    pieces.add(new int[] {level, band, r, Math.min(step, rows - r)});
+                }
+            }
+        }
+        java.util.Iterator<int[]> it = pieces.iterator();
+        return new java.util.Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return it.hasNext();
+            }
+
+            @Override
+            public io.llic.train.TrainBatch next() {
+                int[] piece = it.next();
+                int band = piece[1];
+                int n = piece[3] * split.cols(piece[0], InterpModel.TARGET[band]);
+                int[] count = new int[3];
+                count[band] = n;
+                float[][] inputs = {new float[0], new float[0], new float[0]};
+                int[][] targets = {new int[0], new int[0], new int[0]};
+                inputs[band] = new float[n * InterpModel.inputs(band)];
+                targets[band] = new int[n * 3];
+                fill(p, split, piece[0], band, piece[2], piece[2] + piece[3], inputs[band], targets[band], 0);
+                return new InterpBatch(count, inputs, targets);
+            }
+        };
+    }
+
+    /** Writes the examples of rows [rowFrom, rowTo) of band {@code band}'s sub-image at {@code level}; returns the next index. */
+    private static int fill(YCoCgR.Planes p, Polyphase split, int level, int band, int rowFrom, int rowTo, float[] inputs,
+                            int[] targets, int at) {
+        int kind = InterpModel.TARGET[band];
+        int width = InterpModel.inputs(band);
+        long[] raw = new long[width];
+        for (int i = rowFrom; i < rowTo; i++) {
+            for (int j = 0; j < split.cols(level, kind); j++) {
+                InterpModel.gather(split, p.y(), p.co(), p.cg(), band, level, i, j, false, raw, 0);
+                int o = at * width;
+                for (int k = 0; k < width; k += 3) {
+                    inputs[o + k] = (raw[k] - InterpModel.Y_ZERO) / 255f;
+                    inputs[o + k + 1] = raw[k + 1] / 255f;
+                    inputs[o + k + 2] = raw[k + 2] / 255f;
+                }
+                int pixel = split.pixel(level, kind, i, j);
+                targets[at * 3] = p.y()[pixel];
+                targets[at * 3 + 1] = p.co()[pixel];
+                targets[at * 3 + 2] = p.cg()[pixel];
+                at++;
+            }
+        }
+        return at;
     }
 }

@@ -86,7 +86,7 @@ class InterpTrainTest {
         try (InterpLoss loss = new InterpLoss(net, 1, "cpu")) {
             first = loss.evaluate(p, batch, 1, false).bits();
             for (int t = 1; t <= 60; t++) {
-                InterpLoss.Result r = loss.evaluate(p, batch, 1.0 / batch.subpixels(), true);
+                var r = loss.evaluate(p, batch, 1.0 / batch.subpixels(), true);
                 adam.step(p, r.gradient(), t, 3e-3);
             }
             last = loss.evaluate(p, batch, 1, false).bits();

@@ -1,0 +1,25 @@
+package io.llic.train;
+
+import io.llic.train.interp.InterpTraining;
+import java.util.List;
+
+/** The families train-job can train, by manifest name. */
+public final class TrainableFamilies {
+    private static final List<TrainableFamily> ALL = List.of(new CausalTraining(), new InterpTraining());
+
+    private TrainableFamilies() {}
+
+    public static List<String> names() {
+        return ALL.stream().map(TrainableFamily::name).toList();
+    }
+
+    /** The family called {@code name}; IllegalArgumentException naming the known ones otherwise. */
+    public static TrainableFamily byName(String name) {
+        for (TrainableFamily f : ALL) {
+            if (f.name().equals(name)) {
+                return f;
+            }
+        }
+        throw new IllegalArgumentException("--family " + name + " is not supported (known: " + String.join(", ", names()) + ")");
+    }
+}

@@ -1,0 +1,51 @@
+package io.llic.train;
+
+import io.llic.model.FixedPointNet;
+import io.llic.model.LoadedModel;
+import io.llic.model.ModelException;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The training side of a model family: what {@code train-job} asks of it. The job itself (data,
+ * shards, schedule, checkpoints, export and reports) knows no family.
+ */
+public interface TrainableFamily {
+    /** The manifest's {@code family} value. */
+    String name();
+
+    /** Default width of the hidden layers (or of each sub-network), when {@code --hidden} is not given. */
+    int defaultHidden();
+
+    /** Default crop side, when {@code --crop} is not given. */
+    int defaultCrop();
+
+    /** "causal, 4 hidden layers of 128, 59K parameters": for logs and model cards. */
+    String describe(TrainConfig config);
+
+    int parameters(TrainConfig config);
+
+    /** Random initial parameters (from {@code config.seed()}). */
+    double[] init(TrainConfig config);
+
+    /** {@code crops} random crops of the shard's images for (seed, step, shard): a pure function of them. */
+    TrainBatch sample(List<TrainImage> images, TrainConfig config, long step, int shard, int crops);
+
+    /** Every symbol of a whole image as the codec codes it, in batches of at most about {@code maxSymbols}. */
+    Iterator<TrainBatch> wholeImage(TrainImage image, int maxSymbols);
+
+    /** The objective on this thread's device ({@code threads} PyTorch threads, 0 = engine default). */
+    FamilyLoss loss(TrainConfig config, int threads, String device);
+
+    /** The fixed-point networks of float parameters. */
+    List<FixedPointNet> export(TrainConfig config, double[] params) throws ModelException;
+
+    /** The config with the network shape of a released model (for {@code --init} without --hidden/--layers). */
+    TrainConfig shapeOf(TrainConfig config, LoadedModel model);
+
+    /** Float parameters of a released model (fine-tuning), for a config of its shape. */
+    double[] fromModel(TrainConfig config, LoadedModel model) throws ModelException;
+
+    /** Whether exported models can carry the adaptation-while-coding stage. */
+    boolean adaptive();
+}
