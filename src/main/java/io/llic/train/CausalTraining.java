@@ -92,6 +92,11 @@ public final class CausalTraining implements TrainableFamily {
     }
 
     @Override
+    public List<String> starts() {
+        return List.of("ls", "predictor");
+    }
+
+    @Override
     public boolean adaptive() {
         return true;
     }

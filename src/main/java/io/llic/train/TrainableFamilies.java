@@ -5,6 +5,8 @@ import java.util.List;
 
 /** The families train-job can train, by manifest name. */
 public final class TrainableFamilies {
+    /** The family a run trains when none is named. */
+    public static final String DEFAULT = "causal";
     private static final List<TrainableFamily> ALL = List.of(new CausalTraining(), new InterpTraining());
 
     private TrainableFamilies() {}

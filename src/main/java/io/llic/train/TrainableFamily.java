@@ -46,6 +46,12 @@ public interface TrainableFamily {
     /** Float parameters of a released model (fine-tuning), for a config of its shape. */
     double[] fromModel(TrainConfig config, LoadedModel model) throws ModelException;
 
+    /**
+     * The initialisations a fresh run may choose ({@code --start}), the default first: "ls" (a
+     * least-squares linear start fitted on the data), "predictor", "random".
+     */
+    List<String> starts();
+
     /** Whether exported models can carry the adaptation-while-coding stage. */
     boolean adaptive();
 }

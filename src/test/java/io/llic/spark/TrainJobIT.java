@@ -71,13 +71,13 @@ class TrainJobIT {
         spark.stop();
     }
 
-    private static TrainJob.Options options(String output, String... extra) {
+    private static TrainOptions options(String output, String... extra) {
         List<String> args = new ArrayList<>(List.of("--input", input.toString(), "--output", dir.resolve(output).toString(),
                 "--crop", "8", "--batch", "8", "--shards", "2", "--hidden", "16", "--layers", "2", "--lr", "3e-3",
                 "--final-lr", "1e-4", "--warmup", "2", "--validation", "0.3", "--val-crops", "8", "--val-every", "10",
                 "--checkpoint-every", "4", "--log-seconds", "1"));
         args.addAll(List.of(extra));
-        return TrainJob.Options.parse(args.toArray(String[]::new), 2);
+        return TrainOptions.parse(args.toArray(String[]::new), 2);
     }
 
     /**
@@ -91,7 +91,7 @@ class TrainJobIT {
                 "--family", "interp", "--crop", "32", "--batch", "4", "--shards", "2", "--hidden", "6", "--lr", "3e-3",
                 "--warmup", "2", "--validation", "0.3", "--val-crops", "4", "--val-every", "10", "--checkpoint-every", "10",
                 "--log-seconds", "1", "--steps", "30", "--id", "tiny-interp"));
-        TrainJob.Result r = TrainJob.train(spark, TrainJob.Options.parse(args.toArray(String[]::new), 2));
+        TrainJob.Result r = TrainJob.train(spark, TrainOptions.parse(args.toArray(String[]::new), 2));
         assertTrue(r.finished());
         Path out = dir.resolve("interp");
         LoadedModel model = LoadedModel.load(out);
@@ -122,8 +122,9 @@ class TrainJobIT {
         List<String> ls = new ArrayList<>(args);
         ls.addAll(List.of("--start", "ls"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TrainJob.Options.parse(ls.toArray(String[]::new), 2));
-        assertTrue(e.getMessage().contains("causal family"), e.getMessage());
+                () -> TrainOptions.parse(ls.toArray(String[]::new), 2));
+        assertTrue(e.getMessage().contains("interp family's [random]") && e.getMessage().contains("another family"),
+                e.getMessage());
     }
 
     @Test
@@ -168,18 +169,18 @@ class TrainJobIT {
     void shardedGradientsEqualSingleProcessGradients() {
         TrainConfig config = options("unused", "--steps", "1").config();
         List<List<TrainImage>> shards = List.of(new ArrayList<>(), new ArrayList<>());
-        List<Tuple2<Integer, TrainJob.Loaded>> rows = new ArrayList<>();
+        List<Tuple2<Integer, TrainData.Loaded>> rows = new ArrayList<>();
         for (int i = 0; i < crops.size(); i++) {
             TrainImage im = TrainImage.of("img" + i, crops.get(i));
             shards.get(i % 2).add(im);
-            rows.add(new Tuple2<>(i % 2, new TrainJob.Loaded(im, "img" + i, null)));
+            rows.add(new Tuple2<>(i % 2, new TrainData.Loaded(im, "img" + i, null)));
         }
-        JavaRDD<TrainJob.Loaded> rdd = JavaSparkContext.fromSparkContext(spark.sparkContext())
+        JavaRDD<TrainData.Loaded> rdd = JavaSparkContext.fromSparkContext(spark.sparkContext())
                 .parallelizePairs(rows, 2).partitionBy(new ExactPartitioner(2)).values();
         double[] params = config.net().init(11);
         double weight = 1.0 / (3.0 * config.batch() * config.crop() * config.crop());
-        GradientSum distributed = TrainJob.shardSums(rdd, config, params, 3, weight, true);
-        LossModel.Result single = TrainJob.singleProcessGradient(shards, config, params, 3);
+        GradientSum distributed = TrainBackend.shardSums(rdd, config, params, 3, weight, true);
+        LossModel.Result single = TrainBackend.singleProcessGradient(shards, config, params, 3);
         double[] g = distributed.gradient();
         double norm = Arrays.stream(single.gradient()).map(Math::abs).max().orElse(0);
         assertTrue(norm > 0);
@@ -203,13 +204,13 @@ class TrainJobIT {
                 () -> TrainJob.train(spark, options("resumed", "--steps", "12", "--resume", "--lr", "1e-3")));
         assertTrue(changed.getMessage().contains("--lr 0.001 (the run has 0.003)"), changed.getMessage());
         // the run's own settings: nothing but --output and --resume is needed
-        TrainJob.Result resumed = TrainJob.train(spark, TrainJob.Options.parse(new String[] {"--output",
+        TrainJob.Result resumed = TrainJob.train(spark, TrainOptions.parse(new String[] {"--output",
             dir.resolve("resumed").toString(), "--resume", "--log-seconds", "1"}, 3));
         assertTrue(resumed.finished());
         assertArrayEquals(straight.checkpoint().params(), resumed.checkpoint().params());
         assertEquals(straight.model().sha256Hex(), resumed.model().sha256Hex());
         FileSystem fs = FileSystem.getLocal(spark.sparkContext().hadoopConfiguration());
-        Checkpoint onDisk = TrainJob.latestCheckpoint(fs, new org.apache.hadoop.fs.Path(dir.resolve("resumed/checkpoints").toString()));
+        Checkpoint onDisk = CheckpointStore.latestCheckpoint(fs, new org.apache.hadoop.fs.Path(dir.resolve("resumed/checkpoints").toString()));
         assertEquals(12, onDisk.step());
         assertArrayEquals(straight.checkpoint().params(), onDisk.params());
     }
@@ -222,7 +223,7 @@ class TrainJobIT {
         Path stable = dir.resolve("wsd/training/stable.ckpt");
         assertEquals(8, Checkpoint.fromBytes(Files.readAllBytes(stable), "stable").step());
         assertTrue(Files.readString(dir.resolve("wsd/MODEL_CARD.md")).contains("training/stable.ckpt"));
-        TrainJob.Result again = TrainJob.train(spark, TrainJob.Options.parse(new String[] {"--resume-from", stable.toString(),
+        TrainJob.Result again = TrainJob.train(spark, TrainOptions.parse(new String[] {"--resume-from", stable.toString(),
             "--output", dir.resolve("wsd-again").toString(), "--cooldown", "4", "--log-seconds", "1"}, 2));
         assertEquals(12, again.checkpoint().step());
         assertArrayEquals(straight.checkpoint().params(), again.checkpoint().params());
@@ -238,7 +239,7 @@ class TrainJobIT {
     @Test
     void fineTuningStartsFromAReleasedModel() throws Exception {
         TrainJob.Result base = TrainJob.train(spark, options("base", "--steps", "8", "--id", "base"));
-        TrainJob.Result tuned = TrainJob.train(spark, TrainJob.Options.parse(new String[] {"--input", input.toString(),
+        TrainJob.Result tuned = TrainJob.train(spark, TrainOptions.parse(new String[] {"--input", input.toString(),
             "--output", dir.resolve("tuned").toString(), "--init", dir.resolve("base").toString(), "--steps", "4",
             "--crop", "8", "--batch", "8", "--shards", "2", "--validation", "0.3", "--val-crops", "8", "--log-seconds", "1"}, 2));
         LoadedModel model = LoadedModel.load(dir.resolve("tuned"));
@@ -249,10 +250,10 @@ class TrainJobIT {
         assertEquals(16, c.hidden(), "the network's shape comes from the model");
         assertTrue(Files.readString(dir.resolve("tuned/MODEL_CARD.md")).contains("Fine-tuned from model base"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainJob.train(spark,
-                TrainJob.Options.parse(new String[] {"--input", input.toString(), "--output", dir.resolve("bad").toString(),
+                TrainOptions.parse(new String[] {"--input", input.toString(), "--output", dir.resolve("bad").toString(),
                     "--init", dir.resolve("base").toString(), "--hidden", "32", "--steps", "2"}, 2)));
         assertTrue(e.getMessage().contains("--init") && e.getMessage().contains("--hidden"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> TrainJob.train(spark, TrainJob.Options.parse(new String[] {
+        e = assertThrows(IllegalArgumentException.class, () -> TrainJob.train(spark, TrainOptions.parse(new String[] {
             "--input", input.toString(), "--output", dir.resolve("bad2").toString(), "--init", dir.resolve("nothing").toString(),
             "--steps", "2"}, 2)));
         assertTrue(e.getMessage().contains("nothing") && e.getMessage().contains("not a model directory"), e.getMessage());

@@ -14,27 +14,27 @@ class TrainJobOptionsTest {
     @Test
     void recordedCommandsCanBePastedIntoAShell() {
         assertEquals("--glob '{2.1.0[1-6],2.2.0[1-8]}.png' --lr 3e-4 --input s3a://b/x,../y 'it'\\''s' ''",
-                TrainJob.shellWords(List.of("--glob", "{2.1.0[1-6],2.2.0[1-8]}.png", "--lr", "3e-4", "--input",
+                TrainOptions.shellWords(List.of("--glob", "{2.1.0[1-6],2.2.0[1-8]}.png", "--lr", "3e-4", "--input",
                         "s3a://b/x,../y", "it's", "")));
     }
 
     @Test
     void replanningIsAllowedOnlyWhereNoStepTakenChangesItsRate() {
-        TrainConfig stable = TrainJob.Options.parse(new String[] {"--input", "x", "--output", "o", "--lr-schedule", "wsd",
+        TrainConfig stable = TrainOptions.parse(new String[] {"--input", "x", "--output", "o", "--lr-schedule", "wsd",
             "--steps", "100", "--warmup", "10"}, 2).config();
-        TrainConfig extend = TrainJob.Options.parse(new String[] {"--output", "o", "--resume", "--steps", "300"}, 2).config();
-        assertEquals(300, TrainJob.reconcile(stable, extend, Set.of("steps"), 100).steps());
-        TrainConfig cool = TrainJob.Options.parse(new String[] {"--output", "o", "--resume", "--cooldown", "40"}, 2).config();
-        TrainConfig cooling = TrainJob.reconcile(stable, cool, Set.of("cooldown"), 100);
+        TrainConfig extend = TrainOptions.parse(new String[] {"--output", "o", "--resume", "--steps", "300"}, 2).config();
+        assertEquals(300, TrainOptions.reconcile(stable, extend, Set.of("steps"), 100).steps());
+        TrainConfig cool = TrainOptions.parse(new String[] {"--output", "o", "--resume", "--cooldown", "40"}, 2).config();
+        TrainConfig cooling = TrainOptions.reconcile(stable, cool, Set.of("cooldown"), 100);
         assertEquals(140, cooling.steps());
         assertEquals(100, cooling.stableEnd());
         // extending once the cool-down has begun would rewrite the rates of steps already taken
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TrainJob.reconcile(cooling, extend, Set.of("steps"), 120));
+                () -> TrainOptions.reconcile(cooling, extend, Set.of("steps"), 120));
         assertTrue(e.getMessage().contains("step 101") && e.getMessage().contains("--resume-from"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> TrainJob.reconcile(stable, extend, Set.of("steps"), 400));
-        TrainConfig cosine = TrainJob.Options.parse(new String[] {"--input", "x", "--output", "o", "--steps", "100"}, 2).config();
-        e = assertThrows(IllegalArgumentException.class, () -> TrainJob.reconcile(cosine, cool, Set.of("cooldown"), 50));
+        assertThrows(IllegalArgumentException.class, () -> TrainOptions.reconcile(stable, extend, Set.of("steps"), 400));
+        TrainConfig cosine = TrainOptions.parse(new String[] {"--input", "x", "--output", "o", "--steps", "100"}, 2).config();
+        e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.reconcile(cosine, cool, Set.of("cooldown"), 50));
         assertTrue(e.getMessage().contains("wsd"), e.getMessage());
     }
 }

@@ -78,6 +78,11 @@ public final class InterpTraining implements TrainableFamily {
     }
 
     @Override
+    public List<String> starts() {
+        return List.of("random");
+    }
+
+    @Override
     public boolean adaptive() {
         return false;
     }

@@ -1,0 +1,152 @@
+package io.llic.spark;
+
+import io.llic.codec.AdaptationCalibration;
+import io.llic.codec.Encoder;
+import io.llic.model.Adaptation;
+import io.llic.image.RgbImage;
+import io.llic.model.FixedPointNet;
+import io.llic.model.LoadedModel;
+import io.llic.schedule.Schedules;
+import io.llic.train.FamilyLoss;
+import io.llic.train.TrainBatch;
+import io.llic.train.TrainableFamilies;
+import io.llic.train.TrainConfig;
+import io.llic.train.TrainImage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+
+/** What an exported model codes: float versus fixed-point bits on whole images, and the adaptation stage's calibration. */
+final class TrainMeasurement {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainMeasurement.class);
+
+    private TrainMeasurement() {}
+
+    /** What {@link #measure} found: the figures for the model card, and the adaptation stage to ship (or null). */
+    record Measured(Map<String, Object> figures, Adaptation adaptation) {}
+
+    /** Symbols per float-loss batch when measuring whole images. */
+    static final int MEASURE_BATCH_SYMBOLS = 49152;
+
+    /**
+     * Bits per pixel of whole images (up to {@code maxPixels}, validation images when there are any)
+     * with the float network and with the exported fixed-point networks as the codec codes them (the
+     * family's default schedule); for an adaptive family, the calibration of the adaptation stage on
+     * the same images, and then the file bits with it.
+     */
+    static Measured measure(JavaRDD<TrainData.Loaded> rdd, String what, TrainConfig config, double[] params, List<FixedPointNet> fixed,
+                            long maxPixels, boolean adapt) throws IOException {
+        LoadedModel.ModelBytes bytes = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", config.family(), fixed,
+                null, Map.of()).toFiles();
+        List<Tuple2<String, Long>> all = rdd.filter(l -> l.image() != null)
+                .map(l -> new Tuple2<>(l.image().id(), l.image().pixels())).collect();
+        List<Tuple2<String, Long>> sorted = new ArrayList<>(all);
+        sorted.sort((x, y) -> x._1().compareTo(y._1()));
+        Set<String> chosen = new java.util.HashSet<>();
+        long pixels = 0;
+        for (Tuple2<String, Long> t : sorted) {
+            if (pixels > 0 && pixels + t._2() > maxPixels) {
+                continue;
+            }
+            chosen.add(t._1());
+            pixels += t._2();
+        }
+        JavaRDD<TrainData.Loaded> images = rdd.filter(l -> l.image() != null && chosen.contains(l.image().id()));
+        int limit = Adaptation.DEFAULT_LIMIT;
+        int minCount = Adaptation.DEFAULT_MIN_COUNT;
+        // pass 1: the float network's bits, the fixed-point network's bits and (adaptive families) the calibration totals
+        List<Tuple2<double[], AdaptationCalibration.Totals>> rows = images.map(l -> {
+            TrainImage im = l.image();
+            String device = ExecutorModels.device();
+            String lossDevice = ExecutorModels.djlDevice(device);
+            FamilyLoss lm = TrainBackend.acquire(config, lossDevice);
+            double floatBits = 0;
+            try {
+                java.util.Iterator<TrainBatch> pieces = TrainableFamilies.byName(config.family()).wholeImage(im,
+                        MEASURE_BATCH_SYMBOLS);
+                while (pieces.hasNext()) {
+                    floatBits += lm.evaluate(params, pieces.next(), 0, false).bits();
+                }
+            } finally {
+                TrainBackend.release(config, lossDevice, lm);
+            }
+            LoadedModel m = ExecutorModels.model(bytes);
+            var ev = ExecutorModels.acquire(m, device);
+            try {
+                RgbImage rgb = new RgbImage(im.width(), im.height(), im.samples());
+                AdaptationCalibration.Totals t = adapt
+                        ? AdaptationCalibration.totals(m, ev.get(0), rgb, Schedules.byName(Schedules.DEFAULT), limit, minCount)
+                        : new AdaptationCalibration.Totals(0, 0, new Encoder(m, ev, false).encode(rgb,
+                                m.family().defaultSchedule(), null).stats().predictedBits());
+                return new Tuple2<>(new double[] {im.pixels(), floatBits}, t);
+            } finally {
+                ExecutorModels.release(m, device, ev);
+            }
+        }).collect();
+        double px = 0;
+        double fl = 0;
+        AdaptationCalibration.Totals totals = new AdaptationCalibration.Totals(0, 0, 0);
+        for (Tuple2<double[], AdaptationCalibration.Totals> r : rows) {
+            px += r._1()[0];
+            fl += r._1()[1];
+            totals = totals.plus(r._2());
+        }
+        double pr = totals.networkBits();
+        Adaptation adaptation = adapt ? Adaptation.defaults(totals.calibrationQ12()) : null;
+        // pass 2: the files the shipped model writes
+        LoadedModel.ModelBytes shipped = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", config.family(), fixed,
+                adaptation, Map.of()).toFiles();
+        List<double[]> files = images.map(l -> {
+            TrainImage im = l.image();
+            String device = ExecutorModels.device();
+            LoadedModel m = ExecutorModels.model(shipped);
+            var ev = ExecutorModels.acquire(m, device);
+            try {
+                Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
+                        m.family().defaultSchedule(), null);
+                return new double[] {r.stats().predictedBits(), r.stats().fileBits()};
+            } finally {
+                ExecutorModels.release(m, device, ev);
+            }
+        }).collect();
+        double adaptedBits = 0;
+        double fi = 0;
+        for (double[] f : files) {
+            adaptedBits += f[0];
+            fi += f[1];
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("measuredOn", what);
+        m.put("images", rows.size());
+        m.put("pixels", (long) px);
+        m.put("floatBpp", round4(fl / px));
+        m.put("fixedPointPredictedBpp", round4(pr / px));
+        m.put("quantisationCostPercent", round4(100 * (pr / fl - 1)));
+        if (adaptation != null) {
+            m.put("adaptationCalibrationQ12", adaptation.calibrationQ12());
+            m.put("adaptedPredictedBpp", round4(adaptedBits / px));
+            m.put("adaptationGainPercent", round4(100 * (1 - adaptedBits / pr)));
+        }
+        m.put("fileBpp", round4(fi / px));
+        LOG.info(String.format(Locale.ROOT, "%s (%d, %d pixels): float %.4f bpp, fixed point %.4f bpp (+%.3f%%)%s, files %.4f bpp",
+                what, rows.size(), (long) px, fl / px, pr / px, 100 * (pr / fl - 1),
+                adaptation == null ? "" : String.format(Locale.ROOT, ", with adaptation %.4f bpp (-%.2f%%)", adaptedBits / px,
+                        100 * (1 - adaptedBits / pr)), fi / px));
+        return new Measured(m, adaptation);
+    }
+
+    static double round4(double v) {
+        return Math.round(v * 1e4) / 1e4;
+    }
+}
