@@ -44,6 +44,10 @@ public final class Decoder {
 
     /** @param evaluators one per network of the model ({@link LoadedModel#nets()}), or null without a model */
     public Decoder(LoadedModel model, List<NetworkEvaluator> evaluators, int batch) {
+        if (model != null && (evaluators == null || evaluators.size() != model.nets().size())) {
+            throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
+                    + (evaluators == null ? 0 : evaluators.size()) + " evaluators given");
+        }
         this.model = model;
         this.evaluators = evaluators;
         this.batch = batch;
@@ -89,17 +93,18 @@ public final class Decoder {
             } catch (IllegalArgumentException e) {
                 throw new FormatException("header names " + e.getMessage());
             }
+            int streams = family.streams(h.schedule());
+            if (chunks.size() != streams) {
+                throw new FormatException("expected " + streams + " payload chunk(s) for schedule " + h.schedule()
+                        + ", found " + chunks.size() + " (corrupt file)");
+            }
             // a size field the payload cannot hold is corrupt, found before anything is allocated
-            long payloadBits = 8 * payloadBytes + STREAM_SLACK_BITS * chunks.size();
+            long payloadBits = 8 * payloadBytes + STREAM_SLACK_BITS * streams;
             if (family.leastPayloadBitsQ16(h.width(), h.height()) > payloadBits << IntCdf.PRECISION_BITS) {
                 throw new FormatException("header claims " + h.width() + "x" + h.height() + " pixels but the payload has only "
                         + payloadBytes + " bytes (corrupt file)");
             }
             CodingPlan plan = family.decodingPlan(model, h.schedule(), h.width(), h.height());
-            if (chunks.size() != plan.streams()) {
-                throw new FormatException("expected " + plan.streams() + " payload chunk(s) for schedule " + h.schedule()
-                        + ", found " + chunks.size());
-            }
             RansDecoder[] rans = new RansDecoder[chunks.size()];
             for (int i = 0; i < rans.length; i++) {
                 rans[i] = new RansDecoder(chunks.get(i), IntCdf.PRECISION_BITS);

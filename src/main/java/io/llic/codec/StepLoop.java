@@ -17,6 +17,12 @@ import java.util.List;
  * the outputs are the same either way, which tests check.
  */
 final class StepLoop {
+    /**
+     * Most positions per network call whatever batch is asked for: an interpolation step is a quarter
+     * of the image, and one call over all of it would hold gigabytes of inputs and activations. Any
+     * batch gives the same integers (the determinism contract), so the cap changes no output.
+     */
+    static final int MAX_BATCH = 1 << 16;
     private final CodingPlan plan;
     private final List<NetworkEvaluator> evaluators;
     private final int maxBatch;
@@ -43,7 +49,7 @@ final class StepLoop {
         }
         this.plan = plan;
         this.evaluators = evaluators;
-        this.maxBatch = maxBatch;
+        this.maxBatch = Math.min(maxBatch, MAX_BATCH);
         this.lookaheadPositions = lookaheadPositions;
     }
 
@@ -113,8 +119,8 @@ final class StepLoop {
         }
         NetworkEvaluator evaluator = evaluators.get(network);
         int batch = Math.min(n, maxBatch);
-        long[] inputs = new long[batch * inputWidth];
-        long[] out = new long[batch * outputs];
+        long[] inputs = new long[Math.multiplyExact(batch, inputWidth)];
+        long[] out = new long[Math.multiplyExact(batch, outputs)];
         int step = first;
         for (int b = 0; b < n; b += maxBatch) {
             int count = Math.min(maxBatch, n - b);

@@ -19,6 +19,17 @@ public final class Families {
         return String.join("; ", ALL.stream().map(f -> f.name() + ": " + String.join(", ", f.schedules())).toList());
     }
 
+    /**
+     * {@code schedule} if some family codes along it (checked again against the model's family once it
+     * is loaded); IllegalArgumentException naming every family's schedules otherwise.
+     */
+    public static String checkKnownSchedule(String schedule) {
+        if (schedule != null && ALL.stream().noneMatch(f -> f.schedules().contains(schedule))) {
+            throw new IllegalArgumentException("unknown schedule '" + schedule + "' (" + describeSchedules() + ")");
+        }
+        return schedule;
+    }
+
     /** The family called {@code name}, or null. */
     public static ModelFamily find(String name) {
         for (ModelFamily f : ALL) {

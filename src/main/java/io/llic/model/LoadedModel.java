@@ -102,6 +102,10 @@ public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPoin
         String what = weightsPath.toString();
         try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(weights))) {
             for (int i = 0; i < family.networks(); i++) {
+                if (in.available() == 0) {
+                    throw new ModelException(what + ": the " + family.name() + " family has " + family.networks()
+                            + " networks, the weights file holds " + i);
+                }
                 nets.add(FixedPointNet.read(in, what));
             }
             adaptation = Adaptation.read(in, what);

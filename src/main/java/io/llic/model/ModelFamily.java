@@ -35,6 +35,9 @@ public interface ModelFamily {
         return schedule;
     }
 
+    /** Streams (file chunks) of an image coded along {@code schedule}. */
+    int streams(String schedule);
+
     /**
      * A lower bound of the payload bits of any {@code width} x {@code height} image, times 2^16: the
      * sum over its symbols of (alphabet - 1), since a symbol of an alphabet of A costs at least

@@ -71,7 +71,8 @@ public final class CompressJob {
                          int partitions, String glob, int progressSeconds) implements Serializable {
         static Config parse(String[] args) {
             JobArgs a = new JobArgs(args, VALUED, FLAGS);
-            return new Config(a.required("input"), a.required("output"), modelPath(a.get("model", null)), a.get("schedule", null),
+            return new Config(a.required("input"), a.required("output"), modelPath(a.get("model", null)),
+                    Families.checkKnownSchedule(a.get("schedule", null)),
                     a.get("run-id", null), !a.flag("no-verify"), a.getInt("partitions", 0, 1),
                     a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("progress-seconds", 10, 1));
         }

@@ -79,7 +79,7 @@ public final class EvalJob {
             if (!baselines.contains("png")) {
                 baselines.add(0, "png");
             }
-            return new Config(a.required("input"), a.required("output"), models, a.get("schedule", null), baselines,
+            return new Config(a.required("input"), a.required("output"), models, Families.checkKnownSchedule(a.get("schedule", null)), baselines,
                     a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("partitions", 0, 1),
                     a.getInt("progress-seconds", 10, 1));
         }

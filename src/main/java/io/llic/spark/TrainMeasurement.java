@@ -65,7 +65,10 @@ final class TrainMeasurement {
         JavaRDD<TrainData.Loaded> images = rdd.filter(l -> l.image() != null && chosen.contains(l.image().id()));
         int limit = Adaptation.DEFAULT_LIMIT;
         int minCount = Adaptation.DEFAULT_MIN_COUNT;
-        // pass 1: the float network's bits, the fixed-point network's bits and (adaptive families) the calibration totals
+        // pass 1: the float network's bits, and the fixed-point network's: for an adaptive family its
+        // bits without adaptation plus the calibration totals; otherwise the files of every schedule
+        List<String> schedules = LoadedModel.fromBytes(java.nio.file.Path.of("measure"), bytes.manifest(), bytes.weights())
+                .family().schedules();
         List<Tuple2<double[], AdaptationCalibration.Totals>> rows = images.map(l -> {
             TrainImage im = l.image();
             String device = ExecutorModels.device();
@@ -85,46 +88,62 @@ final class TrainMeasurement {
             var ev = ExecutorModels.acquire(m, device);
             try {
                 RgbImage rgb = new RgbImage(im.width(), im.height(), im.samples());
-                AdaptationCalibration.Totals t = adapt
-                        ? AdaptationCalibration.totals(m, ev.get(0), rgb, Schedules.byName(Schedules.DEFAULT), limit, minCount)
-                        : new AdaptationCalibration.Totals(0, 0, new Encoder(m, ev, false).encode(rgb,
-                                m.family().defaultSchedule(), null).stats().predictedBits());
-                return new Tuple2<>(new double[] {im.pixels(), floatBits}, t);
+                if (adapt) {
+                    return new Tuple2<>(new double[] {im.pixels(), floatBits}, AdaptationCalibration.totals(m, ev.get(0), rgb,
+                            Schedules.byName(Schedules.DEFAULT), limit, minCount));
+                }
+                // {pixels, float bits, then per schedule: predicted bits, file bits}
+                double[] row = new double[2 + 2 * schedules.size()];
+                row[0] = im.pixels();
+                row[1] = floatBits;
+                for (int k = 0; k < schedules.size(); k++) {
+                    Encoder.Result r = new Encoder(m, ev, false).encode(rgb, schedules.get(k), null);
+                    row[2 + 2 * k] = r.stats().predictedBits();
+                    row[3 + 2 * k] = r.stats().fileBits();
+                }
+                return new Tuple2<>(row, new AdaptationCalibration.Totals(0, 0, row[2]));
             } finally {
                 ExecutorModels.release(m, device, ev);
             }
         }).collect();
         double px = 0;
         double fl = 0;
+        double[] perSchedule = new double[2 * schedules.size()];
         AdaptationCalibration.Totals totals = new AdaptationCalibration.Totals(0, 0, 0);
         for (Tuple2<double[], AdaptationCalibration.Totals> r : rows) {
             px += r._1()[0];
             fl += r._1()[1];
             totals = totals.plus(r._2());
+            for (int k = 0; k < perSchedule.length && !adapt; k++) {
+                perSchedule[k] += r._1()[2 + k];
+            }
         }
         double pr = totals.networkBits();
         Adaptation adaptation = adapt ? Adaptation.defaults(totals.calibrationQ12()) : null;
-        // pass 2: the files the shipped model writes
-        LoadedModel.ModelBytes shipped = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", config.family(), fixed,
-                adaptation, Map.of()).toFiles();
-        List<double[]> files = images.map(l -> {
-            TrainImage im = l.image();
-            String device = ExecutorModels.device();
-            LoadedModel m = ExecutorModels.model(shipped);
-            var ev = ExecutorModels.acquire(m, device);
-            try {
-                Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
-                        m.family().defaultSchedule(), null);
-                return new double[] {r.stats().predictedBits(), r.stats().fileBits()};
-            } finally {
-                ExecutorModels.release(m, device, ev);
-            }
-        }).collect();
         double adaptedBits = 0;
-        double fi = 0;
-        for (double[] f : files) {
-            adaptedBits += f[0];
-            fi += f[1];
+        double fi = perSchedule.length > 1 ? perSchedule[1] : 0;
+        if (adapt) {
+            // pass 2: the files the shipped model (with its calibrated adaptation stage) writes
+            LoadedModel.ModelBytes shipped = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", config.family(), fixed,
+                    adaptation, Map.of()).toFiles();
+            List<double[]> files = images.map(l -> {
+                TrainImage im = l.image();
+                String device = ExecutorModels.device();
+                LoadedModel m = ExecutorModels.model(shipped);
+                var ev = ExecutorModels.acquire(m, device);
+                try {
+                    Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
+                            m.family().defaultSchedule(), null);
+                    return new double[] {r.stats().predictedBits(), r.stats().fileBits()};
+                } finally {
+                    ExecutorModels.release(m, device, ev);
+                }
+            }).collect();
+            fi = 0;
+            for (double[] f : files) {
+                adaptedBits += f[0];
+                fi += f[1];
+            }
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("measuredOn", what);
@@ -139,6 +158,9 @@ final class TrainMeasurement {
             m.put("adaptationGainPercent", round4(100 * (1 - adaptedBits / pr)));
         }
         m.put("fileBpp", round4(fi / px));
+        for (int k = 1; k < schedules.size() && !adapt; k++) {
+            m.put("fileBpp." + schedules.get(k), round4(perSchedule[2 * k + 1] / px));
+        }
         LOG.info(String.format(Locale.ROOT, "%s (%d, %d pixels): float %.4f bpp, fixed point %.4f bpp (+%.3f%%)%s, files %.4f bpp",
                 what, rows.size(), (long) px, fl / px, pr / px, 100 * (pr / fl - 1),
                 adaptation == null ? "" : String.format(Locale.ROOT, ", with adaptation %.4f bpp (-%.2f%%)", adaptedBits / px,

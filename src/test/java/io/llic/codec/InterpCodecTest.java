@@ -90,6 +90,42 @@ class InterpCodecTest {
         }
     }
 
+    /**
+     * A file with more chunks than its schedule has streams is corrupt, and is refused before anything
+     * the size field asks for is allocated (the chunks' slack cannot stretch the size guard); a weights
+     * file with fewer networks than the family needs is refused by name.
+     */
+    @Test
+    void extraChunksAndMissingNetworksAreRefused() throws Exception {
+        RgbImage image = TestData.syntheticImage(20, 20, 11);
+        List<NetworkEvaluator> ev = RoundTrips.evaluators(model, false, 1);
+        try {
+            byte[] file = new Encoder(model, ev, false).encode(image, "interp", null).file();
+            LlicFile parsed = LlicFile.parse(file);
+            List<byte[]> chunks = new java.util.ArrayList<>(parsed.chunks());
+            for (int i = 0; i < 2000; i++) {
+                chunks.add(new byte[0]);
+            }
+            byte[] padded = new LlicFile(parsed.header(), chunks).toBytes();
+            io.llic.format.FormatException e = assertThrows(io.llic.format.FormatException.class,
+                    () -> new Decoder(model, ev, 10).decode(padded));
+            assertTrue(e.getMessage().contains("expected 5 payload chunk(s)"), e.getMessage());
+        } finally {
+            RoundTrips.close(ev);
+        }
+        LoadedModel.ModelBytes files = model.toFiles();
+        byte[] oneNet = model.nets().get(0).toBytes();
+        ModelException missing = assertThrows(ModelException.class,
+                () -> LoadedModel.fromBytes(dir, files.manifest(), oneNet));
+        assertTrue(missing.getMessage().contains("SHA-256") || missing.getMessage().contains("3 networks"), missing.getMessage());
+        // with the manifest's hash removed, the count itself is what is refused
+        String manifest = new String(files.manifest(), java.nio.charset.StandardCharsets.UTF_8)
+                .replaceAll("\"weightsSha256\" : \"[0-9a-f]+\",", "");
+        ModelException count = assertThrows(ModelException.class, () -> LoadedModel.fromBytes(dir,
+                manifest.getBytes(java.nio.charset.StandardCharsets.UTF_8), oneNet));
+        assertTrue(count.getMessage().contains("interp family has 3 networks, the weights file holds 1"), count.getMessage());
+    }
+
     @Test
     void damagedStreamsAreRejectedQuicklyEvenWithValidChecksums() throws Exception {
         RgbImage image = TestData.syntheticImage(29, 19, 9);

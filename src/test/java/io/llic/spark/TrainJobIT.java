@@ -106,6 +106,7 @@ class TrainJobIT {
         assertTrue(Files.readString(out.resolve("MODEL_CARD.md")).contains("(family interp)"));
         JsonNode q = Jobs.JSON.readTree(out.resolve("train_summary.json").toFile()).get("quantisation");
         assertTrue(Math.abs(q.get("fixedPointPredictedBpp").asDouble() / q.get("floatBpp").asDouble() - 1) < 0.03, q.toString());
+        assertTrue(q.get("fileBpp.checkerboard").asDouble() > 0, "both schedules measured: " + q);
         List<NetworkEvaluator> ev = new ArrayList<>();
         for (var net : model.nets()) {
             ev.add(Evaluators.create(Evaluators.JAVA, net, "cpu", 1));

@@ -60,6 +60,11 @@ public final class CausalFamily implements ModelFamily {
     }
 
     @Override
+    public int streams(String schedule) {
+        return 1;
+    }
+
+    @Override
     public long leastPayloadBitsQ16(int width, int height) {
         return 3L * width * height * (MixtureCdf.SYMBOLS - 1);
     }

@@ -52,6 +52,11 @@ public final class InterpFamily implements ModelFamily {
     }
 
     @Override
+    public int streams(String schedule) {
+        return InterpModel.LEVELS;
+    }
+
+    @Override
     public long leastPayloadBitsQ16(int width, int height) {
         // Y has 256 values, Co and Cg at least 2 each
         return (long) width * height * (255 + 1 + 1);

@@ -12,8 +12,10 @@ import java.util.SplittableRandom;
  * Random crops for the interp family: each crop is split and coded as the codec would code an image
  * of that size (the same {@link Polyphase} split and {@link InterpModel#gather} windows, so training
  * sees exactly the coder's contexts), and every sample of every band at every level becomes an
- * example. Crops are mirrored left-right with probability 1/2 (as LLICTI trains). The draw is a pure
- * function of (seed, step, shard).
+ * example. Crops are mirrored left-right with probability 1/2 (as LLICTI trains) and transposed with
+ * probability 1/2: a transposed crop's x01 is the original's x10 seen sideways, which is how the
+ * checkerboard schedule uses band 1's network for x10. The draw is a pure function of (seed, step,
+ * shard).
  */
 public final class InterpSampler {
     private final List<TrainImage> images;
@@ -57,13 +59,14 @@ public final class InterpSampler {
             int row0 = rng.nextInt(im.height() - crop + 1);
             int col0 = rng.nextInt(im.width() - crop + 1);
             boolean mirror = rng.nextBoolean();
+            boolean transpose = rng.nextBoolean();
             RgbImage c = new RgbImage(crop, crop);
             byte[] s = im.samples();
             byte[] d = c.samples();
             for (int r = 0; r < crop; r++) {
                 for (int j = 0; j < crop; j++) {
                     int src = ((row0 + r) * im.width() + col0 + (mirror ? crop - 1 - j : j)) * 3;
-                    int dst = (r * crop + j) * 3;
+                    int dst = (transpose ? j * crop + r : r * crop + j) * 3;
                     d[dst] = s[src];
                     d[dst + 1] = s[src + 1];
                     d[dst + 2] = s[src + 2];
