@@ -10,61 +10,31 @@ import java.util.SplittableRandom;
  * example. The causal context of a crop pixel is read from the whole image (zero only outside the
  * image), exactly as the codec sees it. Each crop is mirrored left-right with probability 1/2.
  *
- * <p>The draw is a pure function of (seed, step, shard): an image with probability proportional to
- * its pixels, then a uniform position and a coin for the mirror. A resumed run therefore sees the
- * same data as an uninterrupted one, and the order in which executors run tasks does not matter.
+ * <p>The crops come from {@link CropDraw}: a pure function of (seed, step, shard).
  */
 public final class CropSampler {
-    private final List<TrainImage> images;
-    private final long[] cumulative;
+    private final CropDraw draw;
     private final int crop;
 
     public CropSampler(List<TrainImage> images, int crop) {
-        this.images = images;
+        this.draw = new CropDraw(images, crop);
         this.crop = crop;
-        this.cumulative = new long[images.size()];
-        long total = 0;
-        for (int i = 0; i < images.size(); i++) {
-            TrainImage im = images.get(i);
-            if (im.width() < crop || im.height() < crop) {
-                throw new IllegalArgumentException(im.id() + " (" + im.width() + "x" + im.height()
-                        + ") is smaller than the crop size " + crop);
-            }
-            total += im.pixels();
-            cumulative[i] = total;
-        }
     }
 
     public boolean isEmpty() {
-        return images.isEmpty();
-    }
-
-    /** The random stream of one (seed, step, shard): SplitMix64 mixing of the three. */
-    static SplittableRandom random(long seed, long step, int shard) {
-        long x = seed * 0x9E3779B97F4A7C15L + step;
-        x = x * 0xBF58476D1CE4E5B9L + shard;
-        return new SplittableRandom(x ^ (x >>> 31));
+        return draw.isEmpty();
     }
 
     /** {@code crops} crops for (seed, step, shard). */
     public Batch sample(long seed, long step, int shard, int crops) {
-        SplittableRandom rng = random(seed, step, shard);
+        SplittableRandom rng = CropDraw.random(seed, step, shard);
         int perCrop = crop * crop;
         int n = crops * perCrop;
         float[] inputs = new float[n * CausalModel.INPUTS];
         int[] targets = new int[n * 3];
-        long total = cumulative.length == 0 ? 0 : cumulative[cumulative.length - 1];
         for (int k = 0; k < crops; k++) {
-            long pick = rng.nextLong(total);
-            int idx = java.util.Arrays.binarySearch(cumulative, pick + 1);
-            if (idx < 0) {
-                idx = -idx - 1;
-            }
-            TrainImage im = images.get(idx);
-            int row0 = rng.nextInt(im.height() - crop + 1);
-            int col0 = rng.nextInt(im.width() - crop + 1);
-            boolean mirror = rng.nextBoolean();
-            fill(im, row0, col0, crop, crop, mirror, inputs, targets, k * perCrop);
+            CropDraw.Crop c = draw.next(rng);
+            fill(c.image(), c.row0(), c.col0(), crop, crop, c.mirror(), inputs, targets, k * perCrop);
         }
         return new Batch(n, inputs, targets);
     }

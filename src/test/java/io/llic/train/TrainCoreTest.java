@@ -487,4 +487,30 @@ class TrainCoreTest {
         assertEquals(75, im.samples()[0] & 0xFF);
         assertEquals(im, im.downsample(1));
     }
+
+    /**
+     * The crops a step draws are part of a run's identity: a checkpoint written by an earlier build
+     * (models/causal-2/training/*.ckpt, by commit 35dae57) must continue on the same data. SHA-256 of
+     * the inputs and targets of (seed 7, step 1234, shard 1, 5 crops of 32) over three BSD images, as
+     * that build drew them.
+     */
+    @Test
+    void causalCropsAreTheOnesEarlierBuildsDrew() throws Exception {
+        java.nio.file.Path bsd = TestData.shared().resolve("datasets/train/bsd200");
+        List<TrainImage> images = new java.util.ArrayList<>();
+        for (String n : new String[] {"100075.png", "100080.png", "100098.png"}) {
+            images.add(TrainImage.of(n, PngIo.read(java.nio.file.Files.readAllBytes(bsd.resolve(n)))));
+        }
+        Batch b = new CropSampler(images, 32).sample(7, 1234, 1, 5);
+        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(4 * (b.inputs().length + b.targets().length));
+        for (float f : b.inputs()) {
+            buf.putInt(Float.floatToIntBits(f));
+        }
+        for (int t : b.targets()) {
+            buf.putInt(t);
+        }
+        assertEquals("eb991b7e4ff6310b7323fffa85086d27a38cb58fcc62d86e135ae5e8dc6ab841",
+                java.util.HexFormat.of().formatHex(md.digest(buf.array())));
+    }
 }

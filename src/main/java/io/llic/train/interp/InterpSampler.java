@@ -4,6 +4,7 @@ import io.llic.image.RgbImage;
 import io.llic.image.YCoCgR;
 import io.llic.model.interp.InterpModel;
 import io.llic.schedule.Polyphase;
+import io.llic.train.CropDraw;
 import io.llic.train.TrainImage;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -18,61 +19,35 @@ import java.util.SplittableRandom;
  * shard).
  */
 public final class InterpSampler {
-    private final List<TrainImage> images;
-    private final long[] cumulative;
+    private final CropDraw draw;
     private final int crop;
 
     public InterpSampler(List<TrainImage> images, int crop) {
-        this.images = images;
+        this.draw = new CropDraw(images, crop);
         this.crop = crop;
-        this.cumulative = new long[images.size()];
-        long total = 0;
-        for (int i = 0; i < images.size(); i++) {
-            TrainImage im = images.get(i);
-            if (im.width() < crop || im.height() < crop) {
-                throw new IllegalArgumentException(im.id() + " (" + im.width() + "x" + im.height()
-                        + ") is smaller than the crop size " + crop);
-            }
-            total += im.pixels();
-            cumulative[i] = total;
-        }
-    }
-
-    static SplittableRandom random(long seed, long step, int shard) {
-        long x = seed * 0x9E3779B97F4A7C15L + step;
-        x = x * 0xBF58476D1CE4E5B9L + shard;
-        return new SplittableRandom(x ^ (x >>> 31));
     }
 
     /** {@code crops} crops for (seed, step, shard). */
     public InterpBatch sample(long seed, long step, int shard, int crops) {
-        SplittableRandom rng = random(seed, step, shard);
+        SplittableRandom rng = CropDraw.random(seed, step, shard);
         RgbImage[] picked = new RgbImage[crops];
-        long total = cumulative[cumulative.length - 1];
         for (int k = 0; k < crops; k++) {
-            long pick = rng.nextLong(total);
-            int idx = java.util.Arrays.binarySearch(cumulative, pick + 1);
-            if (idx < 0) {
-                idx = -idx - 1;
-            }
-            TrainImage im = images.get(idx);
-            int row0 = rng.nextInt(im.height() - crop + 1);
-            int col0 = rng.nextInt(im.width() - crop + 1);
-            boolean mirror = rng.nextBoolean();
+            CropDraw.Crop c = draw.next(rng);
             boolean transpose = rng.nextBoolean();
-            RgbImage c = new RgbImage(crop, crop);
+            TrainImage im = c.image();
+            RgbImage out = new RgbImage(crop, crop);
             byte[] s = im.samples();
-            byte[] d = c.samples();
+            byte[] d = out.samples();
             for (int r = 0; r < crop; r++) {
                 for (int j = 0; j < crop; j++) {
-                    int src = ((row0 + r) * im.width() + col0 + (mirror ? crop - 1 - j : j)) * 3;
+                    int src = ((c.row0() + r) * im.width() + c.col0() + (c.mirror() ? crop - 1 - j : j)) * 3;
                     int dst = (transpose ? j * crop + r : r * crop + j) * 3;
                     d[dst] = s[src];
                     d[dst + 1] = s[src + 1];
                     d[dst + 2] = s[src + 2];
                 }
             }
-            picked[k] = c;
+            picked[k] = out;
         }
         return examples(picked);
     }
