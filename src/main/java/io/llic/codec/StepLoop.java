@@ -20,9 +20,11 @@ final class StepLoop {
     /**
      * Most positions per network call whatever batch is asked for: an interpolation step is a quarter
      * of the image, and one call over all of it would hold gigabytes of inputs and activations. Any
-     * batch gives the same integers (the determinism contract), so the cap changes no output.
+     * batch gives the same integers (the determinism contract), so the cap changes no output. 4096,
+     * the encoder's batch, keeps the float64 activations in cache: on 256x256 Kodak crops an interp
+     * model decoded in 0.81 s (median of 2) with it against 2.16 s with 65536.
      */
-    static final int MAX_BATCH = 1 << 16;
+    static final int MAX_BATCH = 1 << 12;
     private final CodingPlan plan;
     private final List<NetworkEvaluator> evaluators;
     private final int maxBatch;
