@@ -70,34 +70,31 @@ final class Bench {
             }
         }
         // every model with every schedule its family codes (the family's default when none is named)
-        List<String[]> pairs = new ArrayList<>();
-        List<LoadedModel> pairModels = new ArrayList<>();
+        record Pair(LoadedModel model, String schedule) {}
+        List<String> asked = scheduleOption == null ? null
+                : java.util.Arrays.stream(scheduleOption.split(",")).map(String::trim).toList();
+        List<Pair> pairs = new ArrayList<>();
         for (LoadedModel model : models) {
-            List<String> wanted = scheduleOption == null ? List.of(model.family().defaultSchedule())
-                    : java.util.Arrays.stream(scheduleOption.split(",")).map(String::trim).toList();
-            for (String name : wanted) {
+            for (String name : asked == null ? List.of(model.family().defaultSchedule()) : asked) {
                 if (model.family().schedules().contains(name)) {
-                    pairs.add(new String[] {model.id(), name});
-                    pairModels.add(model);
+                    pairs.add(new Pair(model, name));
                 }
             }
         }
-        if (scheduleOption != null) {
-            for (String name : scheduleOption.split(",")) {
-                if (pairs.stream().noneMatch(p -> p[1].equals(name.trim()))) {
-                    throw new UsageException("no model given codes schedule '" + name.trim() + "' (their schedules: "
-                            + models.stream().map(m -> m.id() + ": " + String.join(", ", m.family().schedules()))
-                                    .collect(java.util.stream.Collectors.joining("; ")) + ")");
-                }
+        for (String name : asked == null ? List.<String>of() : asked) {
+            if (pairs.stream().noneMatch(p -> p.schedule().equals(name))) {
+                throw new UsageException("no model given codes schedule '" + name + "' (their schedules: "
+                        + models.stream().map(m -> m.id() + ": " + String.join(", ", m.family().schedules()))
+                                .collect(java.util.stream.Collectors.joining("; ")) + ")");
             }
         }
         List<Summary> summaries = new ArrayList<>();
         List<NetworkEvaluator> evaluators = new ArrayList<>();
         try {
             List<Run> runs = new ArrayList<>();
-            for (int i = 0; i < pairs.size(); i++) {
-                LoadedModel model = pairModels.get(i);
-                String schedule = pairs.get(i)[1];
+            for (Pair pair : pairs) {
+                LoadedModel model = pair.model();
+                String schedule = pair.schedule();
                 List<NetworkEvaluator> ev = main.evaluators(args, model);
                 evaluators.addAll(ev);
                 err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule

@@ -224,11 +224,7 @@ public final class Main {
     /** One evaluator per network of the model (closed by the caller). */
     List<NetworkEvaluator> evaluators(Args a, LoadedModel model) throws UsageException {
         checkEngineOptions(a);
-        List<NetworkEvaluator> list = new java.util.ArrayList<>();
-        for (io.llic.model.FixedPointNet net : model.nets()) {
-            list.add(Evaluators.create(a.get("engine", Evaluators.DJL), net, a.get("device", "cpu"), a.getInt("threads", 0, 0)));
-        }
-        return list;
+        return Evaluators.forModel(a.get("engine", Evaluators.DJL), model, a.get("device", "cpu"), a.getInt("threads", 0, 0));
     }
 
     /** Writes to a temporary file beside the target, then renames: no half-written outputs. */

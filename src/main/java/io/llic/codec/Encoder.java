@@ -79,7 +79,7 @@ public final class Encoder {
         long t0 = System.nanoTime();
         byte[] pixelSha = image.sha256();
         CodingPlan plan = model.family().encodingPlan(model, schedule, image, measureUnadapted);
-        RansEncoder[] rans = new RansEncoder[plan.streams()];
+        RansEncoder[] rans = new RansEncoder[model.family().streams(plan.schedule())];
         for (int i = 0; i < rans.length; i++) {
             rans[i] = new RansEncoder(IntCdf.PRECISION_BITS);
         }
@@ -90,7 +90,7 @@ public final class Encoder {
                 int start = cdf.start(value);
                 int freq = cdf.start(value + 1) - start;
                 rans[stream].put(start, freq);
-                predicted[0] += IntCdf.PRECISION_BITS - log2(freq);
+                predicted[0] += IntCdf.bitsOfFrequency(freq);
                 return value;
             });
         } catch (io.llic.entropy.CorruptStreamException e) {
@@ -127,11 +127,5 @@ public final class Encoder {
     private LlicHeader header(RgbImage image, int mode, String schedule, byte[] pixelSha) {
         return new LlicHeader(image.width(), image.height(), RgbImage.CHANNELS, 8, 0, mode, model.id(), model.sha256(),
                 schedule, 0, pixelSha);
-    }
-
-    private static final double LN2 = StrictMath.log(2);
-
-    private static double log2(int v) {
-        return StrictMath.log(v) / LN2;
     }
 }

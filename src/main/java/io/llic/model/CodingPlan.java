@@ -12,7 +12,7 @@ import io.llic.prob.IntCdf;
  * <em>positions</em> (family-defined integers, e.g. pixel indices, or sample indices of a sub-image),
  * then the coding of {@link #channels} symbols per position, channel by channel and position by
  * position in the order {@link #positions} gives, then {@link #endStep}. Each symbol goes into one of
- * the plan's {@link #streams} (one chunk of the file each).
+ * the streams ({@link ModelFamily#streams}, one chunk of the file each).
  *
  * <p>A plan owns the planes it codes: an encoding plan is built from the whole image (so
  * {@link #value} gives every true symbol, and the network inputs of any step may be gathered at any
@@ -23,9 +23,6 @@ import io.llic.prob.IntCdf;
 public interface CodingPlan {
     /** Name of the schedule this plan follows (written into the header). */
     String schedule();
-
-    /** Number of entropy-coded streams (chunks of the file). */
-    int streams();
 
     int steps();
 

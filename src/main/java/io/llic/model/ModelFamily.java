@@ -1,6 +1,7 @@
 package io.llic.model;
 
 import io.llic.image.RgbImage;
+import io.llic.prob.MixtureCdf;
 import java.util.List;
 
 /**
@@ -18,6 +19,30 @@ public interface ModelFamily {
 
     /** Checks the networks (and adaptation stage, or null) read from a model's weights file. */
     void check(List<FixedPointNet> nets, Adaptation adaptation, String where) throws ModelException;
+
+    /**
+     * The checks every network whose outputs feed a {@link MixtureCdf} needs: its shape, an output clip
+     * the CDF arithmetic takes without overflow ({@link MixtureCdf#MAX_PARAM}), and an input bound that
+     * covers the sample values it is given (up to 255 in magnitude).
+     *
+     * @param what "network", "band 1 network": how messages name it
+     */
+    static void checkMixtureNetwork(FixedPointNet net, int inputs, int outputs, String family, String what, String where)
+            throws ModelException {
+        if (net.inputs() != inputs || net.outputs() != outputs) {
+            throw new ModelException(where + ": " + what + " maps " + net.inputs() + " inputs to " + net.outputs()
+                    + " outputs; the " + family + " family needs " + inputs + " -> " + outputs);
+        }
+        long clip = net.layers().get(net.layers().size() - 1).clip();
+        if (clip > MixtureCdf.MAX_PARAM) {
+            throw new ModelException(where + ": " + what + " output clip " + clip + " exceeds " + MixtureCdf.MAX_PARAM
+                    + ", the largest parameter the CDF arithmetic takes without overflow");
+        }
+        if (net.inputBound() < 255) {
+            throw new ModelException(where + ": " + what + " input bound " + net.inputBound()
+                    + " is below the sample values it takes (up to 255 in magnitude)");
+        }
+    }
 
     /** Names of the schedules this family codes along; the first is the default. */
     List<String> schedules();

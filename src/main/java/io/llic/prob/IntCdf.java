@@ -36,7 +36,12 @@ public interface IntCdf {
 
     /** Code length of {@code symbol} in bits. */
     default double bits(int symbol) {
-        return PRECISION_BITS - StrictMath.log(freq(symbol)) / LN2.VALUE;
+        return bitsOfFrequency(freq(symbol));
+    }
+
+    /** Code length in bits of a symbol of frequency {@code freq} (of 2^16). */
+    static double bitsOfFrequency(int freq) {
+        return PRECISION_BITS - StrictMath.log(freq) / LN2.VALUE;
     }
 
     /** Holder of ln 2 (interfaces cannot have private constants). */

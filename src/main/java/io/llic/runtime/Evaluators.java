@@ -2,6 +2,7 @@ package io.llic.runtime;
 
 import ai.djl.Device;
 import io.llic.model.FixedPointNet;
+import io.llic.model.LoadedModel;
 import java.util.List;
 
 /** Creates evaluators by engine name: {@code djl} (the default, PyTorch) or {@code java}. */
@@ -31,6 +32,15 @@ public final class Evaluators {
      * @param device  a DJL device name ("cpu", "gpu0", ...); ignored by the java engine
      * @param threads threads for one evaluation (0 = engine default)
      */
+    /** One evaluator per network of {@code model}, in {@link LoadedModel#nets()} order (closed by the caller). */
+    public static List<NetworkEvaluator> forModel(String engine, LoadedModel model, String device, int threads) {
+        List<NetworkEvaluator> list = new java.util.ArrayList<>();
+        for (FixedPointNet net : model.nets()) {
+            list.add(create(engine, net, device, threads));
+        }
+        return List.copyOf(list);
+    }
+
     public static NetworkEvaluator create(String engine, FixedPointNet net, String device, int threads) {
         return switch (engine) {
             case DJL -> {

@@ -1,12 +1,10 @@
 package io.llic.spark;
 
-import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
 import io.llic.runtime.Evaluators;
 import io.llic.runtime.NetworkEvaluator;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -87,13 +85,8 @@ final class ExecutorModels {
         if (ev == null) {
             TaskContext task = TaskContext.get();
             int threads = task == null ? 0 : Math.max(1, task.cpus());
-            List<NetworkEvaluator> created = new ArrayList<>();
-            for (FixedPointNet net : model.nets()) {
-                NetworkEvaluator one = Evaluators.create(Evaluators.DJL, net, djlDevice(device), threads);
-                created.add(one);
-                ALL.add(one);
-            }
-            ev = List.copyOf(created);
+            ev = Evaluators.forModel(Evaluators.DJL, model, djlDevice(device), threads);
+            ALL.addAll(ev);
             if (HOOK.compareAndSet(false, true)) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> ALL.forEach(NetworkEvaluator::close)));
             }

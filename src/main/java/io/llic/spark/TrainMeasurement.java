@@ -4,6 +4,7 @@ import io.llic.codec.AdaptationCalibration;
 import io.llic.codec.Encoder;
 import io.llic.model.Adaptation;
 import io.llic.image.RgbImage;
+import io.llic.model.Families;
 import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.schedule.Schedules;
@@ -67,8 +68,7 @@ final class TrainMeasurement {
         int minCount = Adaptation.DEFAULT_MIN_COUNT;
         // pass 1: the float network's bits, and the fixed-point network's: for an adaptive family its
         // bits without adaptation plus the calibration totals; otherwise the files of every schedule
-        List<String> schedules = LoadedModel.fromBytes(java.nio.file.Path.of("measure"), bytes.manifest(), bytes.weights())
-                .family().schedules();
+        List<String> schedules = Families.find(config.family()).schedules();
         List<Tuple2<double[], AdaptationCalibration.Totals>> rows = images.map(l -> {
             TrainImage im = l.image();
             String device = ExecutorModels.device();

@@ -107,10 +107,7 @@ class TrainJobIT {
         JsonNode q = Jobs.JSON.readTree(out.resolve("train_summary.json").toFile()).get("quantisation");
         assertTrue(Math.abs(q.get("fixedPointPredictedBpp").asDouble() / q.get("floatBpp").asDouble() - 1) < 0.03, q.toString());
         assertTrue(q.get("fileBpp.checkerboard").asDouble() > 0, "both schedules measured: " + q);
-        List<NetworkEvaluator> ev = new ArrayList<>();
-        for (var net : model.nets()) {
-            ev.add(Evaluators.create(Evaluators.JAVA, net, "cpu", 1));
-        }
+        List<NetworkEvaluator> ev = Evaluators.forModel(Evaluators.JAVA, model, "cpu", 1);
         try {
             for (String schedule : List.of("interp", "checkerboard")) {
                 Encoder.Result enc = new Encoder(model, ev, false).encode(crops.get(3), schedule, null);

@@ -32,19 +32,7 @@ public final class CausalFamily implements ModelFamily {
 
     @Override
     public void check(List<FixedPointNet> nets, Adaptation adaptation, String where) throws ModelException {
-        FixedPointNet net = nets.get(0);
-        if (net.inputs() != CausalModel.INPUTS || net.outputs() != CausalModel.OUTPUTS) {
-            throw new ModelException(where + ": network maps " + net.inputs() + " inputs to " + net.outputs()
-                    + " outputs; the causal family needs " + CausalModel.INPUTS + " -> " + CausalModel.OUTPUTS);
-        }
-        long clip = net.layers().get(net.layers().size() - 1).clip();
-        if (clip > MixtureCdf.MAX_PARAM) {
-            throw new ModelException(where + ": output clip " + clip + " exceeds " + MixtureCdf.MAX_PARAM
-                    + ", the largest parameter the CDF arithmetic takes without overflow");
-        }
-        if (net.inputBound() < 255) {
-            throw new ModelException(where + ": input bound " + net.inputBound() + " is below the pixel values 0..255");
-        }
+        ModelFamily.checkMixtureNetwork(nets.get(0), CausalModel.INPUTS, CausalModel.OUTPUTS, NAME, "network", where);
     }
 
     @Override

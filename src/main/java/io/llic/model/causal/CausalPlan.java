@@ -47,11 +47,6 @@ public final class CausalPlan implements CodingPlan {
     }
 
     @Override
-    public int streams() {
-        return 1;
-    }
-
-    @Override
     public int steps() {
         return schedule.stepCount(image.height(), width);
     }

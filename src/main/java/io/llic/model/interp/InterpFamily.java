@@ -7,7 +7,6 @@ import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
 import io.llic.model.ModelFamily;
-import io.llic.prob.MixtureCdf;
 import java.util.List;
 
 /** Family {@code interp}: three band networks coded along {@code interp} or {@code checkerboard} ({@link InterpPlan}). */
@@ -28,21 +27,8 @@ public final class InterpFamily implements ModelFamily {
             throw new ModelException(where + ": the interp family has no adaptation stage");
         }
         for (int band = 0; band < 3; band++) {
-            FixedPointNet net = nets.get(band);
-            if (net.inputs() != InterpModel.inputs(band) || net.outputs() != InterpModel.OUTPUTS) {
-                throw new ModelException(where + ": band " + band + " network maps " + net.inputs() + " inputs to "
-                        + net.outputs() + " outputs; the interp family needs " + InterpModel.inputs(band) + " -> "
-                        + InterpModel.OUTPUTS);
-            }
-            long clip = net.layers().get(net.layers().size() - 1).clip();
-            if (clip > MixtureCdf.MAX_PARAM) {
-                throw new ModelException(where + ": band " + band + " output clip " + clip + " exceeds " + MixtureCdf.MAX_PARAM
-                        + ", the largest parameter the CDF arithmetic takes without overflow");
-            }
-            if (net.inputBound() < 255) {
-                throw new ModelException(where + ": band " + band + " input bound " + net.inputBound()
-                        + " is below the sample values -255..255");
-            }
+            ModelFamily.checkMixtureNetwork(nets.get(band), InterpModel.inputs(band), InterpModel.OUTPUTS, name(),
+                    "band " + band + " network", where);
         }
     }
 

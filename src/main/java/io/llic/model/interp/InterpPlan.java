@@ -106,11 +106,6 @@ public final class InterpPlan implements CodingPlan {
     }
 
     @Override
-    public int streams() {
-        return InterpModel.LEVELS;
-    }
-
-    @Override
     public int steps() {
         return steps.size();
     }
