@@ -32,21 +32,52 @@ import java.util.Map;
  *       where {@code calibration} (Q12) is the ratio the network shows on its own validation images
  *       ({@code AdaptationCalibration}), so that the scale is 1 where the network is as right as it
  *       was in training.</li>
+ *   <li><b>Error predictor</b> (optional, {@link #lms}): a linear prediction of the network's error
+ *       x - mu from {@value #LMS_TAPS} errors the decoder already knows (left, upper, upper-left,
+ *       upper-right, second left, second upper, upper-right+2 and upper-left-2 neighbours in the same
+ *       channel; the left and upper neighbours in the channel coded before it, G for R; and the
+ *       current pixel's errors in the channels already coded), with weights per channel and per
+ *       octave of s ({@value #LMS_SETS} sets), learned from zero in each image by block normalised
+ *       LMS: after a step, each set's weights move by
+ *       {@code 2^-4 * sum(e f) / (2^16 + sum(|f|^2))} over the step's pixels of that set, e the
+ *       remaining error. The prediction shifts the mean before the bias classes, which then learn
+ *       from what it leaves. Like JPEG XL's self-correcting predictor it follows an image's own
+ *       correlations (between neighbours' errors and between colour channels), which a network
+ *       trained on other images can only know on average. Q16 weights, clamped to +-16.</li>
  * </ul>
  * All sums are in units of 2^-8 of a pixel value, and a class halves its sums and count when the
  * count reaches {@link #limit} (old pixels fade out). Settings (limit 1024, minCount 8, the class
  * layout) were chosen on held-out training images, never on Kodak.
  *
- * <p>The class layout, the level edges and the update rule are part of the bitstream format: the
- * block magic {@code LLICADP1} names exactly this stage, and any change to it needs a new magic (and
- * keeps this one decodable), since files coded with a model must decode for ever.
+ * <p>The class layout, the level edges and the update rules are part of the bitstream format: the
+ * block magic {@code LLICADP1} names the stage without the error predictor and {@code LLICADP2} the
+ * stage that may have it (flag 4); any change to either needs a new magic (and keeps these
+ * decodable), since files coded with a model must decode for ever. A stage without the predictor
+ * is still written as {@code LLICADP1}, so the models made before it keep their bytes and hashes.
  *
  * <p>Encoder and decoder update the classes at the same points: after each step of the schedule,
  * with all pixels of the step in the step's order, channel by channel. The corrections therefore
  * depend only on completed steps, never on batch size or threads, and everything is integer.
  */
-public record Adaptation(boolean bias, boolean spread, int limit, int minCount, int calibrationQ12) {
+public record Adaptation(boolean bias, boolean spread, boolean lms, int limit, int minCount, int calibrationQ12) {
     static final byte[] MAGIC = {'L', 'L', 'I', 'C', 'A', 'D', 'P', '1'};
+    /** The block that may carry the error predictor (flag 4). */
+    static final byte[] MAGIC_LMS = {'L', 'L', 'I', 'C', 'A', 'D', 'P', '2'};
+    /** Inputs of the error predictor: known errors around the pixel and in its coded channels. */
+    public static final int LMS_TAPS = 12;
+    /** Weight sets per channel: one per octave of the spread (two spread buckets). */
+    public static final int LMS_SETS = 8;
+    /** Step size of the block-normalised LMS update: 2^-4. */
+    static final int LMS_STEP_SHIFT = 4;
+    static final int LMS_WEIGHT_BITS = 16;
+    /** Largest |weight| (Q16): 16. */
+    static final long LMS_WEIGHT_LIMIT = 16L << LMS_WEIGHT_BITS;
+    /** Added to a step's tap energy: one pixel value squared, in (2^-8)^2 units. */
+    static final long LMS_EPSILON = 1L << 16;
+    /** Bound of an error as the predictor sees it (2^-8 units: 128 pixel values). */
+    static final long LMS_ERROR_LIMIT = Short.MAX_VALUE;
+    /** Bound of a step's summed gradient before the step-size shift: keeps it far from overflow. */
+    static final long LMS_GRADIENT_LIMIT = 1L << 50;
     public static final int SPREAD_BUCKETS = 16;
     /** Levels of the neighbours' error context: the network's errors at the left and upper pixel, summed. */
     public static final int ERROR_LEVELS = 7;
@@ -72,17 +103,28 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
         }
     }
 
-    /** The default settings with a network's calibration. */
+    /** The stage as it was before the error predictor (magic {@code LLICADP1}). */
+    public Adaptation(boolean bias, boolean spread, int limit, int minCount, int calibrationQ12) {
+        this(bias, spread, false, limit, minCount, calibrationQ12);
+    }
+
+    /** The default settings (every correction, the error predictor included) with a network's calibration. */
     public static Adaptation defaults(int calibrationQ12) {
-        return new Adaptation(true, true, DEFAULT_LIMIT, DEFAULT_MIN_COUNT, calibrationQ12);
+        return new Adaptation(true, true, true, DEFAULT_LIMIT, DEFAULT_MIN_COUNT, calibrationQ12);
     }
 
     /** What the manifest lists. */
     public Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("stage", "per-class bias cancellation and spread correction, updated after every schedule step");
+        m.put("stage", lms
+                ? "error predictor (block-normalised LMS), per-class bias cancellation and spread correction, updated after every schedule step"
+                : "per-class bias cancellation and spread correction, updated after every schedule step");
         m.put("bias", bias);
         m.put("spread", spread);
+        if (lms) {
+            m.put("errorPredictor", Map.of("taps", LMS_TAPS, "setsPerChannel", LMS_SETS,
+                    "stepSize", "2^-" + LMS_STEP_SHIFT, "start", "zero weights in every image"));
+        }
         m.put("classesPerChannel", CLASSES_PER_CHANNEL);
         m.put("limit", limit);
         m.put("minCount", minCount);
@@ -91,8 +133,8 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
     }
 
     void write(DataOutputStream out) throws IOException {
-        out.write(MAGIC);
-        out.writeByte((bias ? 1 : 0) | (spread ? 2 : 0));
+        out.write(lms ? MAGIC_LMS : MAGIC);
+        out.writeByte((bias ? 1 : 0) | (spread ? 2 : 0) | (lms ? 4 : 0));
         out.writeInt(limit);
         out.writeInt(minCount);
         out.writeInt(calibrationQ12);
@@ -104,15 +146,16 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
         if (magic.length == 0) {
             return null;
         }
-        if (!Arrays.equals(magic, MAGIC)) {
+        boolean second = Arrays.equals(magic, MAGIC_LMS);
+        if (!second && !Arrays.equals(magic, MAGIC)) {
             throw new ModelException(what + ": unexpected bytes after the last layer");
         }
         int flags = in.readUnsignedByte();
-        if ((flags & ~3) != 0) {
+        if ((flags & ~(second ? 7 : 3)) != 0) {
             throw new ModelException(what + ": unknown adaptation flags " + flags);
         }
         try {
-            return new Adaptation((flags & 1) != 0, (flags & 2) != 0, in.readInt(), in.readInt(), in.readInt());
+            return new Adaptation((flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0, in.readInt(), in.readInt(), in.readInt());
         } catch (IllegalArgumentException e) {
             throw new ModelException(what + ": " + e.getMessage());
         }
@@ -138,6 +181,14 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
         private final long[] energySpread = new long[spreadClasses];
         private final int[] energyCount = new int[spreadClasses];
         private int[] stepEnergyClass = new int[0];
+        // error predictor: weights (Q16) per (channel, set, tap), the step's gradient and tap energy per set
+        private final long[] lmsWeight;
+        private final long[] lmsGradient;
+        private final long[] lmsEnergy;
+        // per (channel, pixel of the step): taps, prediction (2^-8 units) and set
+        private long[] stepTaps = new long[0];
+        private long[] stepPrediction = new long[0];
+        private int[] stepSet = new int[0];
         // per (channel, pixel of the step)
         private int[] stepClass = new int[0];
         private long[] stepMean = new long[0];
@@ -158,6 +209,9 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
             this.samples = samples;
             this.width = width;
             this.errors = new short[samples.length];
+            this.lmsWeight = a.lms ? new long[3 * LMS_SETS * LMS_TAPS] : null;
+            this.lmsGradient = a.lms ? new long[3 * LMS_SETS * LMS_TAPS] : null;
+            this.lmsEnergy = a.lms ? new long[3 * LMS_SETS] : null;
         }
 
         /** Starts a step of {@code pixels} pixels. */
@@ -169,6 +223,11 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
                 stepSpread = new long[n];
                 stepBias = new long[n];
                 stepEnergyClass = new int[n];
+                stepPrediction = new long[n];
+                if (a.lms) {
+                    stepTaps = new long[n * LMS_TAPS];
+                    stepSet = new int[n];
+                }
             }
             stepPixels = pixels;
         }
@@ -199,6 +258,8 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
             int cls = c * CLASSES_PER_CHANNEL + (((chan * SPREAD_BUCKETS + bucket(spread)) * ERROR_LEVELS + level) * 4)
                     + (left >= 0 && (long) left << 8 > mean ? 2 : 0) + (above >= 0 && (long) above << 8 > mean ? 1 : 0);
             int slot = c * stepPixels + p;
+            long prediction = a.lms ? predictError(c, p, slot, index, spread) : 0;
+            stepPrediction[slot] = prediction;
             stepClass[slot] = cls;
             stepMean[slot] = mean;
             stepSpread[slot] = spread;
@@ -214,9 +275,44 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
             }
             stepEnergyClass[slot] = ecls;
             stepBias[slot] = shift;
-            if (shift != 0 || scale != 1L << Q) {
-                cdf.adjust(shift, scale);
+            if (shift + prediction != 0 || scale != 1L << Q) {
+                cdf.adjust(shift + prediction, scale);
             }
+        }
+
+        /** The error predictor's taps for channel c of the pixel at {@code index}, stored for the update, and its prediction. */
+        private long predictError(int c, int p, int slot, int index, long spread) {
+            int row = index / width;
+            int col = index - row * width;
+            boolean up = row > 0;
+            int other = c > 0 ? c - 1 : 1;
+            int t = slot * LMS_TAPS;
+            long[] f = stepTaps;
+            f[t] = col > 0 ? errors[(index - 1) * 3 + c] : 0;
+            f[t + 1] = up ? errors[(index - width) * 3 + c] : 0;
+            f[t + 2] = up && col > 0 ? errors[(index - width - 1) * 3 + c] : 0;
+            f[t + 3] = up && col + 1 < width ? errors[(index - width + 1) * 3 + c] : 0;
+            f[t + 4] = col > 1 ? errors[(index - 2) * 3 + c] : 0;
+            f[t + 5] = row > 1 ? errors[(index - 2 * width) * 3 + c] : 0;
+            f[t + 6] = c > 0 ? channelError(index, c - 1, p) : 0;
+            f[t + 7] = c > 1 ? channelError(index, 0, p) : 0;
+            f[t + 8] = col > 0 ? errors[(index - 1) * 3 + other] : 0;
+            f[t + 9] = up ? errors[(index - width) * 3 + other] : 0;
+            f[t + 10] = up && col + 2 < width ? errors[(index - width + 2) * 3 + c] : 0;
+            f[t + 11] = up && col > 1 ? errors[(index - width - 2) * 3 + c] : 0;
+            int set = c * LMS_SETS + bucket(spread) / 2;
+            stepSet[slot] = set;
+            long sum = 0;
+            for (int i = 0, w = set * LMS_TAPS; i < LMS_TAPS; i++) {
+                sum += lmsWeight[w + i] * f[t + i];
+            }
+            return Math.max(-BIAS_LIMIT, Math.min(BIAS_LIMIT, sum >> LMS_WEIGHT_BITS));
+        }
+
+        /** The network's error in channel {@code c} (coded before) of the step's pixel p at {@code index}, bounded. */
+        private long channelError(int index, int c, int p) {
+            long e = ((long) (samples[index * 3 + c] & 0xFF) << 8) - stepMean[c * stepPixels + p];
+            return Math.max(-LMS_ERROR_LIMIT, Math.min(LMS_ERROR_LIMIT, e));
         }
 
         /** Adds the step's pixels (linear indices {@code pixels[from ..]}), now that their values are known. */
@@ -227,8 +323,19 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
                     int cls = stepClass[slot];
                     int at = pixels[from + p] * 3 + c;
                     long x = (long) (samples[at] & 0xFF) << 8;
-                    long error = x - stepMean[slot];
-                    errors[at] = (short) Math.max(Short.MIN_VALUE, Math.min(Short.MAX_VALUE, error));
+                    long networkError = x - stepMean[slot];
+                    errors[at] = (short) Math.max(Short.MIN_VALUE, Math.min(Short.MAX_VALUE, networkError));
+                    // what the error predictor left: the bias classes and spreads learn from it
+                    long error = networkError - stepPrediction[slot];
+                    if (a.lms) {
+                        long e = Math.max(-LMS_ERROR_LIMIT, Math.min(LMS_ERROR_LIMIT, error));
+                        int set = stepSet[slot];
+                        for (int i = 0, t = slot * LMS_TAPS, g = set * LMS_TAPS; i < LMS_TAPS; i++) {
+                            long f = stepTaps[t + i];
+                            lmsGradient[g + i] += e * f;
+                            lmsEnergy[set] += f * f;
+                        }
+                    }
                     long residual = Math.abs(error - stepBias[slot]);
                     absAfter += residual;
                     spreadTotal += stepSpread[slot];
@@ -246,6 +353,26 @@ public record Adaptation(boolean bias, boolean spread, int limit, int minCount, 
                         energyCount[ecls] >>= 1;
                     }
                 }
+            }
+            if (a.lms) {
+                updateWeights();
+            }
+        }
+
+        /** One block-normalised LMS step per weight set that had pixels in this step. */
+        private void updateWeights() {
+            for (int set = 0; set < lmsEnergy.length; set++) {
+                if (lmsEnergy[set] == 0) {
+                    continue;
+                }
+                long norm = lmsEnergy[set] + LMS_EPSILON;
+                for (int i = 0, g = set * LMS_TAPS; i < LMS_TAPS; i++) {
+                    long gradient = Math.max(-LMS_GRADIENT_LIMIT, Math.min(LMS_GRADIENT_LIMIT, lmsGradient[g + i]));
+                    long w = lmsWeight[g + i] + Math.floorDiv(gradient << (LMS_WEIGHT_BITS - LMS_STEP_SHIFT), norm);
+                    lmsWeight[g + i] = Math.max(-LMS_WEIGHT_LIMIT, Math.min(LMS_WEIGHT_LIMIT, w));
+                    lmsGradient[g + i] = 0;
+                }
+                lmsEnergy[set] = 0;
             }
         }
 

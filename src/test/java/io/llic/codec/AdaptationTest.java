@@ -36,6 +36,8 @@ class AdaptationTest {
     static Path dir;
     static LoadedModel plain;
     static LoadedModel adapted;
+    /** The same with the error predictor. */
+    static LoadedModel predicting;
     /** Big enough that classes fill up and both corrections act (minCount 8 is reached). */
     static final RgbImage IMAGE = TestData.syntheticImage(61, 47, 9);
 
@@ -44,6 +46,7 @@ class AdaptationTest {
         plain = TestData.randomModel(dir.resolve("m"), 31);
         // a small limit so that the halving of the statistics happens on a small image too
         adapted = plain.withAdaptation(new Adaptation(true, true, 16, 2, 3000), "adapted");
+        predicting = plain.withAdaptation(new Adaptation(true, true, true, 16, 2, 3000), "predicting");
     }
 
     @Test
@@ -60,12 +63,78 @@ class AdaptationTest {
     }
 
     @Test
+    void theErrorPredictorRoundTripsForEveryScheduleBatchEngineAndThreadCount() throws Exception {
+        for (String name : Schedules.names()) {
+            Schedule s = Schedules.byName(name);
+            byte[] file = RoundTrips.everywhere(predicting, IMAGE, s);
+            try (NetworkEvaluator java = new JavaEvaluator(adapted.net(), 1)) {
+                byte[] without = new Encoder(adapted, java, false).encode(IMAGE, s, null).file();
+                assertFalse(Arrays.equals(Arrays.copyOfRange(file, 200, file.length),
+                        Arrays.copyOfRange(without, 200, Math.min(file.length, without.length))), name + ": the predictor changed nothing");
+            }
+        }
+    }
+
+    /**
+     * The error predictor learns an image's own correlations: where G and B repeat R's noise and the
+     * network (here a fixed distribution) cannot know it, G and B cost a fraction of what they cost
+     * without the predictor, while R, which has no coded channel to learn from, stays as it was.
+     */
+    @Test
+    void theErrorPredictorLearnsCorrelationsTheNetworkMissed() {
+        // tall, so that the step-wise updates (one per row here) have time to converge
+        int w = 16;
+        int h = 2048;
+        byte[] noise = new byte[w * h * 3];
+        java.util.Random rnd = new java.util.Random(3);
+        for (int i = 0; i < w * h; i++) {
+            int v = 100 + rnd.nextInt(57);
+            noise[3 * i] = (byte) v;
+            noise[3 * i + 1] = (byte) v;
+            noise[3 * i + 2] = (byte) v;
+        }
+        double[] without = channelBits(new Adaptation(true, true, false, 1024, 8, 3300), noise, w, h);
+        double[] with = channelBits(new Adaptation(true, true, true, 1024, 8, 3300), noise, w, h);
+        assertTrue(with[1] < 0.6 * without[1] && with[2] < 0.6 * without[2],
+                "G and B bits with the predictor " + Arrays.toString(with) + ", without " + Arrays.toString(without));
+        assertEquals(without[0], with[0], 0.03 * without[0], "R has nothing to learn from");
+    }
+
+    /** Bits per channel of {@code samples} coded row by row (one step per row) with every mean 128 and sigma 2. */
+    private static double[] channelBits(Adaptation adaptation, byte[] samples, int w, int h) {
+        io.llic.prob.MixtureCdf cdf = new io.llic.prob.MixtureCdf(1);
+        long[] mean = {(128L << 24) / 255}; // the [0,1] scale, 2^-24 units
+        long[] sigma = {(2L << 24) / 255};
+        long[] logit = {0};
+        Adaptation.State state = adaptation.newState(samples, w);
+        double[] bits = new double[3];
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            state.beginStep(w);
+            for (int c = 0; c < 3; c++) {
+                for (int x = 0; x < w; x++) {
+                    int index = y * w + x;
+                    row[x] = index;
+                    cdf.set(mean, 0, sigma, 0, logit, 0, null);
+                    int left = x > 0 ? samples[3 * (index - 1) + c] & 0xFF : -1;
+                    int above = y > 0 ? samples[3 * (index - w) + c] & 0xFF : -1;
+                    state.correct(cdf, c, x, index, left, above);
+                    bits[c] += cdf.bits(samples[3 * index + c] & 0xFF);
+                }
+            }
+            state.endStep(row, 0);
+        }
+        return bits;
+    }
+
+    @Test
     void aFileIsRefusedByAModelWithOtherAdaptationSettings() throws Exception {
         byte[] file;
         try (NetworkEvaluator ev = new JavaEvaluator(adapted.net(), 1)) {
             file = new Encoder(adapted, ev, false).encode(IMAGE, Schedules.byName("wavefront"), null).file();
             for (LoadedModel other : List.of(plain, plain.withAdaptation(new Adaptation(true, true, 16, 2, 3001), "adapted"),
-                    plain.withAdaptation(new Adaptation(true, false, 16, 2, 3000), "adapted"))) {
+                    plain.withAdaptation(new Adaptation(true, false, 16, 2, 3000), "adapted"),
+                    plain.withAdaptation(new Adaptation(true, true, true, 16, 2, 3000), "adapted"))) {
                 assertNotEquals(adapted.sha256Hex(), other.sha256Hex());
                 ModelException e = assertThrows(ModelException.class, () -> new Decoder(other, ev, 100).decode(file));
                 assertTrue(e.getMessage().contains("adapted"), e.getMessage());
@@ -107,6 +176,14 @@ class AdaptationTest {
         assertEquals(adapted.sha256Hex(), back.sha256Hex());
         assertEquals(3000, new com.fasterxml.jackson.databind.ObjectMapper().readTree(files.manifest()).at("/fixedPoint/adaptation/calibrationQ12").asInt());
         assertNull(LoadedModel.fromBytes(dir, plain.toFiles().manifest(), plain.toFiles().weights()).adaptation());
+        // the error predictor travels in its own block (LLICADP2); a stage without it keeps the first block's bytes
+        LoadedModel.ModelBytes lms = predicting.toFiles();
+        assertEquals(predicting.adaptation(), LoadedModel.fromBytes(dir, lms.manifest(), lms.weights()).adaptation());
+        assertTrue(predicting.adaptation().lms());
+        assertEquals("LLICADP2", new String(lms.weights(), lms.weights().length - 21, 8, java.nio.charset.StandardCharsets.US_ASCII));
+        assertEquals("LLICADP1", new String(files.weights(), files.weights().length - 21, 8, java.nio.charset.StandardCharsets.US_ASCII));
+        assertEquals(12, new com.fasterxml.jackson.databind.ObjectMapper().readTree(lms.manifest())
+                .at("/fixedPoint/adaptation/errorPredictor/taps").asInt());
         // unknown flags and trailing bytes are refused, never ignored
         byte[] w = files.weights().clone();
         w[w.length - 13] = 4; // the flags byte follows the 8-byte magic
@@ -138,6 +215,13 @@ class AdaptationTest {
             assertEquals(plainBits, r.stats().unadaptedBits(), 1e-6 * plainBits, "unadapted bits are the network's own");
             assertTrue(r.stats().predictedBits() < 0.99 * plainBits,
                     "with adaptation " + r.stats().predictedBits() + " bits, without " + plainBits);
+            assertTrue(withStage.adaptation().lms(), "the default stage has the error predictor");
+            LoadedModel withoutPredictor = model.withAdaptation(new Adaptation(true, true, false, Adaptation.DEFAULT_LIMIT,
+                    Adaptation.DEFAULT_MIN_COUNT, calibration), "without");
+            double noPredictorBits = new Encoder(withoutPredictor, ev, false).encode(aerial, Schedules.byName("wavefront"), null)
+                    .stats().predictedBits();
+            assertTrue(r.stats().predictedBits() < noPredictorBits,
+                    "with the error predictor " + r.stats().predictedBits() + " bits, without " + noPredictorBits);
         }
     }
 }
