@@ -202,11 +202,11 @@ final class Bench {
             passes += cost.passes();
             multiplyAccumulates += cost.multiplyAccumulates();
             double predictedBits = r.stats().predictedBits();
-            lines.append(String.format("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s\t%s%n", f.getFileName(),
+            lines.append(String.format("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s%n", f.getFileName(),
                     image.width(), image.height(), r.stats().fileBits() / (double) pixels, predictedBits / pixels,
                     100.0 * (r.stats().payloadBits() - predictedBits) / predictedBits, median(enc), encodeNetworkShare,
                     decode ? String.format("%.1f", median(dec)) : "-", decode ? String.format("%.1f", networkShare) : "-",
-                    adapted ? String.format("%.4f", unadaptedBits / pixels) : "-"));
+                    adapted ? String.format("%.4f", unadaptedBits / pixels) : "-", model.id(), schedule));
             totalUnadapted += unadaptedBits;
             totalPixels += pixels;
             totalBits += r.stats().fileBits();
@@ -222,7 +222,7 @@ final class Bench {
 
         Summary print(PrintStream out) {
             out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tencode_network_pct\tdecode_ms"
-                    + "\tdecode_network_pct\tunadapted_bpp");
+                    + "\tdecode_network_pct\tunadapted_bpp\tmodel\tschedule");
             out.print(lines);
             double medianEncode = median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray());
             double medianDecode = median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray());

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.llic.TestData;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
+import io.llic.model.LoadedModel;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -182,6 +183,9 @@ class CliIT {
         String[] lines = r.out().strip().split("\n");
         assertEquals(4, lines.length, r.out());
         assertTrue(lines[1].startsWith("a.png\t64\t48\t"), lines[1]);
+        // each row names its model and schedule, so the blocks of a side-by-side run stay apart
+        assertTrue(lines[0].endsWith("\tmodel\tschedule"), lines[0]);
+        assertTrue(lines[1].endsWith("\t" + LoadedModel.load(model).id() + "\tdiagonal"), lines[1]);
         assertTrue(lines[3].startsWith("summary\timages=2\tpixels=" + (64 * 48 + 32 * 32)), lines[3]);
         assertTrue(lines[3].contains("schedule=diagonal"));
         // several models side by side: one block each, then their ratios

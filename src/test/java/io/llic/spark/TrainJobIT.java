@@ -150,7 +150,7 @@ class TrainJobIT {
         assertTrue(q.get("fixedPointPredictedBpp").asDouble() < 1.01 * q.get("floatBpp").asDouble(), q.toString());
         assertTrue(q.get("fileBpp").asDouble() >= q.get("adaptedPredictedBpp").asDouble(), q.toString());
         // the model ships the adaptation stage, calibrated on the validation images
-        assertTrue(model.adaptation() != null && model.adaptation().calibrationQ12() == q.get("adaptationCalibrationQ12").asInt());
+        assertTrue(model.adaptation() != null && model.adaptation().lms() && model.adaptation().calibrationQ12() == q.get("adaptationCalibrationQ12").asInt());
         // and the training state beside it
         Checkpoint shipped = Checkpoint.fromBytes(Files.readAllBytes(out.resolve("training/final.ckpt")), "final.ckpt");
         assertEquals(40, shipped.step());
