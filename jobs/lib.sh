@@ -45,11 +45,31 @@ llic_classpath() {
 # llic_spark_submit CLASS ARGS...: Spark's own options (--conf, --properties-file, --master, ...) go to
 # spark-submit, the rest to the job. With SPARK_HOME set: $SPARK_HOME/bin/spark-submit; without it the
 # same class runs through org.apache.spark.deploy.SparkSubmit on local[*] with the jars Maven resolved.
+# llic_profile_confs NAME[,NAME...]: prints the settings of conf/NAME.properties (or of a file path),
+# one key=value per line, comments and blank lines left out; exits 2 on an unknown profile.
+llic_profile_confs() {
+  local name file
+  for name in ${1//,/ }; do
+    if [ -f "$LLIC_HOME/conf/$name.properties" ]; then file="$LLIC_HOME/conf/$name.properties"
+    elif [ -f "$name" ]; then file="$name"
+    else
+      echo "llic: unknown profile '$name' (profiles: $(cd "$LLIC_HOME/conf" && ls *.properties | sed 's/\.properties$//' | grep -v log4j2 | paste -sd' '), or a file)" >&2
+      exit 2
+    fi
+    grep -v -E '^[[:space:]]*(#|!|$)' "$file" | grep '=' || true
+  done
+}
+
 llic_spark_submit() {
   local class="$1"; shift
-  local spark_opts=() job_opts=() has_master=0 has_props=0
+  local spark_opts=() job_opts=() has_master=0 has_props=0 profiles="" uses_s3=0
   while [ $# -gt 0 ]; do
     case "$1" in
+      --profile)
+        [ $# -ge 2 ] || { echo "${class##*.}: option $1 needs a value" >&2; exit 2; }
+        profiles="${profiles:+$profiles,}$2"; shift 2 ;;
+      --profile=*)
+        profiles="${profiles:+$profiles,}${1#--profile=}"; shift ;;
       --conf|--properties-file|--master|--deploy-mode|--driver-memory|--executor-memory|--executor-cores|--num-executors|--total-executor-cores|--jars|--files)
         [ $# -ge 2 ] || { echo "${class##*.}: option $1 needs a value" >&2; exit 2; }
         [ "$1" = --master ] && has_master=1
@@ -58,14 +78,32 @@ llic_spark_submit() {
       --conf=*|--master=*|--properties-file=*)
         case "$1" in --master=*) has_master=1 ;; --properties-file=*) has_props=1 ;; esac
         spark_opts+=("$1"); shift ;;
-      *) job_opts+=("$1"); shift ;;
+      *) case "$1" in *s3a://*) uses_s3=1 ;; esac
+         job_opts+=("$1"); shift ;;
     esac
   done
+  # a profile's settings go first as --conf, so the user's own --conf still wins; unlike a second
+  # --properties-file this keeps the cluster's spark-defaults.conf (or conf/local.properties)
+  local profile_opts=() line
+  if [ -n "$profiles" ]; then
+    local confs; confs="$(llic_profile_confs "$profiles")" || exit 2
+    while IFS= read -r line; do
+      [ -n "$line" ] && profile_opts+=(--conf "$line")
+    done <<< "$confs"
+    case ",$profiles," in *,s3a,*) uses_s3=1 ;; esac
+  fi
+  spark_opts=("${profile_opts[@]}" "${spark_opts[@]}")
   local app; app="$(llic_app_jar)"
   local java_props="-Dllic.home=$LLIC_HOME -Dai.djl.offline=true -Dlog4j2.configurationFile=$LLIC_HOME/conf/log4j2.properties"
   if [ -n "${SPARK_HOME:-}" ]; then
-    # the cluster provides Spark and Hadoop; ship the rest (DJL, PyTorch natives) with the job
-    local extra; extra="$(tr ':' '\n' < "$LLIC_HOME/target/runtime-classpath.txt" | grep -v -E '/org/apache/(spark|hadoop)/|/org/scala-lang/' | paste -sd, -)"
+    # the cluster provides Spark and Hadoop; ship the rest (DJL, PyTorch natives) with the job, and the
+    # S3 connector (hadoop-aws, spark-hadoop-cloud, the 558 MB AWS SDK bundle) only for a run on s3a://
+    local s3_jars='/org/apache/hadoop/hadoop-aws/|/org/apache/spark/spark-hadoop-cloud|/software/amazon/awssdk/'
+    local extra; extra="$(tr ':' '\n' < "$LLIC_HOME/target/runtime-classpath.txt" | grep -v -E "$s3_jars" | grep -v -E '/org/apache/(spark|hadoop)/|/org/scala-lang/' || true)"
+    if [ $uses_s3 = 1 ]; then
+      extra="$extra"$'\n'"$(tr ':' '\n' < "$LLIC_HOME/target/runtime-classpath.txt" | grep -E "$s3_jars" || true)"
+    fi
+    extra="$(printf '%s\n' "$extra" | grep -v '^$' | paste -sd, -)"
     exec "$SPARK_HOME/bin/spark-submit" --class "$class" --jars "$extra" \
       --driver-java-options "$java_props" --conf "spark.executor.extraJavaOptions=-Dai.djl.offline=true" \
       "${spark_opts[@]}" "$app" "${job_opts[@]}"

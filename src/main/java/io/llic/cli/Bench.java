@@ -6,6 +6,7 @@ import io.llic.codec.PlanCost;
 import io.llic.format.FormatException;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
+import io.llic.model.Adaptation;
 import io.llic.model.LoadedModel;
 import io.llic.runtime.NetworkEvaluator;
 import java.io.IOException;
@@ -154,6 +155,9 @@ final class Bench {
         private double totalPredicted;
         private double totalPayload;
         private double totalUnadapted;
+        private double totalWithoutPredictor;
+        /** The same model with its adaptation stage minus the error predictor (null when it has none). */
+        private final LoadedModel withoutPredictor;
         private double sumEncodeMs;
         private double sumDecodeMs;
         private final List<Double> encodeMs = new ArrayList<>();
@@ -170,12 +174,21 @@ final class Bench {
             this.repeat = repeat;
             this.decode = decode;
             this.adapted = model.adaptation() != null;
+            Adaptation a = model.adaptation();
+            this.withoutPredictor = a != null && a.lms()
+                    ? model.withAdaptation(new Adaptation(a.bias(), a.spread(), false, a.limit(), a.minCount(), a.calibrationQ12()),
+                            model.id() + "-without-predictor")
+                    : null;
         }
 
         void image(Path f, RgbImage image, byte[] png) throws IOException {
             // the code length without the adaptation stage: one more (untimed) encode that also measures it
             double unadaptedBits = adapted
                     ? new Encoder(model, ev, false).measuringUnadapted(true).encode(image, schedule, null).stats().unadaptedBits()
+                    : Double.NaN;
+            // and without the error predictor (the rest of the stage kept), for models that have it
+            double withoutPredictorBits = withoutPredictor != null
+                    ? new Encoder(withoutPredictor, ev, false).encode(image, schedule, null).stats().predictedBits()
                     : Double.NaN;
             double[] enc = new double[repeat];
             double[] dec = new double[repeat];
@@ -202,12 +215,14 @@ final class Bench {
             passes += cost.passes();
             multiplyAccumulates += cost.multiplyAccumulates();
             double predictedBits = r.stats().predictedBits();
-            lines.append(String.format("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s%n", f.getFileName(),
+            lines.append(String.format("%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s%n", f.getFileName(),
                     image.width(), image.height(), r.stats().fileBits() / (double) pixels, predictedBits / pixels,
                     100.0 * (r.stats().payloadBits() - predictedBits) / predictedBits, median(enc), encodeNetworkShare,
                     decode ? String.format("%.1f", median(dec)) : "-", decode ? String.format("%.1f", networkShare) : "-",
-                    adapted ? String.format("%.4f", unadaptedBits / pixels) : "-", model.id(), schedule));
+                    adapted ? String.format("%.4f", unadaptedBits / pixels) : "-",
+                    withoutPredictor != null ? String.format("%.4f", withoutPredictorBits / pixels) : "-", model.id(), schedule));
             totalUnadapted += unadaptedBits;
+            totalWithoutPredictor += withoutPredictorBits;
             totalPixels += pixels;
             totalBits += r.stats().fileBits();
             totalPredicted += predictedBits;
@@ -222,17 +237,18 @@ final class Bench {
 
         Summary print(PrintStream out) {
             out.println("image\twidth\theight\tbpp\tpredicted_bpp\toverhead_pct\tencode_ms\tencode_network_pct\tdecode_ms"
-                    + "\tdecode_network_pct\tunadapted_bpp\tmodel\tschedule");
+                    + "\tdecode_network_pct\tunadapted_bpp\tno_predictor_bpp\tmodel\tschedule");
             out.print(lines);
             double medianEncode = median(encodeMs.stream().mapToDouble(Double::doubleValue).toArray());
             double medianDecode = median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray());
             out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
-                            + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tmodel=%s"
+                            + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tno_predictor_bpp=%s\tmodel=%s"
                             + "\tpasses_per_image=%.1f\tmacs_per_pixel=%.0f%n",
                     encodeMs.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
                     totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted, medianEncode,
                     decode ? String.format("%.1f", medianDecode) : "-", schedule, ev.get(0).description(),
-                    adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-", model.id(),
+                    adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-",
+                    withoutPredictor != null ? String.format("%.4f", totalWithoutPredictor / totalPixels) : "-", model.id(),
                     (double) passes / encodeMs.size(), (double) multiplyAccumulates / totalPixels);
             out.flush();
             return new Summary(model.id() + ":" + schedule, totalPixels, sumDecodeMs, sumEncodeMs, medianDecode,

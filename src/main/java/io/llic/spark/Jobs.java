@@ -36,7 +36,7 @@ final class Jobs {
             System.err.println(usage);
             status = 2;
         } catch (Exception e) {
-            System.err.println(name + ": failed: " + e);
+            System.err.println(name + ": failed: " + describe(e));
             status = 1;
         } finally {
             if (spark != null) {
@@ -46,6 +46,55 @@ final class Jobs {
         if (status != 0) {
             System.exit(status);
         }
+    }
+
+    /**
+     * One clear line for a failed job: what went wrong in the user's terms where it is known (a
+     * bucket that does not exist, credentials refused or missing, a storage endpoint that cannot be
+     * reached), then the causes from the outermost in, each once.
+     */
+    static String describe(Throwable e) {
+        StringBuilder causes = new StringBuilder();
+        String hint = null;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        int depth = 0;
+        for (Throwable t = e; t != null && depth < 12; t = t.getCause(), depth++) {
+            String cls = t.getClass().getName();
+            String msg = String.valueOf(t.getMessage());
+            if (hint == null) {
+                hint = hintFor(cls, msg);
+            }
+            if (seen.add(msg)) {
+                causes.append(causes.length() == 0 ? "" : "; caused by ").append(t.getClass().getSimpleName()).append(": ")
+                        .append(msg.strip());
+            }
+        }
+        return hint == null ? causes.toString() : hint + " (" + causes + ")";
+    }
+
+    private static String hintFor(String cls, String msg) {
+        if (cls.endsWith(".UnknownStoreException") || msg.contains("NoSuchBucket") || msg.contains("bucket does not exist")) {
+            return "the bucket does not exist or is not reachable under this name: " + firstPath(msg);
+        }
+        if (cls.endsWith(".NoAuthWithAWSException")) {
+            return "no S3 credentials found (environment, profile, instance or web-identity role, or fs.s3a.access.key): "
+                    + firstPath(msg);
+        }
+        if (cls.equals("java.nio.file.AccessDeniedException") || msg.contains("SignatureDoesNotMatch")
+                || msg.contains("InvalidAccessKeyId") || msg.contains("403 Forbidden")) {
+            return "access denied: the storage refused these credentials: " + firstPath(msg);
+        }
+        if (cls.equals("java.net.ConnectException") || cls.endsWith(".ConnectTimeoutException")
+                || msg.contains("Connection refused") || msg.contains("Unable to execute HTTP request")) {
+            return "the storage endpoint cannot be reached: " + firstPath(msg);
+        }
+        return null;
+    }
+
+    /** The first s3a:// (or other URI-like) path in a message, or the message itself. */
+    private static String firstPath(String msg) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("[a-z0-9]+a?://[^\\s'`\"]+").matcher(msg);
+        return m.find() ? m.group().replaceAll("[:.,;)]+$", "") : msg.strip();
     }
 
     /** A job's argument check (before Spark starts) and body. */

@@ -108,6 +108,9 @@ class JobScriptsIT {
             assertEquals(2, bad.status(), bad.err());
             assertTrue(bad.err().contains("unknown option --bogus"), bad.err());
         }
+        Run profile = run("jobs/compress-job", "--profile", "local,nosuch", "--input", "x", "--output", "y");
+        assertEquals(2, profile.status(), profile.err());
+        assertTrue(profile.err().contains("unknown profile 'nosuch'") && profile.err().contains("s3a"), profile.err());
         Run noLength = run("jobs/train-job", "--input", "x", "--output", "y");
         assertEquals(2, noLength.status(), noLength.err());
         assertTrue(noLength.err().contains("--steps N or --minutes M"), noLength.err());
@@ -139,7 +142,8 @@ class JobScriptsIT {
         assertEquals("local[2]", manifest.get("master").asText());
         assertEquals(2, manifest.get("counts").get("coded").asInt());
         Path decoded = dir.resolve("decoded");
-        Run d = run("jobs/decode-job", "--input", out.resolve("script/bitstreams").toString(), "--output",
+        // a profile merges into the local one (here the S3 profile: its committer binding must not break local paths)
+        Run d = run("jobs/decode-job", "--profile", "s3a", "--input", out.resolve("script/bitstreams").toString(), "--output",
                 decoded.toString(), "--model", model.toString());
         assertEquals(0, d.status(), d.err());
         for (Map.Entry<String, RgbImage> e : images.entrySet()) {
