@@ -51,26 +51,23 @@ class AdaptationTest {
 
     @Test
     void roundTripsForEveryScheduleBatchEngineAndThreadCount() throws Exception {
-        for (String name : Schedules.names()) {
-            Schedule s = Schedules.byName(name);
-            byte[] file = RoundTrips.everywhere(adapted, IMAGE, s);
-            try (NetworkEvaluator java = new JavaEvaluator(adapted.net(), 1)) {
-                byte[] without = new Encoder(plain, java, false).encode(IMAGE, s, null).file();
-                assertFalse(Arrays.equals(Arrays.copyOfRange(file, 200, file.length),
-                        Arrays.copyOfRange(without, 200, Math.min(file.length, without.length))), name + ": the stage changed nothing");
-            }
-        }
+        roundTripsEverywhereAndDiffersFrom(adapted, plain, "the stage");
     }
 
     @Test
     void theErrorPredictorRoundTripsForEveryScheduleBatchEngineAndThreadCount() throws Exception {
+        roundTripsEverywhereAndDiffersFrom(predicting, adapted, "the predictor");
+    }
+
+    /** {@code model} round-trips everywhere along every schedule, and its files differ from those of {@code without}. */
+    private static void roundTripsEverywhereAndDiffersFrom(LoadedModel model, LoadedModel without, String what) throws Exception {
         for (String name : Schedules.names()) {
             Schedule s = Schedules.byName(name);
-            byte[] file = RoundTrips.everywhere(predicting, IMAGE, s);
-            try (NetworkEvaluator java = new JavaEvaluator(adapted.net(), 1)) {
-                byte[] without = new Encoder(adapted, java, false).encode(IMAGE, s, null).file();
+            byte[] file = RoundTrips.everywhere(model, IMAGE, s);
+            try (NetworkEvaluator java = new JavaEvaluator(without.net(), 1)) {
+                byte[] other = new Encoder(without, java, false).encode(IMAGE, s, null).file();
                 assertFalse(Arrays.equals(Arrays.copyOfRange(file, 200, file.length),
-                        Arrays.copyOfRange(without, 200, Math.min(file.length, without.length))), name + ": the predictor changed nothing");
+                        Arrays.copyOfRange(other, 200, Math.min(file.length, other.length))), name + ": " + what + " changed nothing");
             }
         }
     }
