@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * under the input and writes, under {@code <output>/<run_id>/}, {@code bitstreams/} (Parquet),
  * {@code errors/} (Parquet, one row per input that failed and why) and {@code manifest.json}.
  *
- * <p>Images are read with the {@code binaryFile} source and decoded exactly in the executors;
- * partitions are balanced by pixel count; each executor JVM rebuilds the broadcast model once. The
+ * <p>The driver lists paths and sizes; the executors read the PNG headers (for balancing by pixel
+ * count) and then each image, one at a time inside its task, and decode it exactly; only paths
+ * travel between driver and executors, and a re-run reads only the images not yet coded; each executor JVM rebuilds the broadcast model once. The
  * run id is derived from the input, model and schedule unless given, so running the same job again
  * skips the images already in {@code bitstreams/} (coding is deterministic, so a retried task writes
  * byte-identical bitstreams). With {@code --verify} (the default) every bitstream is decoded again
@@ -132,7 +133,7 @@ public final class CompressJob {
         }
         List<InputListing.Item> todo = listed.stream().filter(i -> !done.contains(i.id()) && i.sizeBytes() > 0).toList();
         long alreadyCoded = listed.stream().filter(i -> done.contains(i.id())).count();
-        // the binaryFile source never returns empty files: report them here
+        // empty files are not images: reported here, never sent to a task
         List<Row> emptyFiles = new ArrayList<>();
         for (InputListing.Item it : listed) {
             if (it.sizeBytes() == 0 && !done.contains(it.id())) {
@@ -146,6 +147,7 @@ public final class CompressJob {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         LongAccumulator imagesDone = spark.sparkContext().longAccumulator("llic.images");
         LongAccumulator pixelsDone = spark.sparkContext().longAccumulator("llic.pixels");
+        LongAccumulator inputBytes = spark.sparkContext().longAccumulator("llic.input.bytes");
         long coded = 0;
         long failed = 0;
         long pixels = 0;
@@ -159,7 +161,7 @@ public final class CompressJob {
                     InputListing.describeLoads(InputListing.loads(assigned, partitions)));
             Broadcast<LoadedModel.ModelBytes> modelBytes = jsc.broadcast(model.toFiles());
 
-            JavaRDD<Row> contents = InputListing.read(spark, config.input(), config.glob(), assigned, partitions);
+            JavaRDD<Row> contents = InputListing.read(spark, assigned, partitions, inputBytes);
             JavaRDD<Outcome> outcomes = contents.mapPartitions(new EncodePartition(modelBytes, config.schedule(), config.verify(), imagesDone,
                             pixelsDone))
                     .persist(StorageLevel.MEMORY_AND_DISK());
@@ -191,6 +193,12 @@ public final class CompressJob {
             spark.createDataFrame(emptyFiles, Schemas.ERRORS).write().mode(SaveMode.Overwrite).parquet(errorsDir);
         }
         failed += emptyFiles.size();
+        // every listed image must end coded (now or before) or with an error row: never silently dropped
+        if (alreadyCoded + coded + failed != listed.size()) {
+            throw new IllegalStateException(String.format("compress-job: %d images listed under %s but %d already coded + %d coded"
+                    + " + %d failed: %d unaccounted for; the run is not complete (no manifest written)", listed.size(),
+                    config.input(), alreadyCoded, coded, failed, listed.size() - alreadyCoded - coded - failed));
+        }
         double seconds = (System.currentTimeMillis() - started) / 1000.0;
         Result result = new Result(runDir.toString(), listed.size(), alreadyCoded, coded, failed, pixels, bits);
         Map<String, Object> manifest = new LinkedHashMap<>();
@@ -208,6 +216,7 @@ public final class CompressJob {
         counts.put("alreadyCoded", result.skipped());
         counts.put("coded", coded);
         counts.put("failed", failed);
+        counts.put("inputBytesRead", inputBytes.value());
         manifest.put("counts", counts);
         Map<String, Object> totals = new LinkedHashMap<>();
         totals.put("pixels", pixels);
@@ -300,8 +309,8 @@ public final class CompressJob {
                 Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
                 while (rows.hasNext()) {
                     Row r = rows.next();
-                    out.add(codeOne(r.getString(0), r.getLong(1), (byte[]) r.get(2), r.getString(3), encoder, decoder,
-                            schedule, model, device, executor));
+                    out.add(codeOne(r.getString(0), r.getLong(1), (byte[]) r.get(2), r.getString(3), r.getString(4), encoder,
+                            decoder, schedule, model, device, executor));
                     imagesDone.add(1);
                 }
             } finally {
@@ -310,10 +319,13 @@ public final class CompressJob {
             return out.iterator();
         }
 
-        private Outcome codeOne(String path, long size, byte[] content, String id, Encoder encoder, Decoder decoder,
-                                String schedule, LoadedModel model, String device, String executor) {
+        private Outcome codeOne(String path, long size, byte[] content, String id, String readError, Encoder encoder,
+                                Decoder decoder, String schedule, LoadedModel model, String device, String executor) {
             String stage = "read";
             try {
+                if (content == null) {
+                    throw new IOException(readError);
+                }
                 RgbImage image = PngIo.read(content);
                 stage = "encode";
                 Encoder.Result r = encoder.encode(image, schedule, content);

@@ -136,7 +136,7 @@ public final class EvalJob {
         List<Row> rows;
         try (Progress p = new Progress(LOG, spark.sparkContext(), "eval-job", items.size(), done, pixels,
                 config.progressSeconds() * 1000L)) {
-            rows = InputListing.read(spark, config.input(), config.glob(), assigned, partitions)
+            rows = InputListing.read(spark, assigned, partitions, null)
                     .mapPartitions(new MeasurePartition(modelBytes, config.schedule(), baselines, done, pixels))
                     .collect();
         }
@@ -195,6 +195,9 @@ public final class EvalJob {
                 byte[] png = (byte[]) r.get(2);
                 RgbImage image;
                 try {
+                    if (png == null) {
+                        throw new IOException(r.getString(4));
+                    }
                     image = PngIo.read(png);
                 } catch (IOException e) {
                     out.add(RowFactory.create(id, "input", 0L, null, null, null, null, null, e.getMessage()));

@@ -1,14 +1,13 @@
 package io.llic.spark;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
@@ -18,14 +17,10 @@ import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.sql.Dataset;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
-import scala.Tuple2;
 
 /**
  * The images of a job's input (any Hadoop file system): their ids relative to the input root, their pixel counts read from the PNG header (33
@@ -58,7 +53,7 @@ final class InputListing {
         if (path.startsWith(r)) {
             return path.substring(r.length());
         }
-        // binaryFile may write file:/x where the root is file:///x
+        // a listing may write file:/x where the root is file:///x
         String plain = path.replaceFirst("^file:/+", "/");
         String plainRoot = r.replaceFirst("^file:/+", "/");
         return plain.startsWith(plainRoot) ? plain.substring(plainRoot.length()) : new Path(path).getName();
@@ -66,8 +61,9 @@ final class InputListing {
 
     /**
      * Lists the input with the Hadoop file system (a directory, searched recursively, or a glob),
-     * keeping files whose name matches {@code glob} and skipping hidden ones ("_" or "."). Empty
-     * files are listed too (Spark's binaryFile source skips them), so they can be reported.
+     * keeping files whose name matches {@code glob} and skipping hidden ones ("_" or "."), with each
+     * PNG's pixel count from its header (read in Spark tasks). Empty files are listed too, so they
+     * can be reported.
      */
     static List<Item> list(SparkSession spark, String input, String glob) throws IOException {
         String root = root(spark, input);
@@ -92,29 +88,36 @@ final class InputListing {
         }
         files.removeIf(f -> !f.isFile() || f.getPath().getName().startsWith("_") || f.getPath().getName().startsWith(".")
                 || !pattern.matches(f.getPath().getName()));
-        ExecutorService pool = Executors.newFixedThreadPool(8);
-        try {
-            List<Future<Long>> pixels = new ArrayList<>();
-            for (FileStatus f : files) {
-                String path = f.getPath().toString();
-                pixels.add(pool.submit(() -> f.getLen() == 0 ? 0L : pngPixels(path, conf)));
-            }
-            List<Item> items = new ArrayList<>();
-            for (int i = 0; i < files.size(); i++) {
-                long px;
-                try {
-                    px = pixels.get(i).get();
-                } catch (Exception e) {
-                    px = 0;
-                }
-                String path = files.get(i).getPath().toString();
-                items.add(new Item(path, relativeId(root, path), files.get(i).getLen(), px, 0));
-            }
-            items.sort(Comparator.comparing(Item::id));
-            return items;
-        } finally {
-            pool.shutdownNow();
+        // the driver lists paths and sizes only; the PNG headers (pixel counts, for balancing) are read
+        // by the executors, so a million images are not a million reads from one machine
+        List<String> paths = new ArrayList<>();
+        for (FileStatus f : files) {
+            paths.add(f.getLen() == 0 ? null : f.getPath().toString());
         }
+        long[] pixels = headerPixels(spark, paths);
+        List<Item> items = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            String path = files.get(i).getPath().toString();
+            items.add(new Item(path, relativeId(root, path), files.get(i).getLen(), pixels[i], 0));
+        }
+        items.sort(Comparator.comparing(Item::id));
+        return items;
+    }
+
+    /** Pixel counts from the PNG headers of {@code paths} (null = an empty file: 0), read in Spark tasks. */
+    static long[] headerPixels(SparkSession spark, List<String> paths) {
+        if (paths.isEmpty()) {
+            return new long[0];
+        }
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        HadoopConf conf = new HadoopConf(spark.sparkContext().hadoopConfiguration());
+        int slices = Math.max(1, Math.min(paths.size(), jsc.defaultParallelism() * 4));
+        List<Long> px = jsc.parallelize(paths, slices).map(p -> p == null ? 0L : pngPixels(p, conf.get())).collect();
+        long[] out = new long[px.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = px.get(i);
+        }
+        return out;
     }
 
     /** Width x height from a PNG's IHDR, or 0 if the file does not start like a PNG. */
@@ -157,28 +160,50 @@ final class InputListing {
     }
 
     /**
-     * Reads the assigned files with the {@code binaryFile} source and places each in its assigned
-     * partition. Rows: path, length, content, image id, partition.
+     * The assigned files, each in its assigned partition, read inside the task one at a time as the
+     * partition is consumed: only paths travel from the driver (no shuffle of image bytes, no second
+     * read), and a task holds one input file at a time. Rows: path, length, content, image id, and the
+     * reason the file could not be read (content null) or null. {@code bytesRead} (may be null) counts
+     * the bytes read.
      */
-    static JavaRDD<Row> read(SparkSession spark, String input, String glob, List<Item> assigned, int partitions) {
-        List<Row> assignmentRows = new ArrayList<>();
-        for (Item it : assigned) {
-            assignmentRows.add(RowFactory.create(it.path(), it.id(), it.partition()));
+    static JavaRDD<Row> read(SparkSession spark, List<Item> assigned, int partitions,
+                             org.apache.spark.util.LongAccumulator bytesRead) {
+        List<List<Item>> groups = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            groups.add(new ArrayList<>());
         }
-        StructType schema = DataTypes.createStructType(List.of(
-                DataTypes.createStructField("a_path", DataTypes.StringType, false),
-                DataTypes.createStructField("image_id", DataTypes.StringType, false),
-                DataTypes.createStructField("part", DataTypes.IntegerType, false)));
-        Dataset<Row> assignment = spark.createDataFrame(assignmentRows, schema);
-        Dataset<Row> files = spark.read().format("binaryFile").option("pathGlobFilter", glob)
-                .option("recursiveFileLookup", "true").load(input);
-        // binaryFile reports paths as file:/x while Hadoop listings say file:/x too; compare qualified strings
-        Dataset<Row> joined = files.join(functions.broadcast(assignment), files.col("path").equalTo(assignment.col("a_path")))
-                .select("path", "length", "content", "image_id", "part");
-        return joined.javaRDD()
-                .mapToPair(r -> new Tuple2<>(r.getInt(4), r))
-                .partitionBy(new ExactPartitioner(partitions))
-                .values();
+        for (Item it : assigned) {
+            groups.get(it.partition()).add(it);
+        }
+        HadoopConf conf = new HadoopConf(spark.sparkContext().hadoopConfiguration());
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        // one element per slice: partition p of the RDD is exactly group p
+        return jsc.parallelize(groups, partitions).mapPartitions(it -> {
+            List<Item> mine = it.hasNext() ? it.next() : List.of();
+            Iterator<Item> items = mine.iterator();
+            return new Iterator<Row>() {
+                @Override
+                public boolean hasNext() {
+                    return items.hasNext();
+                }
+
+                @Override
+                public Row next() {
+                    Item item = items.next();
+                    Path p = new Path(item.path());
+                    try (InputStream in = p.getFileSystem(conf.get()).open(p)) {
+                        byte[] content = in.readAllBytes();
+                        if (bytesRead != null) {
+                            bytesRead.add(content.length);
+                        }
+                        return RowFactory.create(item.path(), (long) content.length, content, item.id(), null);
+                    } catch (IOException | RuntimeException e) {
+                        return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
+                                "cannot read " + item.path() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                    }
+                }
+            };
+        }, true);
     }
 
     static long[] loads(List<Item> assigned, int partitions) {

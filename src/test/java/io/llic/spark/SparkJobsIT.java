@@ -128,6 +128,32 @@ class SparkJobsIT {
         }
     }
 
+    /** A re-run after a partial run opens only the images it has not coded: counted as bytes read by the tasks. */
+    @Test
+    void aRerunAfterAPartialRunReadsOnlyTheMissingImages() throws Exception {
+        Path in = dir.resolve("partial-in");
+        Files.createDirectories(in);
+        Files.copy(input.resolve("a.png"), in.resolve("a.png"));
+        Files.copy(input.resolve("b.png"), in.resolve("b.png"));
+        Path out = dir.resolve("partial-out");
+        CompressJob.Config c = new CompressJob.Config(in.toString(), out.toString(), model, "wavefront", "r", true, 0,
+                InputListing.DEFAULT_GLOB, 1);
+        CompressJob.Result first = CompressJob.run(spark, c);
+        assertEquals(2, first.coded());
+        assertEquals(Files.size(in.resolve("a.png")) + Files.size(in.resolve("b.png")), inputBytesRead(out));
+        Files.copy(input.resolve("sub/c.png"), in.resolve("c.png"));
+        CompressJob.Result second = CompressJob.run(spark, c);
+        assertEquals(2, second.skipped());
+        assertEquals(1, second.coded());
+        assertEquals(Files.size(in.resolve("c.png")), inputBytesRead(out), "only the new image is read");
+        assertEquals(3, spark.read().parquet(first.runDir() + "/bitstreams").count());
+    }
+
+    private static long inputBytesRead(Path out) throws java.io.IOException {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("r/manifest.json").toFile())
+                .at("/counts/inputBytesRead").asLong(-1);
+    }
+
     private static Map<String, byte[]> bitstreams(String runDir) {
         return spark.read().parquet(runDir + "/bitstreams").collectAsList().stream()
                 .collect(Collectors.toMap(x -> x.<String>getAs("image_id"), x -> (byte[]) x.getAs("bitstream")));
