@@ -62,15 +62,21 @@ llic_profile_confs() {
 
 llic_spark_submit() {
   local class="$1"; shift
-  local spark_opts=() job_opts=() has_master=0 has_props=0 profiles="" uses_s3=0
+  local spark_opts=() job_opts=() has_master=0 has_props=0 profiles="" uses_s3=0 user_jars=""
   while [ $# -gt 0 ]; do
     case "$1" in
+      --jars)
+        # merged with the jars the script ships (one --jars would replace the other)
+        [ $# -ge 2 ] || { echo "${class##*.}: option $1 needs a value" >&2; exit 2; }
+        user_jars="${user_jars:+$user_jars,}$2"; shift 2 ;;
+      --jars=*)
+        user_jars="${user_jars:+$user_jars,}${1#--jars=}"; shift ;;
       --profile)
         [ $# -ge 2 ] || { echo "${class##*.}: option $1 needs a value" >&2; exit 2; }
         profiles="${profiles:+$profiles,}$2"; shift 2 ;;
       --profile=*)
         profiles="${profiles:+$profiles,}${1#--profile=}"; shift ;;
-      --conf|--properties-file|--master|--deploy-mode|--driver-memory|--executor-memory|--executor-cores|--num-executors|--total-executor-cores|--jars|--files)
+      --conf|--properties-file|--master|--deploy-mode|--driver-memory|--executor-memory|--executor-cores|--num-executors|--total-executor-cores|--files)
         [ $# -ge 2 ] || { echo "${class##*.}: option $1 needs a value" >&2; exit 2; }
         [ "$1" = --master ] && has_master=1
         [ "$1" = --properties-file ] && has_props=1
@@ -104,6 +110,7 @@ llic_spark_submit() {
       extra="$extra"$'\n'"$(tr ':' '\n' < "$LLIC_HOME/target/runtime-classpath.txt" | grep -E "$s3_jars" || true)"
     fi
     extra="$(printf '%s\n' "$extra" | grep -v '^$' | paste -sd, -)"
+    extra="$extra${user_jars:+,$user_jars}"
     exec "$SPARK_HOME/bin/spark-submit" --class "$class" --jars "$extra" \
       --driver-java-options "$java_props" --conf "spark.executor.extraJavaOptions=-Dai.djl.offline=true" \
       "${spark_opts[@]}" "$app" "${job_opts[@]}"
@@ -111,6 +118,7 @@ llic_spark_submit() {
   export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
   [ $has_master = 1 ] || spark_opts=(--master 'local[*]' "${spark_opts[@]}")
   [ $has_props = 1 ] || spark_opts=(--properties-file "$LLIC_HOME/conf/local.properties" "${spark_opts[@]}")
+  [ -z "$user_jars" ] || spark_opts+=(--jars "$user_jars")
   # shellcheck disable=SC2086
   exec java ${LLIC_JAVA_OPTS:--Xmx8g} $LLIC_ADD_OPENS $java_props \
     -cp "$app:$(cat "$LLIC_HOME/target/runtime-classpath.txt")" org.apache.spark.deploy.SparkSubmit \

@@ -92,6 +92,35 @@ class JobScriptsIT {
         assertEquals(3, cb.commands().size(), cb.commands().toString());
     }
 
+    /**
+     * With SPARK_HOME the scripts hand over to spark-submit (here a stand-in that prints what it was
+     * given): the user's --jars are merged with the script's, and the S3 connector (hadoop-aws,
+     * spark-hadoop-cloud, the AWS SDK bundle) is shipped only for a run that names s3a://.
+     */
+    @Test
+    void sparkSubmitGetsTheUsersJarsMergedAndTheS3JarsOnlyForS3Runs() throws Exception {
+        Path home = dir.resolve("fake-spark");
+        Files.createDirectories(home.resolve("bin"));
+        Path submit = home.resolve("bin/spark-submit");
+        Files.writeString(submit, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n");
+        submit.toFile().setExecutable(true);
+        Map<String, String> env = Map.of("SPARK_HOME", home.toString());
+        Run s3 = run(env, "jobs/compress-job", "--jars", "/opt/rapids-4-spark_2.13-26.08.1.jar", "--input", "s3a://b/in",
+                "--output", "s3a://b/out");
+        assertEquals(0, s3.status(), s3.err());
+        List<String> args = List.of(s3.out().split("\n"));
+        String jars = args.get(args.indexOf("--jars") + 1);
+        assertEquals(1, args.stream().filter("--jars"::equals).count(), "one --jars: " + args);
+        assertTrue(jars.contains("/opt/rapids-4-spark_2.13-26.08.1.jar") && jars.contains("pytorch-engine")
+                && jars.contains("hadoop-aws") && jars.contains("awssdk/bundle"), jars);
+        Run local = run(env, "jobs/compress-job", "--input", "/data/in", "--output", "/data/out");
+        assertEquals(0, local.status(), local.err());
+        List<String> localArgs = List.of(local.out().split("\n"));
+        String localJars = localArgs.get(localArgs.indexOf("--jars") + 1);
+        assertTrue(localJars.contains("pytorch-engine") && !localJars.contains("awssdk") && !localJars.contains("hadoop-aws"),
+                localJars);
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);
