@@ -122,8 +122,12 @@ public record Adaptation(boolean bias, boolean spread, boolean lms, int limit, i
         m.put("bias", bias);
         m.put("spread", spread);
         if (lms) {
-            m.put("errorPredictor", Map.of("taps", LMS_TAPS, "setsPerChannel", LMS_SETS,
-                    "stepSize", "2^-" + LMS_STEP_SHIFT, "start", "zero weights in every image"));
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("taps", LMS_TAPS);
+            p.put("setsPerChannel", LMS_SETS);
+            p.put("stepSize", "2^-" + LMS_STEP_SHIFT);
+            p.put("start", "zero weights in every image");
+            m.put("errorPredictor", p);
         }
         m.put("classesPerChannel", CLASSES_PER_CHANNEL);
         m.put("limit", limit);

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Files coded with a published model decode for ever: bitstreams written with {@code llic-causal-1}
  * and {@code llic-causal-2} (with its adaptation stage), by the builds that released them and before
- * the model-family seam, are kept as fixtures, and every later build must decode them exactly,
+ * the model-family seam, and with {@code llic-causal-4} (the first with the error predictor), are kept
+ * as fixtures, and every later build must decode them exactly,
  * whatever changes in the codec.
  */
 class PublishedModelsTest {
@@ -30,6 +31,12 @@ class PublishedModelsTest {
     void filesCodedWithLlicCausal2StillDecode() throws Exception {
         LoadedModel model = decodesFixtures("models/causal-2", "llic-causal-2");
         assertNotNull(model.adaptation(), "llic-causal-2 codes with its adaptation stage");
+    }
+
+    @Test
+    void filesCodedWithLlicCausal4StillDecode() throws Exception {
+        LoadedModel model = decodesFixtures("models/causal-4", "llic-causal-4");
+        assertTrue(model.adaptation() != null && model.adaptation().lms(), "llic-causal-4 codes with the error predictor");
     }
 
     private static LoadedModel decodesFixtures(String dir, String id) throws Exception {
