@@ -227,13 +227,18 @@ public final class Main {
         return Evaluators.forModel(a.get("engine", Evaluators.DJL), model, a.get("device", "cpu"), a.getInt("threads", 0, 0));
     }
 
-    /** Writes to a temporary file beside the target, then renames: no half-written outputs. */
+    /**
+     * Writes to a temporary file beside the target, then renames: no half-written outputs. The
+     * temporary file is created like any new file (permissions from the umask), not as a private
+     * temp file, so the output is as readable as the user's other files.
+     */
     static void writeAtomically(Path target, byte[] data) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(System.nanoTime())
+                + Long.toHexString(Thread.currentThread().getId()) + ".tmp");
         try {
-            Files.write(tmp, data);
+            Files.write(tmp, data, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
             Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } finally {

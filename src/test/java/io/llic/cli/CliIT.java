@@ -62,6 +62,11 @@ class CliIT {
             Run d = llic("decode", llic.toString(), png.toString(), "--model", model.toString(), "--batch", "7");
             assertEquals(0, d.status(), d.err());
             assertTrue(PngIo.read(Files.readAllBytes(png)).samePixels(cropImage), schedule);
+            // outputs get the permissions of any new file here (the umask), not a private temp file's
+            Path plain = dir.resolve("plain-" + schedule);
+            Files.write(plain, new byte[1]);
+            assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(llic), "the .llic file");
+            assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(png), "the decoded PNG");
             Run info = llic("info", llic.toString());
             assertEquals(0, info.status());
             JsonNode json = new ObjectMapper().readTree(info.out());
