@@ -158,6 +158,10 @@ public record Adaptation(boolean bias, boolean spread, boolean lms, int limit, i
         if ((flags & ~(second ? 7 : 3)) != 0) {
             throw new ModelException(what + ": unknown adaptation flags " + flags);
         }
+        if (second && (flags & 4) == 0) {
+            // written only with the predictor: a stage without it is LLICADP1, so its bytes (and hash) are one
+            throw new ModelException(what + ": adaptation block LLICADP2 without the error predictor flag");
+        }
         try {
             return new Adaptation((flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0, in.readInt(), in.readInt(), in.readInt());
         } catch (IllegalArgumentException e) {

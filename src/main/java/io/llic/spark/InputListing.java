@@ -23,8 +23,8 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * The images of a job's input (any Hadoop file system): their ids relative to the input root, their pixel counts read from the PNG header (33
- * bytes per file, on the driver, in parallel), and an assignment to partitions that balances pixels.
+ * The images of a job's input (any Hadoop file system): their ids relative to the input root, their pixel counts read from the PNG header (24
+ * bytes per file, in Spark tasks), an assignment to partitions that balances pixels, and the reading of the files inside the tasks.
  */
 final class InputListing {
     static final String DEFAULT_GLOB = "*.{png,PNG}";
@@ -126,14 +126,16 @@ final class InputListing {
         byte[] head = new byte[24];
         try (FSDataInputStream in = p.getFileSystem(conf).open(p)) {
             in.readFully(0, head);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            return 0; // only used for balancing: the task that reads the file reports the problem
+        }
+        if ((head[0] & 0xFF) != 0x89 || head[1] != 'P' || head[2] != 'N' || head[3] != 'G'
+                || head[12] != 'I' || head[13] != 'H' || head[14] != 'D' || head[15] != 'R') {
             return 0;
         }
-        if (head[1] != 'P' || head[2] != 'N' || head[3] != 'G') {
-            return 0;
-        }
-        long w = ((head[16] & 0xFFL) << 24) | ((head[17] & 0xFFL) << 16) | ((head[18] & 0xFFL) << 8) | (head[19] & 0xFFL);
-        long h = ((head[20] & 0xFFL) << 24) | ((head[21] & 0xFFL) << 16) | ((head[22] & 0xFFL) << 8) | (head[23] & 0xFFL);
+        // a malformed header may claim up to 2^32 - 1 per side: bounded so the product stays positive
+        long w = Math.min(Integer.MAX_VALUE, ((head[16] & 0xFFL) << 24) | ((head[17] & 0xFFL) << 16) | ((head[18] & 0xFFL) << 8) | (head[19] & 0xFFL));
+        long h = Math.min(Integer.MAX_VALUE, ((head[20] & 0xFFL) << 24) | ((head[21] & 0xFFL) << 16) | ((head[22] & 0xFFL) << 8) | (head[23] & 0xFFL));
         return w * h;
     }
 
@@ -190,6 +192,10 @@ final class InputListing {
                 @Override
                 public Row next() {
                     Item item = items.next();
+                    if (item.sizeBytes() > Integer.MAX_VALUE - 16) {
+                        return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
+                                "cannot read " + item.path() + ": " + item.sizeBytes() + " bytes, more than one file can hold in memory");
+                    }
                     Path p = new Path(item.path());
                     try (InputStream in = p.getFileSystem(conf.get()).open(p)) {
                         byte[] content = in.readAllBytes();
@@ -197,7 +203,7 @@ final class InputListing {
                             bytesRead.add(content.length);
                         }
                         return RowFactory.create(item.path(), (long) content.length, content, item.id(), null);
-                    } catch (IOException | RuntimeException e) {
+                    } catch (IOException | RuntimeException | OutOfMemoryError e) {
                         return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
                                 "cannot read " + item.path() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
                     }

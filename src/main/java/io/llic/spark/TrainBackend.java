@@ -77,9 +77,25 @@ final class TrainBackend {
         return LinearStart.fit(sum.gradient());
     }
 
-    /** One Spark job: every shard's loss (and gradient) summed in fixed point with treeAggregate. */
+    /**
+     * One Spark job: every shard's loss (and gradient) summed in fixed point with treeAggregate. The
+     * parameters travel as a broadcast, not inside the task closure (an interp model's 1.6 MB made
+     * Spark warn about a large task binary at every step).
+     */
     static GradientSum shardSums(JavaRDD<TrainData.Loaded> rdd, TrainConfig config, double[] params, long step, double weight,
                                  boolean withGradient) {
+        org.apache.spark.broadcast.Broadcast<double[]> shared =
+                org.apache.spark.api.java.JavaSparkContext.fromSparkContext(rdd.context()).broadcast(params);
+        try {
+            return shardSums(rdd, config, shared, step, weight, withGradient);
+        } finally {
+            shared.destroy();
+        }
+    }
+
+    private static GradientSum shardSums(JavaRDD<TrainData.Loaded> rdd, TrainConfig config,
+                                         org.apache.spark.broadcast.Broadcast<double[]> params, long step, double weight,
+                                         boolean withGradient) {
         return rdd.mapPartitionsWithIndex((shard, it) -> {
             List<TrainImage> images = new ArrayList<>();
             it.forEachRemaining(l -> {
@@ -96,7 +112,7 @@ final class TrainBackend {
             String device = ExecutorModels.djlDevice(ExecutorModels.device());
             FamilyLoss model = acquire(config, device);
             try {
-                GradientSum sum = GradientSum.of(model.evaluate(params, batch, weight, withGradient));
+                GradientSum sum = GradientSum.of(model.evaluate(params.value(), batch, weight, withGradient));
                 return Collections.singletonList(sum.timed(System.nanoTime() - t0)).iterator();
             } finally {
                 release(config, device, model);

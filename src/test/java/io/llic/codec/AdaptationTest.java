@@ -181,6 +181,14 @@ class AdaptationTest {
         assertEquals("LLICADP1", new String(files.weights(), files.weights().length - 21, 8, java.nio.charset.StandardCharsets.US_ASCII));
         assertEquals(12, new com.fasterxml.jackson.databind.ObjectMapper().readTree(lms.manifest())
                 .at("/fixedPoint/adaptation/errorPredictor/taps").asInt());
+        // LLICADP2 is written only with the predictor: the same block without its flag is refused
+        byte[] w2 = lms.weights().clone();
+        w2[w2.length - 13] = 3;
+        Map<String, Object> m2 = new com.fasterxml.jackson.databind.ObjectMapper().readValue(lms.manifest(), Map.class);
+        m2.remove("weightsSha256");
+        byte[] manifest2 = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(m2);
+        ModelException e2 = assertThrows(ModelException.class, () -> LoadedModel.fromBytes(dir, manifest2, w2));
+        assertTrue(e2.getMessage().contains("LLICADP2"), e2.getMessage());
         // unknown flags and trailing bytes are refused, never ignored
         byte[] w = files.weights().clone();
         w[w.length - 13] = 4; // the flags byte follows the 8-byte magic
