@@ -196,9 +196,8 @@ final class InputListing {
                         return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
                                 "cannot read " + item.path() + ": " + item.sizeBytes() + " bytes, more than one file can hold in memory");
                     }
-                    Path p = new Path(item.path());
-                    try (InputStream in = p.getFileSystem(conf.get()).open(p)) {
-                        byte[] content = in.readAllBytes();
+                    try {
+                        byte[] content = readFile(item.path(), conf.get());
                         if (bytesRead != null) {
                             bytesRead.add(content.length);
                         }
@@ -210,6 +209,14 @@ final class InputListing {
                 }
             };
         }, true);
+    }
+
+    /** The whole file at {@code path} (any Hadoop file system). */
+    static byte[] readFile(String path, Configuration conf) throws IOException {
+        Path p = new Path(path);
+        try (InputStream in = p.getFileSystem(conf).open(p)) {
+            return in.readAllBytes();
+        }
     }
 
     static long[] loads(List<Item> assigned, int partitions) {

@@ -4,7 +4,6 @@ import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.train.TrainConfig;
 import io.llic.train.TrainImage;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -98,12 +97,7 @@ final class TrainData {
 
     static Loaded loadOne(Source s, HadoopConf hadoop, int crop) {
         try {
-            Path p = new Path(s.path());
-            byte[] bytes;
-            try (InputStream in = p.getFileSystem(hadoop.get()).open(p)) {
-                bytes = in.readAllBytes();
-            }
-            RgbImage rgb = PngIo.read(bytes);
+            RgbImage rgb = PngIo.read(InputListing.readFile(s.path(), hadoop.get()));
             TrainImage image = TrainImage.of(s.id(), rgb).downsample(s.downsample());
             if (image.width() < crop || image.height() < crop) {
                 return new Loaded(null, s.path(), image.width() + "x" + image.height() + " after downsampling by "
