@@ -194,21 +194,58 @@ public final class MixtureCdf implements IntCdf {
         return cdf(symbol);
     }
 
+    /**
+     * The symbol whose interval holds {@code target}: the one s with {@code cdf(s) <= target <
+     * cdf(s + 1)}. The search starts at the mixture's mean and gallops outwards before bisecting, so a
+     * well-predicted symbol costs a few CDF evaluations instead of log2(symbols); the answer is the
+     * same unique symbol whatever the path.
+     */
     @Override
     public int symbolFor(int target) {
         int lo = 0;
         int hi = symbols;
         int cdfLo = 0;
         int cdfHi = TOTAL;
+        int guess = (int) Math.max(1, Math.min(symbols - 1, ((meanQ8() + 128) >> 8) - low));
+        int c = cdf(guess);
+        if (c <= target) {
+            lo = guess;
+            cdfLo = c;
+            for (int step = 1; lo + step < hi; step <<= 1) {
+                int probe = lo + step;
+                int cp = cdf(probe);
+                if (cp > target) {
+                    hi = probe;
+                    cdfHi = cp;
+                    break;
+                }
+                lo = probe;
+                cdfLo = cp;
+            }
+        } else {
+            hi = guess;
+            cdfHi = c;
+            for (int step = 1; hi - step > lo; step <<= 1) {
+                int probe = hi - step;
+                int cp = cdf(probe);
+                if (cp <= target) {
+                    lo = probe;
+                    cdfLo = cp;
+                    break;
+                }
+                hi = probe;
+                cdfHi = cp;
+            }
+        }
         while (hi - lo > 1) {
             int mid = (lo + hi) >>> 1;
-            int c = cdf(mid);
-            if (c <= target) {
+            int cm = cdf(mid);
+            if (cm <= target) {
                 lo = mid;
-                cdfLo = c;
+                cdfLo = cm;
             } else {
                 hi = mid;
-                cdfHi = c;
+                cdfHi = cm;
             }
         }
         foundStart = cdfLo;

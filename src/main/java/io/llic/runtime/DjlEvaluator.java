@@ -57,14 +57,16 @@ public final class DjlEvaluator implements NetworkEvaluator {
                 w[i] = layer.weights()[i] * scale;
             }
             int g = layer.groups();
-            // dense: (out, in) for linear; grouped: (groups, in/groups, out/groups) for a batched product
+            // dense: (out, in) for linear; grouped: (groups, in/groups, out/groups), contiguous, for a
+            // batched product
             weights.add(g == 1 ? manager.create(w, new Shape(layer.out(), layer.in()))
-                    : manager.create(w, new Shape(g, layer.out() / g, layer.fanIn())).transpose(0, 2, 1));
+                    : manager.create(w, new Shape(g, layer.out() / g, layer.fanIn())).transpose(0, 2, 1).duplicate());
             double[] b = new double[layer.out()];
             for (int o = 0; o < layer.out(); o++) {
                 b[o] = layer.bias()[o] * scale;
             }
-            biases.add(manager.create(b, new Shape(layer.out())));
+            biases.add(g == 1 ? manager.create(b, new Shape(layer.out()))
+                    : manager.create(b, new Shape(g, 1, layer.out() / g)));
             // the clip is a no-op (and skipped) where interval arithmetic proves |y| <= clip
             long reach = (layer.worstPartialSum(bound) >> layer.shift()) + 1;
             needsClip[l] = reach > layer.clip();
@@ -92,16 +94,25 @@ public final class DjlEvaluator implements NetworkEvaluator {
         float slope = (float) FixedPointLayer.LEAKY_SLOPE / (1 << FixedPointLayer.SLOPE_BITS); // exact: 655 * 2^-16
         try (NDManager batch = manager.newSubManager()) {
             NDArray a = batch.create(x, new Shape(count, inputs));
+            // Activations are (count, width), or group-major (groups, count, width / groups) from the
+            // first grouped layer on: consecutive grouped layers then multiply without re-laying out
+            // (group k of a layer feeds group k of the next), and the order changes only twice.
+            int grouped = 1;
             for (int l = 0; l < layers.size(); l++) {
                 FixedPointLayer layer = layers.get(l);
                 int g = layer.groups();
+                if (grouped != g && grouped > 1) {
+                    a = a.transpose(1, 0, 2).reshape(count, layer.in());
+                    grouped = 1;
+                }
                 if (g == 1) {
                     a = Linear.linear(a, weights.get(l), biases.get(l)).singletonOrThrow().floor();
                 } else {
-                    // (count, in) -> (groups, count, in/groups) x (groups, in/groups, out/groups) -> (count, out)
-                    NDArray parts = a.reshape(count, g, layer.fanIn()).transpose(1, 0, 2);
-                    a = parts.matMul(weights.get(l)).transpose(1, 0, 2).reshape(count, layer.out())
-                            .add(biases.get(l)).floor();
+                    if (grouped != g) {
+                        a = a.reshape(count, g, layer.fanIn()).transpose(1, 0, 2).duplicate();
+                        grouped = g;
+                    }
+                    a = a.matMul(weights.get(l)).add(biases.get(l)).floor();
                 }
                 if (layer.leaky()) {
                     a = Activation.leakyRelu(a, slope).floor(); // y * 655 * 2^-16 is exact, then floored
@@ -109,6 +120,9 @@ public final class DjlEvaluator implements NetworkEvaluator {
                 if (needsClip[l]) {
                     a = a.clip(-layer.clip(), layer.clip());
                 }
+            }
+            if (grouped > 1) {
+                a = a.transpose(1, 0, 2).reshape(count, outputs);
             }
             double[] y = a.toDoubleArray();
             for (int i = 0; i < count * outputs; i++) {

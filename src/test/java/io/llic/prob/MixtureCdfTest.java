@@ -220,6 +220,37 @@ class MixtureCdfTest {
      * A 511-value chroma range: a valid 16-bit table whose mass sits where the mean is (value -40 in
      * pixel units), and range(0, 256) is exactly the default pixel table.
      */
+    /**
+     * The decoder's search starts at the mixture mean and gallops: every symbol must be found from
+     * both ends of its interval, for narrow and wide mixtures, means inside and far outside the range,
+     * pixel and chroma alphabets.
+     */
+    @Test
+    void symbolForFindsEverySymbolFromBothEndsOfItsInterval() {
+        Random r = new Random(11);
+        MixtureCdf cdf = new MixtureCdf(5);
+        long[] p = new long[15];
+        for (int i = 0; i < 300; i++) {
+            for (int k = 0; k < 15; k++) {
+                double sigma = i % 3 == 0 ? 0.002 : i % 3 == 1 ? 0.03 : 0.3;
+                p[k] = (long) (k < 5 ? (r.nextDouble() * 3 - 1) * ONE : k < 10 ? r.nextDouble() * sigma * ONE
+                        : r.nextGaussian() * ONE * 3);
+            }
+            cdf.set(p, 0, p, 5, p, 10, null);
+            int[][] ranges = {{0, 256}, {-255, 511}, {-30, 61}, {100, 2}, {-255, 3}};
+            int[] range = ranges[i % ranges.length];
+            cdf.range(range[0], range[1]);
+            for (int s = 0; s < cdf.symbols(); s++) {
+                int from = cdf.start(s);
+                int to = cdf.start(s + 1) - 1;
+                assertEquals(s, cdf.symbolFor(from), "case " + i + ", symbol " + s + " from its start");
+                assertEquals(from, cdf.foundStart());
+                assertEquals(to - from + 1, cdf.foundFreq());
+                assertEquals(s, cdf.symbolFor(to), "case " + i + ", symbol " + s + " from its end");
+            }
+        }
+    }
+
     @Test
     void otherRangesGiveValidTablesCentredOnTheMean() {
         long[] mean = {-40 * ONE / 255};
