@@ -51,6 +51,7 @@ final class Bench {
         int crop = args.getInt("crop", 0, 0);
         int batch = args.getInt("batch", Integer.MAX_VALUE, 1);
         int repeat = args.getInt("repeat", 1, 1);
+        int tile = Main.tile(args);
         boolean decode = !args.flag("no-decode");
         String scheduleOption = args.get("schedule", null);
         Main.checkEngineOptions(args);
@@ -100,7 +101,7 @@ final class Bench {
                 evaluators.addAll(ev);
                 err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule
                         + ", engine " + ev.get(0).description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
-                runs.add(new Run(model, ev, schedule, batch, repeat, decode));
+                runs.add(new Run(model, ev, schedule, batch, repeat, decode, tile));
             }
             // the runs take turns image by image, so that a noisy machine slows them alike
             for (Path f : files) {
@@ -158,6 +159,7 @@ final class Bench {
         private double totalWithoutPredictor;
         /** The same model with its adaptation stage minus the error predictor (null when it has none). */
         private final LoadedModel withoutPredictor;
+        private final int tile;
         private double sumEncodeMs;
         private double sumDecodeMs;
         private final List<Double> encodeMs = new ArrayList<>();
@@ -165,11 +167,12 @@ final class Bench {
         private long passes;
         private long multiplyAccumulates;
 
-        Run(LoadedModel model, List<NetworkEvaluator> ev, String schedule, int batch, int repeat, boolean decode) {
+        Run(LoadedModel model, List<NetworkEvaluator> ev, String schedule, int batch, int repeat, boolean decode, int tile) {
             this.model = model;
             this.ev = ev;
             this.schedule = schedule;
-            this.encoder = new Encoder(model, ev, true);
+            this.tile = tile;
+            this.encoder = new Encoder(model, ev, true).tiled(tile);
             this.decoder = new Decoder(model, ev, batch);
             this.repeat = repeat;
             this.decode = decode;
@@ -184,11 +187,11 @@ final class Bench {
         void image(Path f, RgbImage image, byte[] png) throws IOException {
             // the code length without the adaptation stage: one more (untimed) encode that also measures it
             double unadaptedBits = adapted
-                    ? new Encoder(model, ev, false).measuringUnadapted(true).encode(image, schedule, null).stats().unadaptedBits()
+                    ? new Encoder(model, ev, false).tiled(tile).measuringUnadapted(true).encode(image, schedule, null).stats().unadaptedBits()
                     : Double.NaN;
             // and without the error predictor (the rest of the stage kept), for models that have it
             double withoutPredictorBits = withoutPredictor != null
-                    ? new Encoder(withoutPredictor, ev, false).encode(image, schedule, null).stats().predictedBits()
+                    ? new Encoder(withoutPredictor, ev, false).tiled(tile).encode(image, schedule, null).stats().predictedBits()
                     : Double.NaN;
             double[] enc = new double[repeat];
             double[] dec = new double[repeat];
@@ -211,7 +214,7 @@ final class Bench {
                 }
             }
             long pixels = image.pixelCount();
-            PlanCost cost = PlanCost.of(model, schedule, image.width(), image.height());
+            PlanCost cost = PlanCost.of(model, schedule, image.width(), image.height(), r.header().tileSize());
             passes += cost.passes();
             multiplyAccumulates += cost.multiplyAccumulates();
             double predictedBits = r.stats().predictedBits();
@@ -243,13 +246,13 @@ final class Bench {
             double medianDecode = median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray());
             out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
                             + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tno_predictor_bpp=%s\tmodel=%s"
-                            + "\tpasses_per_image=%.1f\tmacs_per_pixel=%.0f%n",
+                            + "\tpasses_per_image=%.1f\tmacs_per_pixel=%.0f\ttile=%d%n",
                     encodeMs.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
                     totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted, medianEncode,
                     decode ? String.format("%.1f", medianDecode) : "-", schedule, ev.get(0).description(),
                     adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-",
                     withoutPredictor != null ? String.format("%.4f", totalWithoutPredictor / totalPixels) : "-", model.id(),
-                    (double) passes / encodeMs.size(), (double) multiplyAccumulates / totalPixels);
+                    (double) passes / encodeMs.size(), (double) multiplyAccumulates / totalPixels, tile);
             out.flush();
             return new Summary(model.id() + ":" + schedule, totalPixels, sumDecodeMs, sumEncodeMs, medianDecode,
                     medianEncode, totalBits / totalPixels);

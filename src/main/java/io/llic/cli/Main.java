@@ -34,12 +34,15 @@ public final class Main {
 
     static final String USAGE_TEXT = String.join("\n",
             "usage: llic <command> [arguments]",
-            "  encode  IN.png OUT.llic [--model DIR] [--schedule NAME]",
+            "  encode  IN.png OUT.llic [--model DIR] [--schedule NAME] [--tile N]",
             "  decode  IN.llic OUT.png [--model DIR] [--batch N]",
             "  info    IN.llic                      one JSON object describing the header",
             "  import-reference SRC_DIR DEST_DIR [--id ID]",
-            "  bench   DIR [--model DIR[,DIR...]] [--schedule NAME[,NAME...]] [--limit N] [--crop N] [--batch N] [--no-decode]",
+            "  bench   DIR [--model DIR[,DIR...]] [--schedule NAME[,NAME...]] [--limit N] [--crop N] [--batch N] [--tile N] [--repeat N] [--no-decode]",
+            "  bench-memory [--megapixels N] [--model DIR] [--schedule NAME] [--tile N]   peak heap of a large synthetic image",
             "common options: --engine djl|java (default djl), --threads N, --device cpu|gpu0|...",
+            "--tile N: images wider or taller than N pixels are coded as independent N x N tiles (default "
+                    + Encoder.DEFAULT_TILE + "; 0: never), which bounds memory; smaller images are not tiled",
             "schedules (by model family, the first is the default): " + Families.describeSchedules(),
             "default model: $LLIC_HOME/models/default");
 
@@ -68,7 +71,7 @@ public final class Main {
         try {
             switch (argv[0]) {
                 case "encode" -> {
-                    Args a = new Args(argv, 1, with("schedule"), Set.of());
+                    Args a = new Args(argv, 1, with("schedule", "tile"), Set.of());
                     a.expectPositional(2, "encode IN.png OUT.llic");
                     file = a.positional().get(0);
                     encode(a);
@@ -95,11 +98,16 @@ public final class Main {
                             + m.sha256Hex() + ") into " + m.directory());
                 }
                 case "bench" -> {
-                    Args a = new Args(argv, 1, with("schedule", "limit", "crop", "batch", "repeat", "tsv"),
+                    Args a = new Args(argv, 1, with("schedule", "limit", "crop", "batch", "repeat", "tsv", "tile"),
                             Set.of("no-decode"));
                     a.expectPositional(1, "bench DIR");
                     file = a.positional().get(0);
                     new Bench(this, a, out, err).run();
+                }
+                case "bench-memory" -> {
+                    Args a = new Args(argv, 1, with("schedule", "megapixels", "tile"), Set.of());
+                    a.expectPositional(0, "bench-memory");
+                    new MemoryBench(this, a, out, err).run();
                 }
                 default -> throw new UsageException("unknown command '" + argv[0] + "'");
             }
@@ -124,6 +132,15 @@ public final class Main {
         }
     }
 
+    /** {@code --tile N}: tile side for images larger than N (default {@link Encoder#DEFAULT_TILE}; 0: never tile). */
+    static int tile(Args a) throws UsageException {
+        int tile = a.getInt("tile", Encoder.DEFAULT_TILE, 0);
+        if (tile != 0 && tile < Encoder.MIN_TILE) {
+            throw new UsageException("--tile must be 0 (no tiles) or at least " + Encoder.MIN_TILE + ", got " + tile);
+        }
+        return tile;
+    }
+
     private static Set<String> with(String... more) {
         java.util.HashSet<String> s = new java.util.HashSet<>(ENGINE_OPTIONS);
         s.addAll(java.util.List.of(more));
@@ -140,7 +157,7 @@ public final class Main {
         RgbImage image = PngIo.read(png);
         List<NetworkEvaluator> ev = evaluators(a, model);
         try {
-            Encoder.Result r = new Encoder(model, ev, true).encode(image, schedule, png);
+            Encoder.Result r = new Encoder(model, ev, true).tiled(tile(a)).encode(image, schedule, png);
             writeAtomically(outPath, r.file());
             err.printf("%s: %dx%d, %.4f bpp (%s, %s, %d ms)%n", outPath, image.width(), image.height(), r.bitsPerPixel(),
                     r.header().schedule(), LlicHeader.Mode.name(r.header().mode()), r.stats().totalNanos() / 1_000_000);

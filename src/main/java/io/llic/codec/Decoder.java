@@ -63,6 +63,7 @@ public final class Decoder {
 
     public Result decode(byte[] file) throws IOException {
         long t0 = System.nanoTime();
+        pieceNetworkNanos = 0;
         LlicFile parsed = LlicFile.parse(file);
         LlicHeader h = parsed.header();
         List<byte[]> chunks = parsed.chunks();
@@ -94,43 +95,74 @@ public final class Decoder {
                 throw new FormatException("header names " + e.getMessage());
             }
             int streams = family.streams(h.schedule());
-            if (chunks.size() != streams) {
-                throw new FormatException("expected " + streams + " payload chunk(s) for schedule " + h.schedule()
+            int tile = h.tileSize() == 0 ? Math.max(h.width(), h.height()) : h.tileSize();
+            long across = (h.width() + (long) tile - 1) / tile;
+            long down = (h.height() + (long) tile - 1) / tile;
+            if (chunks.size() != across * down * streams) {
+                throw new FormatException("expected " + across * down * streams + " payload chunk(s) for schedule "
+                        + h.schedule() + (across * down > 1 ? " in " + across * down + " tiles of " + tile : "")
                         + ", found " + chunks.size() + " (corrupt file)");
             }
             // a size field the payload cannot hold is corrupt, found before anything is allocated
-            long payloadBits = 8 * payloadBytes + STREAM_SLACK_BITS * streams;
-            if (family.leastPayloadBitsQ16(h.width(), h.height()) > payloadBits << IntCdf.PRECISION_BITS) {
+            long payloadBits = 8 * payloadBytes + STREAM_SLACK_BITS * chunks.size();
+            long leastQ16 = 0;
+            for (int y = 0; y < h.height(); y += tile) {
+                for (int x = 0; x < h.width(); x += tile) {
+                    leastQ16 += family.leastPayloadBitsQ16(Math.min(tile, h.width() - x), Math.min(tile, h.height() - y));
+                }
+            }
+            if (leastQ16 > payloadBits << IntCdf.PRECISION_BITS) {
                 throw new FormatException("header claims " + h.width() + "x" + h.height() + " pixels but the payload has only "
                         + payloadBytes + " bytes (corrupt file)");
             }
-            CodingPlan plan = family.decodingPlan(model, h.schedule(), h.width(), h.height());
-            RansDecoder[] rans = new RansDecoder[chunks.size()];
-            for (int i = 0; i < rans.length; i++) {
-                rans[i] = new RansDecoder(chunks.get(i), IntCdf.PRECISION_BITS);
+            if (across * down == 1) {
+                image = decodePiece(h.schedule(), h.width(), h.height(), chunks, 0, streams);
+            } else {
+                image = new RgbImage(h.width(), h.height());
+                int first = 0;
+                for (int y = 0; y < h.height(); y += tile) {
+                    for (int x = 0; x < h.width(); x += tile) {
+                        image.paste(decodePiece(h.schedule(), Math.min(tile, h.width() - x), Math.min(tile, h.height() - y),
+                                chunks, first, streams), y, x);
+                        first += streams;
+                    }
+                }
             }
-            StepLoop loop = new StepLoop(plan, evaluators, batch, 0);
-            loop.run((stream, cdf, ignored) -> {
-                RansDecoder r = rans[stream];
-                int symbol = cdf.symbolFor(r.target());
-                r.advance(cdf.foundStart(), cdf.foundFreq());
-                return symbol;
-            });
-            for (RansDecoder r : rans) {
-                r.checkFinished();
-            }
-            try {
-                image = plan.image();
-            } catch (IllegalArgumentException e) {
-                throw new FormatException("the decoded samples are no image (corrupt file): " + e.getMessage());
-            }
-            networkNanos = loop.networkNanos();
+            networkNanos = pieceNetworkNanos;
         }
         if (!MessageDigest.isEqual(image.sha256(), h.pixelSha256())) {
             throw new FormatException("decoded pixels do not match the checksum in the header (corrupt file or wrong model)");
         }
         long total = System.nanoTime() - t0;
         return new Result(image, h, new CodecStats(Double.NaN, payloadBytes * 8L, file.length * 8L, networkNanos, total));
+    }
+
+    private long pieceNetworkNanos;
+
+    /** Decodes one image or tile from chunks {@code first .. first + streams - 1}. */
+    private RgbImage decodePiece(String schedule, int width, int height, List<byte[]> chunks, int first, int streams)
+            throws IOException {
+        CodingPlan plan = model.family().decodingPlan(model, schedule, width, height);
+        RansDecoder[] rans = new RansDecoder[streams];
+        for (int i = 0; i < streams; i++) {
+            rans[i] = new RansDecoder(chunks.get(first + i), IntCdf.PRECISION_BITS);
+        }
+        StepLoop loop = new StepLoop(plan, evaluators, batch, 0);
+        loop.run((stream, cdf, ignored) -> {
+            RansDecoder r = rans[stream];
+            int symbol = cdf.symbolFor(r.target());
+            r.advance(cdf.foundStart(), cdf.foundFreq());
+            return symbol;
+        });
+        for (RansDecoder r : rans) {
+            r.checkFinished();
+        }
+        pieceNetworkNanos += loop.networkNanos();
+        try {
+            return plan.image();
+        } catch (IllegalArgumentException e) {
+            throw new FormatException("the decoded samples are no image (corrupt file): " + e.getMessage());
+        }
     }
 
     private void checkModel(LlicHeader h) throws ModelException {

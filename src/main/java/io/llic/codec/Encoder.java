@@ -22,10 +22,19 @@ import java.util.List;
 public final class Encoder {
     /** Positions evaluated per network call when encoding (the whole image is known). */
     public static final int ENCODE_BATCH = 4096;
+    /**
+     * Default tile side: an image wider or taller than this is coded as independent tiles of this
+     * size (the header's {@code tileSize}), which bounds the coder's memory by the tile instead of the
+     * image. Images that fit in one tile are not tiled, so their bitstreams are as before tiling.
+     */
+    public static final int DEFAULT_TILE = 2048;
+    /** Smallest tile side accepted (a tile below this loses too much context to its borders). */
+    public static final int MIN_TILE = 64;
     private final LoadedModel model;
     private final List<NetworkEvaluator> evaluators;
     private final boolean storedFallback;
     private boolean measureUnadapted;
+    private int tileSize = DEFAULT_TILE;
 
     public Encoder(LoadedModel model, NetworkEvaluator evaluator) {
         this(model, List.of(evaluator), true);
@@ -59,6 +68,22 @@ public final class Encoder {
         return this;
     }
 
+    /**
+     * Tile side for images larger than it ({@link #DEFAULT_TILE} unless set); 0 never tiles. Returns this.
+     */
+    public Encoder tiled(int size) {
+        if (size != 0 && size < MIN_TILE) {
+            throw new IllegalArgumentException("tile size must be 0 (no tiles) or at least " + MIN_TILE + ", got " + size);
+        }
+        this.tileSize = size;
+        return this;
+    }
+
+    /** The tile side this encoder uses for {@code image}: 0 when the image is coded as one piece. */
+    public int tileSizeFor(RgbImage image) {
+        return tileSize > 0 && (image.width() > tileSize || image.height() > tileSize) ? tileSize : 0;
+    }
+
     /** The encoded file and its measurements. */
     public record Result(byte[] file, LlicHeader header, CodecStats stats) {
         public double bitsPerPixel() {
@@ -78,12 +103,67 @@ public final class Encoder {
     public Result encode(RgbImage image, String schedule, byte[] sourcePng) {
         long t0 = System.nanoTime();
         byte[] pixelSha = image.sha256();
-        CodingPlan plan = model.family().encodingPlan(model, schedule, image, measureUnadapted);
+        int tile = tileSizeFor(image);
+        String planned = null;
+        List<byte[]> chunks = new ArrayList<>();
+        double[] predicted = new double[1];
+        long networkNanos = 0;
+        double unadapted = 0;
+        if (tile == 0) {
+            CodingPlan plan = model.family().encodingPlan(model, schedule, image, measureUnadapted);
+            planned = plan.schedule();
+            networkNanos = codePiece(plan, chunks, predicted);
+            unadapted = plan.unadaptedBits();
+        } else {
+            long tiles = ((image.width() + (long) tile - 1) / tile) * ((image.height() + (long) tile - 1) / tile);
+            if (tiles * model.family().streams(model.family().checkSchedule(schedule)) > LlicFile.MAX_CHUNKS) {
+                throw new IllegalArgumentException("tile size " + tile + " cuts a " + image.width() + "x" + image.height()
+                        + " image into " + tiles + " tiles, more streams than a file holds (" + LlicFile.MAX_CHUNKS
+                        + "): choose larger tiles");
+            }
+            // tiles in raster order, each an independent image with its own streams
+            for (int y = 0; y < image.height(); y += tile) {
+                for (int x = 0; x < image.width(); x += tile) {
+                    RgbImage piece = image.crop(y, x, Math.min(tile, image.width() - x), Math.min(tile, image.height() - y));
+                    CodingPlan plan = model.family().encodingPlan(model, schedule, piece, measureUnadapted);
+                    planned = plan.schedule();
+                    networkNanos += codePiece(plan, chunks, predicted);
+                    unadapted += plan.unadaptedBits();
+                }
+            }
+        }
+        long payloadBytes = 0;
+        for (byte[] chunk : chunks) {
+            payloadBytes += chunk.length;
+        }
+        LlicHeader learned = header(image, LlicHeader.Mode.LEARNED, planned, tile, pixelSha);
+        byte[] file = new LlicFile(learned, chunks).toBytes();
+        byte[] png = storedFallback ? sourcePng : null;
+        if (storedFallback && png == null && file.length > image.samples().length / 2) {
+            png = PngIo.write(image); // only worth the time when the model did poorly
+        }
+        LlicHeader header = learned;
+        // the stored alternative has the same header and one chunk: build it only when it can be smaller
+        if (png != null && png.length <= payloadBytes + 8L * chunks.size() + 64) {
+            LlicHeader stored = header(image, LlicHeader.Mode.STORED_PNG, planned, 0, pixelSha);
+            byte[] storedFile = new LlicFile(stored, List.of(png)).toBytes();
+            if (storedFile.length < file.length) {
+                file = storedFile;
+                header = stored;
+                payloadBytes = png.length;
+            }
+        }
+        long total = System.nanoTime() - t0;
+        return new Result(file, header, new CodecStats(predicted[0], payloadBytes * 8L, file.length * 8L,
+                networkNanos, total, unadapted));
+    }
+
+    /** Codes one image or tile along its plan, appending its streams to {@code chunks}; returns the network time. */
+    private long codePiece(CodingPlan plan, List<byte[]> chunks, double[] predicted) {
         RansEncoder[] rans = new RansEncoder[model.family().streams(plan.schedule())];
         for (int i = 0; i < rans.length; i++) {
             rans[i] = new RansEncoder(IntCdf.PRECISION_BITS);
         }
-        double[] predicted = new double[1];
         StepLoop loop = new StepLoop(plan, evaluators, ENCODE_BATCH, ENCODE_BATCH);
         try {
             loop.run((stream, cdf, value) -> {
@@ -96,36 +176,14 @@ public final class Encoder {
         } catch (io.llic.entropy.CorruptStreamException e) {
             throw new IllegalStateException("the encoder cannot meet a corrupt stream", e);
         }
-        List<byte[]> chunks = new ArrayList<>();
-        long payloadBytes = 0;
         for (RansEncoder r : rans) {
-            byte[] chunk = r.finish();
-            chunks.add(chunk);
-            payloadBytes += chunk.length;
+            chunks.add(r.finish());
         }
-        LlicHeader learned = header(image, LlicHeader.Mode.LEARNED, plan.schedule(), pixelSha);
-        byte[] file = new LlicFile(learned, chunks).toBytes();
-        byte[] png = storedFallback ? sourcePng : null;
-        if (storedFallback && png == null && file.length > image.samples().length / 2) {
-            png = PngIo.write(image); // only worth the time when the model did poorly
-        }
-        LlicHeader header = learned;
-        if (png != null) {
-            LlicHeader stored = header(image, LlicHeader.Mode.STORED_PNG, plan.schedule(), pixelSha);
-            byte[] storedFile = new LlicFile(stored, List.of(png)).toBytes();
-            if (storedFile.length < file.length) {
-                file = storedFile;
-                header = stored;
-                payloadBytes = png.length;
-            }
-        }
-        long total = System.nanoTime() - t0;
-        return new Result(file, header, new CodecStats(predicted[0], payloadBytes * 8L, file.length * 8L,
-                loop.networkNanos(), total, plan.unadaptedBits()));
+        return loop.networkNanos();
     }
 
-    private LlicHeader header(RgbImage image, int mode, String schedule, byte[] pixelSha) {
+    private LlicHeader header(RgbImage image, int mode, String schedule, int tile, byte[] pixelSha) {
         return new LlicHeader(image.width(), image.height(), RgbImage.CHANNELS, 8, 0, mode, model.id(), model.sha256(),
-                schedule, 0, pixelSha);
+                schedule, tile, pixelSha);
     }
 }

@@ -144,6 +144,9 @@ public record LlicFile(LlicHeader header, List<byte[]> chunks) {
         if (h.mode() != LlicHeader.Mode.LEARNED && h.mode() != LlicHeader.Mode.STORED_PNG) {
             throw new FormatException("unknown payload mode " + h.mode() + " in header");
         }
+        if (h.tileSize() < 0 || (h.tileSize() > 0 && h.mode() != LlicHeader.Mode.LEARNED)) {
+            throw new FormatException("bad tile size " + Integer.toUnsignedString(h.tileSize()) + " in header");
+        }
     }
 
     static int crc(byte[] b, int off, int len) {

@@ -100,6 +100,15 @@ public final class PngIo {
         }
         int width = image.getWidth();
         int height = image.getHeight();
+        // the PNG reader's usual layout for 8-bit RGB is exactly ours (interleaved R, G, B rows, no
+        // padding): take its array instead of copying it, so a large image is held once, not twice
+        if (raster.getDataBuffer() instanceof DataBufferByte db && db.getNumBanks() == 1 && db.getOffset() == 0
+                && raster.getSampleModel() instanceof PixelInterleavedSampleModel sm && sm.getPixelStride() == 3
+                && sm.getScanlineStride() == width * 3 && java.util.Arrays.equals(sm.getBandOffsets(), new int[] {0, 1, 2})
+                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0
+                && raster.getParent() == null && db.getData().length == (long) width * height * 3) {
+            return new RgbImage(width, height, db.getData());
+        }
         RgbImage out = new RgbImage(width, height);
         byte[] samples = out.samples();
         int[] row = new int[width * 3];
@@ -117,7 +126,8 @@ public final class PngIo {
     public static byte[] write(RgbImage image) {
         int width = image.width();
         int height = image.height();
-        DataBufferByte buffer = new DataBufferByte(image.samples().clone(), image.samples().length);
+        // the writer only reads the samples: no copy of a possibly large image
+        DataBufferByte buffer = new DataBufferByte(image.samples(), image.samples().length);
         PixelInterleavedSampleModel sm = new PixelInterleavedSampleModel(DataBuffer.TYPE_BYTE, width, height, 3,
                 width * 3, new int[] {0, 1, 2});
         WritableRaster raster = Raster.createWritableRaster(sm, buffer, new Point(0, 0));

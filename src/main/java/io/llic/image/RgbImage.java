@@ -72,6 +72,17 @@ public final class RgbImage {
         return out;
     }
 
+    /** Copies {@code piece} into this image with its top-left corner at (row, col). */
+    public void paste(RgbImage piece, int row, int col) {
+        if (row < 0 || col < 0 || row + piece.height > height || col + piece.width > width) {
+            throw new IllegalArgumentException("paste outside the image");
+        }
+        for (int r = 0; r < piece.height; r++) {
+            System.arraycopy(piece.samples, r * piece.width * CHANNELS, samples, ((row + r) * width + col) * CHANNELS,
+                    piece.width * CHANNELS);
+        }
+    }
+
     /** SHA-256 of the raw samples (row-major, RGB interleaved), as in shared/datasets/kodak/PIXELS_SHA256.txt. */
     public byte[] sha256() {
         try {

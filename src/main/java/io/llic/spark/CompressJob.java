@@ -54,7 +54,7 @@ public final class CompressJob {
     private static final Logger LOG = LoggerFactory.getLogger(CompressJob.class);
     static final String USAGE = String.join("\n",
             "usage: compress-job --input PATH --output PATH [--model DIR] [--schedule NAME] [--run-id ID]",
-            "                    [--no-verify] [--partitions N] [--glob PATTERN] [--progress-seconds N]",
+            "                    [--no-verify] [--partitions N] [--glob PATTERN] [--progress-seconds N] [--tile N]",
             "  --input      directory or glob of PNG images on any Hadoop file system (file:, hdfs:, s3a:)",
             "  --output     where <run_id>/bitstreams, <run_id>/errors and <run_id>/manifest.json go",
             "  --model      model directory (default: $LLIC_HOME/models/default)",
@@ -62,26 +62,36 @@ public final class CompressJob {
             "  --run-id     name of the run folder (default: derived from input, model and schedule)",
             "  --no-verify  skip decoding each bitstream again before writing it",
             "  --glob       file name pattern of the inputs (default " + InputListing.DEFAULT_GLOB + ")",
+            "  --tile       images wider or taller than N pixels are coded as independent N x N tiles (default "
+                    + Encoder.DEFAULT_TILE + "; 0: never), which bounds a task's memory",
             "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
     private static final Set<String> VALUED = Set.of("input", "output", "model", "schedule", "run-id", "partitions",
-            "glob", "progress-seconds");
+            "glob", "progress-seconds", "tile");
     private static final Set<String> FLAGS = Set.of("verify", "no-verify");
 
     /** The job's settings. */
     public record Config(String input, String output, Path model, String schedule, String runId, boolean verify,
-                         int partitions, String glob, int progressSeconds) implements Serializable {
+                         int partitions, String glob, int progressSeconds, int tile) implements Serializable {
         static Config parse(String[] args) {
             JobArgs a = new JobArgs(args, VALUED, FLAGS);
             return new Config(a.required("input"), a.required("output"), modelPath(a.get("model", null)),
                     Families.checkKnownSchedule(a.get("schedule", null)),
                     a.get("run-id", null), !a.flag("no-verify"), a.getInt("partitions", 0, 1),
-                    a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("progress-seconds", 10, 1));
+                    a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("progress-seconds", 10, 1), tile(a));
+        }
+
+        private static int tile(JobArgs a) {
+            int tile = a.getInt("tile", Encoder.DEFAULT_TILE, 0);
+            if (tile != 0 && tile < Encoder.MIN_TILE) {
+                throw new IllegalArgumentException("--tile must be 0 (no tiles) or at least " + Encoder.MIN_TILE + ", got " + tile);
+            }
+            return tile;
         }
 
         /** This config with the schedule checked against the model's family (its default when none was given). */
         Config resolved(LoadedModel model) {
             String name = model.family().checkSchedule(schedule == null ? model.family().defaultSchedule() : schedule);
-            return new Config(input, output, this.model, name, runId, verify, partitions, glob, progressSeconds);
+            return new Config(input, output, this.model, name, runId, verify, partitions, glob, progressSeconds, tile);
         }
     }
 
@@ -162,7 +172,7 @@ public final class CompressJob {
             Broadcast<LoadedModel.ModelBytes> modelBytes = jsc.broadcast(model.toFiles());
 
             JavaRDD<Row> contents = InputListing.read(spark, assigned, partitions, inputBytes);
-            JavaRDD<Outcome> outcomes = contents.mapPartitions(new EncodePartition(modelBytes, config.schedule(), config.verify(), imagesDone,
+            JavaRDD<Outcome> outcomes = contents.mapPartitions(new EncodePartition(modelBytes, config.schedule(), config.verify(), config.tile(), imagesDone,
                             pixelsDone))
                     .persist(StorageLevel.MEMORY_AND_DISK());
             try (Progress p = new Progress(LOG, spark.sparkContext(), "compress-job", todo.size(), imagesDone, pixelsDone,
@@ -244,8 +254,10 @@ public final class CompressJob {
     }
 
     static String defaultRunId(SparkSession spark, Config config, LoadedModel model) throws IOException {
+        // the tile size is part of the bitstreams: a non-default one is a different run (the default
+        // leaves the ids of runs from before tiling as they were)
         String key = InputListing.root(spark, config.input()) + "|" + config.input() + "|" + model.sha256Hex() + "|"
-                + config.schedule();
+                + config.schedule() + (config.tile() == Encoder.DEFAULT_TILE ? "" : "|tile=" + config.tile());
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
             return "run-" + model.id() + "-" + config.schedule() + "-" + HexFormat.of().formatHex(h).substring(0, 12);
@@ -283,9 +295,11 @@ public final class CompressJob {
         private final boolean verify;
         private final LongAccumulator imagesDone;
         private final LongAccumulator pixelsDone;
+        private final int tile;
 
-        EncodePartition(Broadcast<LoadedModel.ModelBytes> modelBytes, String scheduleName, boolean verify,
+        EncodePartition(Broadcast<LoadedModel.ModelBytes> modelBytes, String scheduleName, boolean verify, int tile,
                         LongAccumulator imagesDone, LongAccumulator pixelsDone) {
+            this.tile = tile;
             this.modelBytes = modelBytes;
             this.scheduleName = scheduleName;
             this.verify = verify;
@@ -303,20 +317,14 @@ public final class CompressJob {
             String executor = Jobs.executorId();
             String schedule = scheduleName;
             List<NetworkEvaluator> ev = ExecutorModels.acquire(model, device);
-            List<Outcome> out = new ArrayList<>();
-            try {
-                Encoder encoder = new Encoder(model, ev, true);
-                Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
-                while (rows.hasNext()) {
-                    Row r = rows.next();
-                    out.add(codeOne(r.getString(0), r.getLong(1), (byte[]) r.get(2), r.getString(3), r.getString(4), encoder,
-                            decoder, schedule, model, device, executor));
-                    imagesDone.add(1);
-                }
-            } finally {
-                ExecutorModels.release(model, device, ev);
-            }
-            return out.iterator();
+            Encoder encoder = new Encoder(model, ev, true).tiled(tile);
+            Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
+            return new LazyPartition<Row, Outcome>(rows, r -> {
+                Outcome o = codeOne(r.getString(0), r.getLong(1), (byte[]) r.get(2), r.getString(3), r.getString(4), encoder,
+                        decoder, schedule, model, device, executor);
+                imagesDone.add(1);
+                return o;
+            }, () -> ExecutorModels.release(model, device, ev));
         }
 
         private Outcome codeOne(String path, long size, byte[] content, String id, String readError, Encoder encoder,
@@ -352,7 +360,12 @@ public final class CompressJob {
                         executor);
                 return new Outcome(ok, null, image.pixelCount(), bits, new double[] {r.stats().totalNanos() / 1e6,
                     r.stats().networkNanos() / 1e6, verifyMillis, verifyNetworkMillis});
-            } catch (Exception | OutOfMemoryError e) {
+            } catch (OutOfMemoryError e) {
+                // the executor is out of memory (tiles bound what one image needs): end the task, which
+                // Spark retries, instead of going on in a JVM that may be broken
+                LOG.error("compress-job: {}: out of memory at {} (give executors more memory, or a smaller --tile)", path, stage);
+                throw e;
+            } catch (Exception e) {
                 String message = e.getMessage() == null ? e.toString() : e.getMessage();
                 LOG.warn("compress-job: {} failed at {}: {}", path, stage, message);
                 return new Outcome(null, RowFactory.create(id, path, size, stage, e.getClass().getSimpleName(), message,

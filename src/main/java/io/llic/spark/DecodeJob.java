@@ -139,33 +139,31 @@ public final class DecodeJob {
             String device = ExecutorModels.device();
             String executor = Jobs.executorId();
             List<NetworkEvaluator> ev = ExecutorModels.acquire(model, device);
-            List<Row> errors = new ArrayList<>();
-            try {
-                Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
-                while (rows.hasNext()) {
-                    Row r = rows.next();
-                    String id = r.getString(0);
-                    String stage = "decode";
-                    try {
-                        RgbImage image = decoder.decode((byte[]) r.get(1)).image();
-                        if (!HexFormat.of().formatHex(image.sha256()).equals(r.getString(2))) {
-                            throw new IOException("decoded pixels do not match the row's pixel_sha256");
-                        }
-                        stage = "write";
-                        write(id, PngIo.write(image));
-                        pixels.add(image.pixelCount());
-                    } catch (Exception | OutOfMemoryError e) {
-                        String message = e.getMessage() == null ? e.toString() : e.getMessage();
-                        LOG.warn("decode-job: {} failed at {}: {}", id, stage, message);
-                        errors.add(RowFactory.create(id, null, null, stage, e.getClass().getSimpleName(), message,
-                                executor));
+            Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
+            // one image at a time as Spark pulls the (error) rows; only failures are emitted
+            return new LazyPartition<Row, Row>(rows, r -> {
+                String id = r.getString(0);
+                String stage = "decode";
+                Row error = null;
+                try {
+                    RgbImage image = decoder.decode((byte[]) r.get(1)).image();
+                    if (!HexFormat.of().formatHex(image.sha256()).equals(r.getString(2))) {
+                        throw new IOException("decoded pixels do not match the row's pixel_sha256");
                     }
-                    done.add(1);
+                    stage = "write";
+                    write(id, PngIo.write(image));
+                    pixels.add(image.pixelCount());
+                } catch (OutOfMemoryError e) {
+                    LOG.error("decode-job: {}: out of memory at {} (give executors more memory)", id, stage);
+                    throw e;
+                } catch (Exception e) {
+                    String message = e.getMessage() == null ? e.toString() : e.getMessage();
+                    LOG.warn("decode-job: {} failed at {}: {}", id, stage, message);
+                    error = RowFactory.create(id, null, null, stage, e.getClass().getSimpleName(), message, executor);
                 }
-            } finally {
-                ExecutorModels.release(model, device, ev);
-            }
-            return errors.iterator();
+                done.add(1);
+                return error;
+            }, () -> ExecutorModels.release(model, device, ev));
         }
 
         private void write(String id, byte[] png) throws IOException {

@@ -196,13 +196,20 @@ final class InputListing {
                         return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
                                 "cannot read " + item.path() + ": " + item.sizeBytes() + " bytes, more than one file can hold in memory");
                     }
+                    // a file that cannot fit with its decoded pixels is refused by name, not by running out of memory
+                    long heap = Runtime.getRuntime().maxMemory();
+                    if (item.sizeBytes() > heap / 4) {
+                        return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
+                                "cannot read " + item.path() + ": " + item.sizeBytes() + " bytes, too large for this executor's"
+                                        + " heap of " + heap / (1 << 20) + " MB (give executors more memory)");
+                    }
                     try {
                         byte[] content = readFile(item.path(), conf.get());
                         if (bytesRead != null) {
                             bytesRead.add(content.length);
                         }
                         return RowFactory.create(item.path(), (long) content.length, content, item.id(), null);
-                    } catch (IOException | RuntimeException | OutOfMemoryError e) {
+                    } catch (IOException | RuntimeException e) {
                         return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
                                 "cannot read " + item.path() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
                     }

@@ -44,10 +44,15 @@ final class RoundTrips {
      * and 100000 positions. Returns the file.
      */
     static byte[] everywhere(LoadedModel model, RgbImage image, String schedule) throws Exception {
+        return everywhere(model, image, schedule, Encoder.DEFAULT_TILE);
+    }
+
+    /** As {@link #everywhere(LoadedModel, RgbImage, String)}, with tiles of side {@code tile} (0: none). */
+    static byte[] everywhere(LoadedModel model, RgbImage image, String schedule, int tile) throws Exception {
         byte[] file;
         List<NetworkEvaluator> java1 = evaluators(model, false, 1);
         try {
-            file = new Encoder(model, java1, false).encode(image, schedule, null).file();
+            file = new Encoder(model, java1, false).tiled(tile).encode(image, schedule, null).file();
         } finally {
             close(java1);
         }
@@ -56,7 +61,7 @@ final class RoundTrips {
             List<NetworkEvaluator> djl = evaluators(model, true, threads);
             List<NetworkEvaluator> java = evaluators(model, false, threads);
             try {
-                assertArrayEquals(file, new Encoder(model, djl, false).encode(image, schedule, null).file(),
+                assertArrayEquals(file, new Encoder(model, djl, false).tiled(tile).encode(image, schedule, null).file(),
                         schedule + ": DJL and Java encoders disagree");
                 for (List<NetworkEvaluator> ev : List.of(djl, java)) {
                     for (int batch : new int[] {1, 7, 100_000}) {
