@@ -62,7 +62,7 @@ llic_profile_confs() {
 
 llic_spark_submit() {
   local class="$1"; shift
-  local spark_opts=() job_opts=() has_master=0 has_props=0 profiles="" uses_s3=0 user_jars=""
+  local spark_opts=() job_opts=() has_master=0 has_props=0 profiles="" uses_s3=0 uses_gpu=0 user_jars="" user_files=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --jars)
@@ -71,12 +71,17 @@ llic_spark_submit() {
         user_jars="${user_jars:+$user_jars,}$2"; shift 2 ;;
       --jars=*)
         user_jars="${user_jars:+$user_jars,}${1#--jars=}"; shift ;;
+      --files)
+        [ $# -ge 2 ] || { echo "${class##*.}: option $1 needs a value" >&2; exit 2; }
+        user_files="${user_files:+$user_files,}$2"; shift 2 ;;
+      --files=*)
+        user_files="${user_files:+$user_files,}${1#--files=}"; shift ;;
       --profile)
         [ $# -ge 2 ] || { echo "${class##*.}: option $1 needs a value" >&2; exit 2; }
         profiles="${profiles:+$profiles,}$2"; shift 2 ;;
       --profile=*)
         profiles="${profiles:+$profiles,}${1#--profile=}"; shift ;;
-      --conf|--properties-file|--master|--deploy-mode|--driver-memory|--executor-memory|--executor-cores|--num-executors|--total-executor-cores|--files)
+      --conf|--properties-file|--master|--deploy-mode|--driver-memory|--executor-memory|--executor-cores|--num-executors|--total-executor-cores)
         [ $# -ge 2 ] || { echo "${class##*.}: option $1 needs a value" >&2; exit 2; }
         [ "$1" = --master ] && has_master=1
         [ "$1" = --properties-file ] && has_props=1
@@ -97,7 +102,18 @@ llic_spark_submit() {
       [ -n "$line" ] && profile_opts+=(--conf "$line")
     done <<< "$confs"
     case ",$profiles," in *,s3a,*) uses_s3=1 ;; esac
+    case ",$profiles," in *,gpu,*) uses_gpu=1 ;; esac
   fi
+  # event logs to a local directory (cluster and gpu profiles keep them): Spark refuses to start
+  # when the directory is missing
+  local conf_line prev=""
+  for conf_line in "${profile_opts[@]}" "${spark_opts[@]}"; do
+    if [ "$prev" = --properties-file ] && [ -f "$conf_line" ]; then
+      conf_line="$(grep -E '^spark\.eventLog\.dir=file:' "$conf_line" | tail -1 || true)"
+    fi
+    prev="$conf_line"
+    case "$conf_line" in spark.eventLog.dir=file:*) mkdir -p "${conf_line#spark.eventLog.dir=file:}" 2>/dev/null || true ;; esac
+  done
   spark_opts=("${profile_opts[@]}" "${spark_opts[@]}")
   local app; app="$(llic_app_jar)"
   local java_props="-Dllic.home=$LLIC_HOME -Dai.djl.offline=true -Dlog4j2.configurationFile=$LLIC_HOME/conf/log4j2.properties"
@@ -105,20 +121,34 @@ llic_spark_submit() {
     # the cluster provides Spark and Hadoop; ship the rest (DJL, PyTorch natives) with the job, and the
     # S3 connector (hadoop-aws, spark-hadoop-cloud, the 558 MB AWS SDK bundle) only for a run on s3a://
     local s3_jars='/org/apache/hadoop/hadoop-aws/|/org/apache/spark/spark-hadoop-cloud|/software/amazon/awssdk/'
-    local extra; extra="$(tr ':' '\n' < "$LLIC_HOME/target/runtime-classpath.txt" | grep -v -E "$s3_jars" | grep -v -E '/org/apache/(spark|hadoop)/|/org/scala-lang/' || true)"
+    # a gpu run loads CUDA libtorch on the executors (PYTORCH_LIBRARY_PATH / PYTORCH_FLAVOR in the gpu
+    # profile): the CPU native jar is left out, or DJL would load it instead
+    local cpu_native='/ai/djl/pytorch/pytorch-native-cpu/'
+    [ $uses_gpu = 1 ] || cpu_native='^$'
+    local extra; extra="$(tr ':' '\n' < "$LLIC_HOME/target/runtime-classpath.txt" | grep -v -E "$s3_jars" | grep -v -E '/org/apache/(spark|hadoop)/|/org/scala-lang/' | grep -v -E "$cpu_native" || true)"
     if [ $uses_s3 = 1 ]; then
       extra="$extra"$'\n'"$(tr ':' '\n' < "$LLIC_HOME/target/runtime-classpath.txt" | grep -E "$s3_jars" || true)"
     fi
     extra="$(printf '%s\n' "$extra" | grep -v '^$' | paste -sd, -)"
     extra="$extra${user_jars:+,$user_jars}"
+    local files="$user_files" executor_props=()
+    if [ $uses_gpu = 1 ]; then
+      # the GPU discovery script, localised next to each executor (YARN) as the gpu profile expects
+      files="$LLIC_HOME/conf/gpu/getGpusResources.sh${files:+,$files}"
+    else
+      # CPU executors never download anything (a gpu run's profile decides for itself)
+      executor_props=(--conf "spark.executor.extraJavaOptions=-Dai.djl.offline=true")
+    fi
+    [ -z "$files" ] || spark_opts+=(--files "$files")
     exec "$SPARK_HOME/bin/spark-submit" --class "$class" --jars "$extra" \
-      --driver-java-options "$java_props" --conf "spark.executor.extraJavaOptions=-Dai.djl.offline=true" \
+      --driver-java-options "$java_props" "${executor_props[@]}" \
       "${spark_opts[@]}" "$app" "${job_opts[@]}"
   fi
   export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
   [ $has_master = 1 ] || spark_opts=(--master 'local[*]' "${spark_opts[@]}")
   [ $has_props = 1 ] || spark_opts=(--properties-file "$LLIC_HOME/conf/local.properties" "${spark_opts[@]}")
   [ -z "$user_jars" ] || spark_opts+=(--jars "$user_jars")
+  [ -z "$user_files" ] || spark_opts+=(--files "$user_files")
   # shellcheck disable=SC2086
   exec java ${LLIC_JAVA_OPTS:--Xmx8g} $LLIC_ADD_OPENS $java_props \
     -cp "$app:$(cat "$LLIC_HOME/target/runtime-classpath.txt")" org.apache.spark.deploy.SparkSubmit \

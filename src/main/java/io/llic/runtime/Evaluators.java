@@ -41,12 +41,26 @@ public final class Evaluators {
         return List.copyOf(list);
     }
 
+    /**
+     * A DJL evaluator using this JVM's one shared copy of {@code net} on {@code device}
+     * ({@link DjlEvaluator#sharing}): what Spark executors use, one copy per device for all their tasks.
+     */
+    public static NetworkEvaluator sharedDjl(FixedPointNet net, String device, int threads) {
+        offlineByDefault();
+        return DjlEvaluator.sharing(net, Device.fromName(device == null ? "cpu" : device), threads);
+    }
+
+    /** DJL never downloads unless the user says so ({@code -Dai.djl.offline=false}, e.g. for CUDA libtorch). */
+    private static void offlineByDefault() {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+    }
+
     public static NetworkEvaluator create(String engine, FixedPointNet net, String device, int threads) {
         return switch (engine) {
             case DJL -> {
-                if (System.getProperty("ai.djl.offline") == null) {
-                    System.setProperty("ai.djl.offline", "true");
-                }
+                offlineByDefault();
                 yield new DjlEvaluator(net, Device.fromName(device == null ? "cpu" : device), threads);
             }
             case JAVA -> new JavaEvaluator(net, Math.max(1, threads));

@@ -313,10 +313,11 @@ public final class CompressJob {
                 return List.<Outcome>of().iterator();
             }
             LoadedModel model = ExecutorModels.model(modelBytes.value());
-            String device = ExecutorModels.device();
             String executor = Jobs.executorId();
             String schedule = scheduleName;
-            List<NetworkEvaluator> ev = ExecutorModels.acquire(model, device);
+            ExecutorModels.Acquired acquired = ExecutorModels.acquire(model, ExecutorModels.device());
+            String device = acquired.device();
+            List<NetworkEvaluator> ev = acquired.evaluators();
             Encoder encoder = new Encoder(model, ev, true).tiled(tile);
             Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
             return new LazyPartition<Row, Outcome>(rows, r -> {
@@ -324,7 +325,7 @@ public final class CompressJob {
                         decoder, schedule, model, device, executor);
                 imagesDone.add(1);
                 return o;
-            }, () -> ExecutorModels.release(model, device, ev));
+            }, () -> ExecutorModels.release(model, acquired));
         }
 
         private Outcome codeOne(String path, long size, byte[] content, String id, String readError, Encoder encoder,

@@ -136,9 +136,9 @@ public final class DecodeJob {
                 return List.<Row>of().iterator();
             }
             LoadedModel model = ExecutorModels.model(modelBytes.value());
-            String device = ExecutorModels.device();
             String executor = Jobs.executorId();
-            List<NetworkEvaluator> ev = ExecutorModels.acquire(model, device);
+            ExecutorModels.Acquired acquired = ExecutorModels.acquire(model, ExecutorModels.device());
+            List<NetworkEvaluator> ev = acquired.evaluators();
             Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
             // one image at a time as Spark pulls the (error) rows; only failures are emitted
             return new LazyPartition<Row, Row>(rows, r -> {
@@ -163,7 +163,7 @@ public final class DecodeJob {
                 }
                 done.add(1);
                 return error;
-            }, () -> ExecutorModels.release(model, device, ev));
+            }, () -> ExecutorModels.release(model, acquired));
         }
 
         private void write(String id, byte[] png) throws IOException {

@@ -208,7 +208,8 @@ public final class EvalJob {
                 for (LoadedModel model : models) {
                     String schedule = scheduleOf(model, scheduleName);
                     String codec = "llic:" + model.id() + ":" + schedule;
-                    List<NetworkEvaluator> ev = ExecutorModels.acquire(model, device);
+                    ExecutorModels.Acquired acquired = ExecutorModels.acquire(model, device);
+                    List<NetworkEvaluator> ev = acquired.evaluators();
                     try {
                         Encoder.Result enc = new Encoder(model, ev, true).encode(image, schedule, png);
                         Decoder.Result dec = new Decoder(model, ev, Integer.MAX_VALUE).decode(enc.file());
@@ -218,7 +219,7 @@ public final class EvalJob {
                     } catch (Exception e) {
                         out.add(RowFactory.create(id, codec, px, null, null, null, null, false, String.valueOf(e.getMessage())));
                     } finally {
-                        ExecutorModels.release(model, device, ev);
+                        ExecutorModels.release(model, acquired);
                     }
                 }
                 for (String b : baselines) {

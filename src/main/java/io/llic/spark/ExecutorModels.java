@@ -2,11 +2,14 @@ package io.llic.spark;
 
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
+import io.llic.model.FixedPointNet;
+import io.llic.runtime.DjlEvaluator;
 import io.llic.runtime.Evaluators;
 import io.llic.runtime.NetworkEvaluator;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -52,7 +55,10 @@ final class ExecutorModels {
         return MODELS.get(key);
     }
 
-    /** The device this task should use: its first "gpu" address if DJL sees that GPU, else "cpu". */
+    /**
+     * The device this task should use: the CUDA device of its first "gpu" address if PyTorch can use
+     * it, else the CPU ({@link #CPU_FALLBACK_PREFIX} + address when a GPU was given but is unusable).
+     */
     static String device() {
         TaskContext task = TaskContext.get();
         if (task == null) {
@@ -64,37 +70,103 @@ final class ExecutorModels {
         }
         String address = gpu.get().addresses()[0];
         int usable = Evaluators.usableGpus();
-        try {
-            int id = Integer.parseInt(address);
-            if (id < usable) {
-                return "gpu" + id;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the CPU
+        OptionalInt ordinal = cudaOrdinal(address, System.getenv("CUDA_VISIBLE_DEVICES"));
+        if (ordinal.isPresent() && ordinal.getAsInt() < usable) {
+            return "gpu" + ordinal.getAsInt();
         }
         if (WARNED.compareAndSet(false, true)) {
-            LOG.warn("task was given GPU {} but PyTorch sees {} usable GPU(s); running on the CPU", address, usable);
+            LOG.warn("task was given GPU {} but PyTorch sees {} usable GPU(s) (CUDA_VISIBLE_DEVICES={}); running on the CPU",
+                    address, usable, System.getenv("CUDA_VISIBLE_DEVICES"));
         }
         return CPU_FALLBACK_PREFIX + address;
     }
 
-    /** Evaluators (one per network of the model) for this task's thread; give them back with {@link #release}. */
-    static List<NetworkEvaluator> acquire(LoadedModel model, String device) {
-        String key = model.sha256Hex() + "@" + device;
-        List<NetworkEvaluator> ev = IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>()).poll();
-        if (ev == null) {
-            TaskContext task = TaskContext.get();
-            int threads = task == null ? 0 : Math.max(1, task.cpus());
-            ev = Evaluators.forModel(Evaluators.DJL, model, djlDevice(device), threads);
-            ALL.addAll(ev);
-            if (HOOK.compareAndSet(false, true)) {
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> ALL.forEach(NetworkEvaluator::close)));
+    /**
+     * The CUDA ordinal of a GPU address from Spark's resource discovery. Discovery scripts report the
+     * node's devices (nvidia-smi indices or UUIDs); CUDA numbers only the devices in
+     * {@code CUDA_VISIBLE_DEVICES}, in its order, when that is set (YARN and some container runtimes
+     * set it): address "3" with {@code CUDA_VISIBLE_DEVICES=2,3} is CUDA device 1. Empty when the
+     * address is not visible to this process (or not a number without the variable).
+     */
+    static OptionalInt cudaOrdinal(String address, String visibleDevices) {
+        String a = address.trim();
+        if (visibleDevices == null || visibleDevices.isBlank()) {
+            try {
+                int id = Integer.parseInt(a);
+                return id >= 0 ? OptionalInt.of(id) : OptionalInt.empty();
+            } catch (NumberFormatException e) {
+                return OptionalInt.empty();
             }
         }
-        return ev;
+        String[] visible = visibleDevices.split(",");
+        for (int i = 0; i < visible.length; i++) {
+            String v = visible[i].trim();
+            if (v.isEmpty() || v.startsWith("-")) {
+                break; // CUDA stops at the first invalid entry ("-1" hides every device)
+            }
+            if (v.equals(a) || (v.startsWith("GPU-") && a.startsWith("GPU-") && (v.startsWith(a) || a.startsWith(v)))) {
+                return OptionalInt.of(i);
+            }
+        }
+        return OptionalInt.empty();
     }
 
-    static void release(LoadedModel model, String device, List<NetworkEvaluator> ev) {
-        IDLE.get(model.sha256Hex() + "@" + device).add(ev);
+    /** A task's evaluators and the device they really run on. */
+    record Acquired(String device, List<NetworkEvaluator> evaluators) {}
+
+    /**
+     * Evaluators (one per network of the model) for this task's thread on {@code device}; give them
+     * back with {@link #release}. Their weights are the executor's one copy per device. If the GPU
+     * cannot be used (driver, CUDA libtorch missing, out of device memory) the task runs on the CPU
+     * with a warning: the integers, hence the bitstreams, are the same on every device.
+     */
+    static Acquired acquire(LoadedModel model, String device) {
+        List<NetworkEvaluator> ev = idle(model, device).poll();
+        if (ev != null) {
+            return new Acquired(device, ev);
+        }
+        TaskContext task = TaskContext.get();
+        int threads = task == null ? 0 : Math.max(1, task.cpus());
+        try {
+            ev = create(model, djlDevice(device), threads);
+            return new Acquired(device, ev);
+        } catch (RuntimeException | LinkageError e) {
+            if (!device.startsWith("gpu")) {
+                throw e;
+            }
+            String fallback = CPU_FALLBACK_PREFIX + device.substring(3);
+            LOG.warn("cannot use {} for model {} ({}); this task runs on the CPU", device, model.id(),
+                    e.getMessage() == null ? e.toString() : e.getMessage());
+            List<NetworkEvaluator> cpu = idle(model, fallback).poll();
+            return new Acquired(fallback, cpu != null ? cpu : create(model, "cpu", threads));
+        }
+    }
+
+    private static Queue<List<NetworkEvaluator>> idle(LoadedModel model, String device) {
+        return IDLE.computeIfAbsent(model.sha256Hex() + "@" + device, k -> new ConcurrentLinkedQueue<>());
+    }
+
+    private static List<NetworkEvaluator> create(LoadedModel model, String djlDevice, int threads) {
+        List<NetworkEvaluator> ev = new java.util.ArrayList<>();
+        try {
+            for (FixedPointNet net : model.nets()) {
+                ev.add(Evaluators.sharedDjl(net, djlDevice, threads));
+            }
+        } catch (RuntimeException | LinkageError e) {
+            ev.forEach(NetworkEvaluator::close);
+            throw e;
+        }
+        ALL.addAll(ev);
+        if (HOOK.compareAndSet(false, true)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                ALL.forEach(NetworkEvaluator::close);
+                DjlEvaluator.closeShared();
+            }));
+        }
+        return List.copyOf(ev);
+    }
+
+    static void release(LoadedModel model, Acquired acquired) {
+        idle(model, acquired.device()).add(acquired.evaluators());
     }
 }

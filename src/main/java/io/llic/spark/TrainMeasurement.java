@@ -85,7 +85,8 @@ final class TrainMeasurement {
                 TrainBackend.release(config, lossDevice, lm);
             }
             LoadedModel m = ExecutorModels.model(bytes);
-            var ev = ExecutorModels.acquire(m, device);
+            var acquired = ExecutorModels.acquire(m, device);
+            var ev = acquired.evaluators();
             try {
                 RgbImage rgb = new RgbImage(im.width(), im.height(), im.samples());
                 if (adapt) {
@@ -103,7 +104,7 @@ final class TrainMeasurement {
                 }
                 return new Tuple2<>(row, new AdaptationCalibration.Totals(0, 0, row[2]));
             } finally {
-                ExecutorModels.release(m, device, ev);
+                ExecutorModels.release(m, acquired);
             }
         }).collect();
         double px = 0;
@@ -130,13 +131,14 @@ final class TrainMeasurement {
                 TrainImage im = l.image();
                 String device = ExecutorModels.device();
                 LoadedModel m = ExecutorModels.model(shipped);
-                var ev = ExecutorModels.acquire(m, device);
+                var acquired = ExecutorModels.acquire(m, device);
+                var ev = acquired.evaluators();
                 try {
                     Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
                             m.family().defaultSchedule(), null);
                     return new double[] {r.stats().predictedBits(), r.stats().fileBits()};
                 } finally {
-                    ExecutorModels.release(m, device, ev);
+                    ExecutorModels.release(m, acquired);
                 }
             }).collect();
             fi = 0;

@@ -21,4 +21,15 @@ class JobConfigTest {
                 new String[] {"--input", "in", "--output", "out", "--schedule", "checkerboard"}).schedule());
         assertNull(CompressJob.Config.parse(new String[] {"--input", "in", "--output", "out"}).schedule());
     }
+
+    @Test
+    void tileSizeDefaultsToTheEncodersAndSmallTilesAreRefused() {
+        String[] base = {"--input", "in", "--output", "out"};
+        assertEquals(io.llic.codec.Encoder.DEFAULT_TILE, CompressJob.Config.parse(base).tile());
+        assertEquals(0, CompressJob.Config.parse(new String[] {"--input", "in", "--output", "out", "--tile", "0"}).tile());
+        assertEquals(512, CompressJob.Config.parse(new String[] {"--input", "in", "--output", "out", "--tile", "512"}).tile());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CompressJob.Config.parse(
+                new String[] {"--input", "in", "--output", "out", "--tile", "10"}));
+        assertTrue(e.getMessage().contains("--tile"), e.getMessage());
+    }
 }

@@ -94,8 +94,9 @@ class JobScriptsIT {
 
     /**
      * With SPARK_HOME the scripts hand over to spark-submit (here a stand-in that prints what it was
-     * given): the user's --jars are merged with the script's, and the S3 connector (hadoop-aws,
-     * spark-hadoop-cloud, the AWS SDK bundle) is shipped only for a run that names s3a://.
+     * given): the user's --jars are merged with the script's, the S3 connector (hadoop-aws,
+     * spark-hadoop-cloud, the AWS SDK bundle) is shipped only for a run that names s3a://, and a gpu
+     * run ships no CPU libtorch and the GPU discovery script.
      */
     @Test
     void sparkSubmitGetsTheUsersJarsMergedAndTheS3JarsOnlyForS3Runs() throws Exception {
@@ -119,6 +120,24 @@ class JobScriptsIT {
         String localJars = localArgs.get(localArgs.indexOf("--jars") + 1);
         assertTrue(localJars.contains("pytorch-engine") && !localJars.contains("awssdk") && !localJars.contains("hadoop-aws"),
                 localJars);
+        assertTrue(localJars.contains("pytorch-native-cpu") && localArgs.contains("spark.executor.extraJavaOptions=-Dai.djl.offline=true"),
+                "CPU executors get the CPU natives and never download: " + localArgs);
+        // a gpu run: CUDA libtorch from the profile, so no CPU native jar and no forced offline flag; the
+        // discovery script shipped with the user's own files; the user's RAPIDS jar merged
+        Run gpu = run(env, "jobs/compress-job", "--profile", "gpu", "--jars", "/opt/rapids-4-spark_2.13-26.08.1.jar",
+                "--files", "/etc/llic/extra.conf", "--input", "/data/in", "--output", "/data/out");
+        assertEquals(0, gpu.status(), gpu.err());
+        List<String> gpuArgs = List.of(gpu.out().split("\n"));
+        String gpuJars = gpuArgs.get(gpuArgs.indexOf("--jars") + 1);
+        assertTrue(gpuJars.contains("pytorch-engine") && gpuJars.contains("pytorch-jni") && !gpuJars.contains("pytorch-native-cpu")
+                && gpuJars.contains("/opt/rapids-4-spark_2.13-26.08.1.jar"), gpuJars);
+        assertTrue(gpuArgs.stream().noneMatch(a -> a.startsWith("spark.executor.extraJavaOptions")), gpuArgs.toString());
+        assertEquals(1, gpuArgs.stream().filter("--files"::equals).count(), gpuArgs.toString());
+        String files = gpuArgs.get(gpuArgs.indexOf("--files") + 1);
+        assertTrue(files.endsWith("conf/gpu/getGpusResources.sh,/etc/llic/extra.conf"), files);
+        assertTrue(gpuArgs.contains("spark.task.resource.gpu.amount=0.25")
+                && gpuArgs.contains("spark.executorEnv.PYTORCH_LIBRARY_PATH=/opt/libtorch/lib")
+                && gpuArgs.contains("spark.executor.memoryOverhead=4g"), gpuArgs.toString());
     }
 
     private static String[] concat(String[] a, String[] b) {
