@@ -39,6 +39,23 @@ class PublishedModelsTest {
         assertTrue(model.adaptation() != null && model.adaptation().lms(), "llic-causal-4 codes with the error predictor");
     }
 
+    @Test
+    void filesCodedWithLlicInterp1StillDecode() throws Exception {
+        LoadedModel model = LoadedModel.load(Path.of("models/interp"));
+        assertEquals("llic-interp-1", model.id());
+        RgbImage expected = TestData.syntheticImage(48, 32, 5);
+        for (String schedule : new String[] {"interp", "checkerboard"}) {
+            byte[] file = Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-interp-1-" + schedule + ".llic"));
+            assertEquals(schedule, LlicFile.readHeader(file).schedule());
+            java.util.List<NetworkEvaluator> ev = io.llic.runtime.Evaluators.forModel(Evaluators.DJL, model, "cpu", 1);
+            try {
+                assertTrue(new Decoder(model, ev, 100).decode(file).image().samePixels(expected), schedule);
+            } finally {
+                ev.forEach(NetworkEvaluator::close);
+            }
+        }
+    }
+
     private static LoadedModel decodesFixtures(String dir, String id) throws Exception {
         LoadedModel model = LoadedModel.load(Path.of(dir));
         assertEquals(id, model.id());
