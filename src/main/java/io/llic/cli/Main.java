@@ -134,11 +134,11 @@ public final class Main {
 
     /** {@code --tile N}: tile side for images larger than N (default {@link Encoder#DEFAULT_TILE}; 0: never tile). */
     static int tile(Args a) throws UsageException {
-        int tile = a.getInt("tile", Encoder.DEFAULT_TILE, 0);
-        if (tile != 0 && tile < Encoder.MIN_TILE) {
-            throw new UsageException("--tile must be 0 (no tiles) or at least " + Encoder.MIN_TILE + ", got " + tile);
+        try {
+            return Encoder.checkTile(a.getInt("tile", Encoder.DEFAULT_TILE, 0));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
-        return tile;
     }
 
     private static Set<String> with(String... more) {
@@ -151,13 +151,14 @@ public final class Main {
         Path in = Path.of(a.positional().get(0));
         Path outPath = Path.of(a.positional().get(1));
         checkEngineOptions(a);
+        int tile = tile(a);
         LoadedModel model = loadModel(a);
         String schedule = schedule(a, model);
         byte[] png = Files.readAllBytes(in);
         RgbImage image = PngIo.read(png);
         List<NetworkEvaluator> ev = evaluators(a, model);
         try {
-            Encoder.Result r = new Encoder(model, ev, true).tiled(tile(a)).encode(image, schedule, png);
+            Encoder.Result r = new Encoder(model, ev, true).tiled(tile).encode(image, schedule, png);
             writeAtomically(outPath, r.file());
             err.printf("%s: %dx%d, %.4f bpp (%s, %s, %d ms)%n", outPath, image.width(), image.height(), r.bitsPerPixel(),
                     r.header().schedule(), LlicHeader.Mode.name(r.header().mode()), r.stats().totalNanos() / 1_000_000);

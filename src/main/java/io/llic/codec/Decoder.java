@@ -63,7 +63,6 @@ public final class Decoder {
 
     public Result decode(byte[] file) throws IOException {
         long t0 = System.nanoTime();
-        pieceNetworkNanos = 0;
         LlicFile parsed = LlicFile.parse(file);
         LlicHeader h = parsed.header();
         List<byte[]> chunks = parsed.chunks();
@@ -95,40 +94,36 @@ public final class Decoder {
                 throw new FormatException("header names " + e.getMessage());
             }
             int streams = family.streams(h.schedule());
-            int tile = h.tileSize() == 0 ? Math.max(h.width(), h.height()) : h.tileSize();
-            long across = (h.width() + (long) tile - 1) / tile;
-            long down = (h.height() + (long) tile - 1) / tile;
-            if (chunks.size() != across * down * streams) {
-                throw new FormatException("expected " + across * down * streams + " payload chunk(s) for schedule "
-                        + h.schedule() + (across * down > 1 ? " in " + across * down + " tiles of " + tile : "")
+            Tiles tiles = new Tiles(h.width(), h.height(), h.tileSize());
+            long count = tiles.count();
+            if (chunks.size() != count * streams) {
+                throw new FormatException("expected " + count * streams + " payload chunk(s) for schedule "
+                        + h.schedule() + (count > 1 ? " in " + count + " tiles of " + tiles.side() : "")
                         + ", found " + chunks.size() + " (corrupt file)");
             }
             // a size field the payload cannot hold is corrupt, found before anything is allocated
             long payloadBits = 8 * payloadBytes + STREAM_SLACK_BITS * chunks.size();
+            List<Tiles.Piece> pieces = tiles.pieces();
             long leastQ16 = 0;
-            for (int y = 0; y < h.height(); y += tile) {
-                for (int x = 0; x < h.width(); x += tile) {
-                    leastQ16 += family.leastPayloadBitsQ16(Math.min(tile, h.width() - x), Math.min(tile, h.height() - y));
-                }
+            for (Tiles.Piece t : pieces) {
+                leastQ16 += family.leastPayloadBitsQ16(t.width(), t.height());
             }
             if (leastQ16 > payloadBits << IntCdf.PRECISION_BITS) {
                 throw new FormatException("header claims " + h.width() + "x" + h.height() + " pixels but the payload has only "
                         + payloadBytes + " bytes (corrupt file)");
             }
-            if (across * down == 1) {
-                image = decodePiece(h.schedule(), h.width(), h.height(), chunks, 0, streams);
+            long[] nanos = new long[1];
+            if (count == 1) {
+                image = decodePiece(h.schedule(), h.width(), h.height(), chunks, 0, streams, nanos);
             } else {
                 image = new RgbImage(h.width(), h.height());
                 int first = 0;
-                for (int y = 0; y < h.height(); y += tile) {
-                    for (int x = 0; x < h.width(); x += tile) {
-                        image.paste(decodePiece(h.schedule(), Math.min(tile, h.width() - x), Math.min(tile, h.height() - y),
-                                chunks, first, streams), y, x);
-                        first += streams;
-                    }
+                for (Tiles.Piece t : pieces) {
+                    image.paste(decodePiece(h.schedule(), t.width(), t.height(), chunks, first, streams, nanos), t.row(), t.col());
+                    first += streams;
                 }
             }
-            networkNanos = pieceNetworkNanos;
+            networkNanos = nanos[0];
         }
         if (!MessageDigest.isEqual(image.sha256(), h.pixelSha256())) {
             throw new FormatException("decoded pixels do not match the checksum in the header (corrupt file or wrong model)");
@@ -137,11 +132,9 @@ public final class Decoder {
         return new Result(image, h, new CodecStats(Double.NaN, payloadBytes * 8L, file.length * 8L, networkNanos, total));
     }
 
-    private long pieceNetworkNanos;
-
-    /** Decodes one image or tile from chunks {@code first .. first + streams - 1}. */
-    private RgbImage decodePiece(String schedule, int width, int height, List<byte[]> chunks, int first, int streams)
-            throws IOException {
+    /** Decodes one image or tile from chunks {@code first .. first + streams - 1}, adding its network time to {@code nanos[0]}. */
+    private RgbImage decodePiece(String schedule, int width, int height, List<byte[]> chunks, int first, int streams,
+                                 long[] nanos) throws IOException {
         CodingPlan plan = model.family().decodingPlan(model, schedule, width, height);
         RansDecoder[] rans = new RansDecoder[streams];
         for (int i = 0; i < streams; i++) {
@@ -157,7 +150,7 @@ public final class Decoder {
         for (RansDecoder r : rans) {
             r.checkFinished();
         }
-        pieceNetworkNanos += loop.networkNanos();
+        nanos[0] += loop.networkNanos();
         try {
             return plan.image();
         } catch (IllegalArgumentException e) {

@@ -72,11 +72,17 @@ public final class Encoder {
      * Tile side for images larger than it ({@link #DEFAULT_TILE} unless set); 0 never tiles. Returns this.
      */
     public Encoder tiled(int size) {
-        if (size != 0 && size < MIN_TILE) {
-            throw new IllegalArgumentException("tile size must be 0 (no tiles) or at least " + MIN_TILE + ", got " + size);
-        }
-        this.tileSize = size;
+        this.tileSize = checkTile(size);
         return this;
+    }
+
+    /** {@code size} if it is a tile side this encoder takes (0, or at least {@link #MIN_TILE}); the one check of --tile. */
+    public static int checkTile(int size) {
+        if (size != 0 && size < MIN_TILE) {
+            throw new IllegalArgumentException("tile size (--tile) must be 0 (no tiles) or at least " + MIN_TILE + ", got "
+                    + size);
+        }
+        return size;
     }
 
     /** The tile side this encoder uses for {@code image}: 0 when the image is coded as one piece. */
@@ -104,33 +110,24 @@ public final class Encoder {
         long t0 = System.nanoTime();
         byte[] pixelSha = image.sha256();
         int tile = tileSizeFor(image);
+        Tiles tiles = new Tiles(image.width(), image.height(), tile);
+        if (tiles.count() * model.family().streams(model.family().checkSchedule(schedule)) > LlicFile.MAX_CHUNKS) {
+            throw new IllegalArgumentException("tile size " + tile + " cuts a " + image.width() + "x" + image.height()
+                    + " image into " + tiles.count() + " tiles, more streams than a file holds (" + LlicFile.MAX_CHUNKS
+                    + "): choose larger tiles");
+        }
         String planned = null;
         List<byte[]> chunks = new ArrayList<>();
         double[] predicted = new double[1];
         long networkNanos = 0;
         double unadapted = 0;
-        if (tile == 0) {
-            CodingPlan plan = model.family().encodingPlan(model, schedule, image, measureUnadapted);
+        // tiles in raster order, each an independent image with its own streams (untiled: the image itself)
+        for (Tiles.Piece t : tiles.pieces()) {
+            RgbImage piece = tile == 0 ? image : image.crop(t.row(), t.col(), t.width(), t.height());
+            CodingPlan plan = model.family().encodingPlan(model, schedule, piece, measureUnadapted);
             planned = plan.schedule();
-            networkNanos = codePiece(plan, chunks, predicted);
-            unadapted = plan.unadaptedBits();
-        } else {
-            long tiles = ((image.width() + (long) tile - 1) / tile) * ((image.height() + (long) tile - 1) / tile);
-            if (tiles * model.family().streams(model.family().checkSchedule(schedule)) > LlicFile.MAX_CHUNKS) {
-                throw new IllegalArgumentException("tile size " + tile + " cuts a " + image.width() + "x" + image.height()
-                        + " image into " + tiles + " tiles, more streams than a file holds (" + LlicFile.MAX_CHUNKS
-                        + "): choose larger tiles");
-            }
-            // tiles in raster order, each an independent image with its own streams
-            for (int y = 0; y < image.height(); y += tile) {
-                for (int x = 0; x < image.width(); x += tile) {
-                    RgbImage piece = image.crop(y, x, Math.min(tile, image.width() - x), Math.min(tile, image.height() - y));
-                    CodingPlan plan = model.family().encodingPlan(model, schedule, piece, measureUnadapted);
-                    planned = plan.schedule();
-                    networkNanos += codePiece(plan, chunks, predicted);
-                    unadapted += plan.unadaptedBits();
-                }
-            }
+            networkNanos += codePiece(plan, chunks, predicted);
+            unadapted += plan.unadaptedBits();
         }
         long payloadBytes = 0;
         for (byte[] chunk : chunks) {

@@ -15,17 +15,12 @@ public record PlanCost(int passes, long multiplyAccumulates, long pixels) {
 
     /** The cost of an image coded in tiles of side {@code tile} (0: untiled), tile after tile. */
     public static PlanCost of(LoadedModel model, String schedule, int width, int height, int tile) {
-        if (tile == 0 || (width <= tile && height <= tile)) {
-            return of(model, schedule, width, height);
-        }
         int passes = 0;
         long macs = 0;
-        for (int y = 0; y < height; y += tile) {
-            for (int x = 0; x < width; x += tile) {
-                PlanCost piece = of(model, schedule, Math.min(tile, width - x), Math.min(tile, height - y));
-                passes += piece.passes();
-                macs += piece.multiplyAccumulates();
-            }
+        for (Tiles.Piece t : new Tiles(width, height, tile).pieces()) {
+            PlanCost piece = of(model, schedule, t.width(), t.height());
+            passes += piece.passes();
+            macs += piece.multiplyAccumulates();
         }
         return new PlanCost(passes, macs, (long) width * height);
     }

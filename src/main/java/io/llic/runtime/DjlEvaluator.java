@@ -30,7 +30,6 @@ public final class DjlEvaluator implements NetworkEvaluator {
 
     private final NDManager manager;
     private final DeviceNet weights;
-    private final boolean ownsWeights;
     private final FixedPointNet net;
     private final int threads;
     private final int inputs;
@@ -57,7 +56,6 @@ public final class DjlEvaluator implements NetworkEvaluator {
         this.threads = threads;
         this.inputs = net.inputs();
         this.outputs = net.outputs();
-        this.ownsWeights = shared == null;
         this.weights = shared != null ? shared : new DeviceNet(net, manager);
         this.description = "djl-pytorch(" + device + "," + JniUtils.getNumThreads() + " threads)";
     }

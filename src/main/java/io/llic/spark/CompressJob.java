@@ -77,15 +77,8 @@ public final class CompressJob {
             return new Config(a.required("input"), a.required("output"), modelPath(a.get("model", null)),
                     Families.checkKnownSchedule(a.get("schedule", null)),
                     a.get("run-id", null), !a.flag("no-verify"), a.getInt("partitions", 0, 1),
-                    a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("progress-seconds", 10, 1), tile(a));
-        }
-
-        private static int tile(JobArgs a) {
-            int tile = a.getInt("tile", Encoder.DEFAULT_TILE, 0);
-            if (tile != 0 && tile < Encoder.MIN_TILE) {
-                throw new IllegalArgumentException("--tile must be 0 (no tiles) or at least " + Encoder.MIN_TILE + ", got " + tile);
-            }
-            return tile;
+                    a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("progress-seconds", 10, 1),
+                    Encoder.checkTile(a.getInt("tile", Encoder.DEFAULT_TILE, 0)));
         }
 
         /** This config with the schedule checked against the model's family (its default when none was given). */
