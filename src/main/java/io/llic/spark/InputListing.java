@@ -66,6 +66,17 @@ final class InputListing {
      * can be reported.
      */
     static List<Item> list(SparkSession spark, String input, String glob) throws IOException {
+        return withPixels(spark, listFiles(spark, input, glob));
+    }
+
+    /** One input file as the file system lists it: nothing of it read yet. */
+    record Listed(String path, String id, long sizeBytes, long modifiedMillis) implements Serializable {}
+
+    /**
+     * The input's files (as {@link #list}) with sizes and modification times, sorted by id, without
+     * reading any of them: the driver's listing only.
+     */
+    static List<Listed> listFiles(SparkSession spark, String input, String glob) throws IOException {
         String root = root(spark, input);
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path inputPath = new Path(input);
@@ -75,30 +86,44 @@ final class InputListing {
             throw new java.io.FileNotFoundException("input " + input + " does not exist");
         }
         GlobPattern pattern = new GlobPattern(glob);
-        List<FileStatus> files = new ArrayList<>();
+        List<Listed> files = new ArrayList<>();
         for (FileStatus m : matches) {
+            List<FileStatus> found = new ArrayList<>();
             if (m.isDirectory()) {
                 RemoteIterator<LocatedFileStatus> it = fs.listFiles(m.getPath(), true);
                 while (it.hasNext()) {
-                    files.add(it.next());
+                    found.add(it.next());
                 }
             } else {
-                files.add(m);
+                found.add(m);
+            }
+            for (FileStatus f : found) {
+                String name = f.getPath().getName();
+                if (f.isFile() && !name.startsWith("_") && !name.startsWith(".") && pattern.matches(name)) {
+                    String path = f.getPath().toString();
+                    files.add(new Listed(path, relativeId(root, path), f.getLen(), f.getModificationTime()));
+                }
             }
         }
-        files.removeIf(f -> !f.isFile() || f.getPath().getName().startsWith("_") || f.getPath().getName().startsWith(".")
-                || !pattern.matches(f.getPath().getName()));
-        // the driver lists paths and sizes only; the PNG headers (pixel counts, for balancing) are read
-        // by the executors, so a million images are not a million reads from one machine
+        files.sort(Comparator.comparing(Listed::id));
+        return files;
+    }
+
+    /**
+     * The files with each PNG's pixel count from its header (read in Spark tasks: the driver lists
+     * paths and sizes only, so a million images are not a million reads from one machine). Empty
+     * files are kept (0 pixels), so they can be reported.
+     */
+    static List<Item> withPixels(SparkSession spark, List<Listed> files) {
         List<String> paths = new ArrayList<>();
-        for (FileStatus f : files) {
-            paths.add(f.getLen() == 0 ? null : f.getPath().toString());
+        for (Listed f : files) {
+            paths.add(f.sizeBytes() == 0 ? null : f.path());
         }
         long[] pixels = headerPixels(spark, paths);
         List<Item> items = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
-            String path = files.get(i).getPath().toString();
-            items.add(new Item(path, relativeId(root, path), files.get(i).getLen(), pixels[i], 0));
+            Listed f = files.get(i);
+            items.add(new Item(f.path(), f.id(), f.sizeBytes(), pixels[i], 0));
         }
         items.sort(Comparator.comparing(Item::id));
         return items;
@@ -224,6 +249,11 @@ final class InputListing {
         try (InputStream in = p.getFileSystem(conf).open(p)) {
             return in.readAllBytes();
         }
+    }
+
+    /** A small text file (UTF-8) on any Hadoop file system. */
+    static String readText(String path, Configuration conf) throws IOException {
+        return new String(readFile(path, conf), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     static long[] loads(List<Item> assigned, int partitions) {

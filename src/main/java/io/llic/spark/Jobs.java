@@ -19,7 +19,25 @@ final class Jobs {
 
     private Jobs() {}
 
-    /** Runs a job's main: --help prints usage (exit 0), usage errors exit 2, failures exit 1. */
+    /** Exit status when another run holds what this one needs (EX_TEMPFAIL: a scheduler tries later). */
+    static final int EXIT_BUSY = 75;
+
+    /** The session settings Delta Lake needs (archive-job, and decode-job restoring from an archive). */
+    static SparkSession.Builder withDelta(SparkSession.Builder b) {
+        return b.config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+                .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog");
+    }
+
+    static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs a job's main: --help prints usage (exit 0), usage errors exit 2, failures exit 1, a busy archive 75. */
     static void main(String name, String usage, String[] args, JobBody body) {
         if (JobArgs.wantsHelp(args)) {
             System.out.println(usage);
@@ -29,15 +47,22 @@ final class Jobs {
         int status = 0;
         try {
             body.check(args);
-            spark = SparkSession.builder().appName("llic " + name).getOrCreate();
+            SparkSession.Builder builder = SparkSession.builder().appName("llic " + name);
+            body.configure(builder);
+            spark = builder.getOrCreate();
             body.run(spark, args);
         } catch (IllegalArgumentException e) {
             System.err.println(name + ": " + e.getMessage());
             System.err.println(usage);
             status = 2;
         } catch (Exception e) {
-            System.err.println(name + ": failed: " + describe(e));
-            status = 1;
+            if (causedBy(e, ArchiveLease.Held.class)) {
+                System.err.println(name + ": " + e.getMessage());
+                status = EXIT_BUSY;
+            } else {
+                System.err.println(name + ": failed: " + describe(e));
+                status = 1;
+            }
         } finally {
             if (spark != null) {
                 spark.stop();
@@ -100,6 +125,9 @@ final class Jobs {
     /** A job's argument check (before Spark starts) and body. */
     interface JobBody {
         void check(String[] args);
+
+        /** Session settings the job needs before the session exists (default: none). */
+        default void configure(SparkSession.Builder builder) {}
 
         void run(SparkSession spark, String[] args) throws Exception;
     }
