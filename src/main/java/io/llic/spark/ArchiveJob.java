@@ -653,6 +653,10 @@ public final class ArchiveJob {
         table.appendOnce(spark.createDataFrame(List.of(runRow(record, version)), Schemas.ARCHIVE_RUNS), ArchiveTable.RUNS,
                 "llic-run-" + runId);
         fs.delete(staging, true);
+        Path parent = staging.getParent();
+        if (fs.exists(parent) && fs.listStatus(parent).length == 0) {
+            fs.delete(parent, false);
+        }
     }
 
     private static Row runRow(Map<String, Object> r, long version) {
