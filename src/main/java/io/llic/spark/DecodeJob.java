@@ -168,13 +168,21 @@ public final class DecodeJob {
             LOG.info("decode-job: restoring {} images of {} as of version {}", total, config.restore().archive(),
                     restored.get("tableVersion"));
         }
-        JavaRDD<Row> errors = rows.javaRDD()
+        // one small row per image (stage null: decoded, proved and written), so every image is accounted for
+        JavaRDD<Row> outcomes = rows.javaRDD()
                 .mapPartitions(new DecodePartition(modelBytes, conf, config.output(), done, pixels))
                 .cache();
-        long failed;
+        long decoded;
         try (Progress p = new Progress(LOG, spark.sparkContext(), "decode-job", total, done, pixels,
                 config.progressSeconds() * 1000L)) {
-            failed = errors.count();
+            decoded = outcomes.filter(o -> o.isNullAt(3)).count();
+        }
+        JavaRDD<Row> errors = outcomes.filter(o -> !o.isNullAt(3));
+        long failed = errors.count();
+        if (decoded + failed != total) {
+            throw new IllegalStateException(String.format("decode-job: %d images to decode but %d decoded + %d failed:"
+                    + " %d unaccounted for; the run is not complete (no manifest written)", total, decoded, failed,
+                    total - decoded - failed));
         }
         org.apache.hadoop.fs.Path report = new org.apache.hadoop.fs.Path(config.output(), REPORT_DIR);
         spark.createDataFrame(errors, Schemas.ERRORS).write().mode(SaveMode.Overwrite)
@@ -189,11 +197,11 @@ public final class DecodeJob {
         }
         manifest.put("versions", Jobs.versions(spark));
         manifest.put("model", Map.of("id", model.id(), "sha256", model.sha256Hex()));
-        manifest.put("counts", Map.of("images", total, "decoded", total - failed, "failed", failed));
+        manifest.put("counts", Map.of("images", total, "decoded", decoded, "failed", failed));
         Jobs.writeJson(spark, new org.apache.hadoop.fs.Path(report, "manifest.json"), manifest);
-        errors.unpersist(false);
+        outcomes.unpersist(false);
         modelBytes.destroy();
-        return new Result(total, total - failed, failed);
+        return new Result(total, decoded, failed);
     }
 
     /**
@@ -245,7 +253,7 @@ public final class DecodeJob {
         return rows.select("image_id", "bitstream", "pixel_sha256", "width", "height");
     }
 
-    /** Decodes one partition's bitstreams; returns only error rows. */
+    /** Decodes one partition's bitstreams; one row per image ({@link Schemas#ERRORS}, stage null when it succeeded). */
     static final class DecodePartition implements FlatMapFunction<Iterator<Row>, Row> {
         private final Broadcast<LoadedModel.ModelBytes> modelBytes;
         private final HadoopConf conf;
@@ -272,11 +280,11 @@ public final class DecodeJob {
             ExecutorModels.Acquired acquired = ExecutorModels.acquire(model, ExecutorModels.device());
             List<NetworkEvaluator> ev = acquired.evaluators();
             Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
-            // one image at a time as Spark pulls the (error) rows; only failures are emitted
+            // one image at a time as Spark pulls the rows: an ok row (stage null) or an error row per image
             return new LazyPartition<Row, Row>(rows, r -> {
                 String id = r.getString(0);
                 String stage = "decode";
-                Row error = null;
+                Row outcome = RowFactory.create(id, null, null, null, null, null, executor);
                 try {
                     RgbImage image = decoder.decode((byte[]) r.get(1)).image();
                     if (!HexFormat.of().formatHex(image.sha256()).equals(r.getString(2))) {
@@ -291,10 +299,10 @@ public final class DecodeJob {
                 } catch (Exception e) {
                     String message = e.getMessage() == null ? e.toString() : e.getMessage();
                     LOG.warn("decode-job: {} failed at {}: {}", id, stage, message);
-                    error = RowFactory.create(id, null, null, stage, e.getClass().getSimpleName(), message, executor);
+                    outcome = RowFactory.create(id, null, null, stage, e.getClass().getSimpleName(), message, executor);
                 }
                 done.add(1);
-                return error;
+                return outcome;
             }, () -> ExecutorModels.release(model, acquired));
         }
 
