@@ -582,19 +582,19 @@ public final class ArchiveJob {
             Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
             Map<String, Candidate> byId = candidates.value();
             return new LazyPartition<Row, Outcome>(rows, r -> {
-                Outcome o = codeOne(byId.get(r.getString(3)), (byte[]) r.get(2), r.getString(4), encoder, decoder, model,
+                Outcome o = codeOne(byId.get(r.getString(3)), (byte[]) r.get(2), r, encoder, decoder, model,
                         executor);
                 imagesDone.add(1);
                 return o;
             }, () -> ExecutorModels.release(model, acquired));
         }
 
-        private Outcome codeOne(Candidate c, byte[] content, String readError, Encoder encoder, Decoder decoder,
+        private Outcome codeOne(Candidate c, byte[] content, Row read, Encoder encoder, Decoder decoder,
                                 LoadedModel model, String executor) {
             String stage = "read";
             try {
                 if (content == null) {
-                    throw new IOException(readError);
+                    throw InputListing.readFailure(read);
                 }
                 String contentSha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
                 if (contentSha.equals(c.currentContentSha256())) {
@@ -633,7 +633,7 @@ public final class ArchiveJob {
                 String message = e.getMessage() == null ? e.toString() : e.getMessage();
                 LOG.warn("archive-job: {} failed at {}: {}", c.path(), stage, message);
                 return new Outcome(null, RowFactory.create(null, c.id(), c.path(), c.sizeBytes(), stage,
-                        e.getClass().getSimpleName(), message, executor), false);
+                        InputListing.errorClass(e), message, executor), false);
             }
         }
     }

@@ -314,19 +314,19 @@ public final class CompressJob {
             Encoder encoder = new Encoder(model, ev, true).tiled(tile);
             Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
             return new LazyPartition<Row, Outcome>(rows, r -> {
-                Outcome o = codeOne(r.getString(0), r.getLong(1), (byte[]) r.get(2), r.getString(3), r.getString(4), encoder,
+                Outcome o = codeOne(r.getString(0), r.getLong(1), (byte[]) r.get(2), r.getString(3), r, encoder,
                         decoder, schedule, model, device, executor);
                 imagesDone.add(1);
                 return o;
             }, () -> ExecutorModels.release(model, acquired));
         }
 
-        private Outcome codeOne(String path, long size, byte[] content, String id, String readError, Encoder encoder,
+        private Outcome codeOne(String path, long size, byte[] content, String id, Row read, Encoder encoder,
                                 Decoder decoder, String schedule, LoadedModel model, String device, String executor) {
             String stage = "read";
             try {
                 if (content == null) {
-                    throw new IOException(readError);
+                    throw InputListing.readFailure(read);
                 }
                 RgbImage image = PngIo.read(content);
                 stage = "encode";
@@ -362,7 +362,7 @@ public final class CompressJob {
             } catch (Exception e) {
                 String message = e.getMessage() == null ? e.toString() : e.getMessage();
                 LOG.warn("compress-job: {} failed at {}: {}", path, stage, message);
-                return new Outcome(null, RowFactory.create(id, path, size, stage, e.getClass().getSimpleName(), message,
+                return new Outcome(null, RowFactory.create(id, path, size, stage, InputListing.errorClass(e), message,
                         executor), 0, 0, new double[4]);
             }
         }

@@ -196,7 +196,7 @@ public final class EvalJob {
                 RgbImage image;
                 try {
                     if (png == null) {
-                        throw new IOException(r.getString(4));
+                        throw InputListing.readFailure(r);
                     }
                     image = PngIo.read(png);
                 } catch (IOException e) {

@@ -189,8 +189,9 @@ final class InputListing {
     /**
      * The assigned files, each in its assigned partition, read inside the task one at a time as the
      * partition is consumed: only paths travel from the driver (no shuffle of image bytes, no second
-     * read), and a task holds one input file at a time. Rows: path, length, content, image id, and the
-     * reason the file could not be read (content null) or null. {@code bytesRead} (may be null) counts
+     * read), and a task holds one input file at a time. Rows: path, length, content, image id, and,
+     * when the file could not be read (content null), the reason and the exception's class (see {@link
+     * #readFailure}). {@code bytesRead} (may be null) counts
      * the bytes read.
      */
     static JavaRDD<Row> read(SparkSession spark, List<Item> assigned, int partitions,
@@ -219,28 +220,50 @@ final class InputListing {
                     Item item = items.next();
                     if (item.sizeBytes() > Integer.MAX_VALUE - 16) {
                         return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
-                                "cannot read " + item.path() + ": " + item.sizeBytes() + " bytes, more than one file can hold in memory");
+                                "cannot read " + item.path() + ": " + item.sizeBytes() + " bytes, more than one file can hold in memory",
+                                "IOException");
                     }
                     // a file that cannot fit with its decoded pixels is refused by name, not by running out of memory
                     long heap = Runtime.getRuntime().maxMemory();
                     if (item.sizeBytes() > heap / 4) {
                         return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
                                 "cannot read " + item.path() + ": " + item.sizeBytes() + " bytes, too large for this executor's"
-                                        + " heap of " + heap / (1 << 20) + " MB (give executors more memory)");
+                                        + " heap of " + heap / (1 << 20) + " MB (give executors more memory)", "IOException");
                     }
                     try {
                         byte[] content = readFile(item.path(), conf.get());
                         if (bytesRead != null) {
                             bytesRead.add(content.length);
                         }
-                        return RowFactory.create(item.path(), (long) content.length, content, item.id(), null);
+                        return RowFactory.create(item.path(), (long) content.length, content, item.id(), null, null);
                     } catch (IOException | RuntimeException e) {
                         return RowFactory.create(item.path(), item.sizeBytes(), null, item.id(),
-                                "cannot read " + item.path() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                                "cannot read " + item.path() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()),
+                                e.getClass().getSimpleName());
                     }
                 }
             };
         }, true);
+    }
+
+    /** A file that could not be read, as its {@link #read} row says: keeps the original exception's class. */
+    static final class ReadFailure extends IOException {
+        final String originalClass;
+
+        ReadFailure(String message, String originalClass) {
+            super(message);
+            this.originalClass = originalClass == null ? "IOException" : originalClass;
+        }
+    }
+
+    /** The failure of a {@link #read} row whose content is null. */
+    static ReadFailure readFailure(Row r) {
+        return new ReadFailure(r.getString(4), r.getString(5));
+    }
+
+    /** The class name an error row records: the original one for a read failure. */
+    static String errorClass(Exception e) {
+        return e instanceof ReadFailure f ? f.originalClass : e.getClass().getSimpleName();
     }
 
     /** The whole file at {@code path} (any Hadoop file system). */

@@ -110,6 +110,23 @@ class SparkJobsIT {
     }
 
     @Test
+    void aFileGoneBetweenListingAndReadingIsReportedWithItsOwnExceptionClass() throws Exception {
+        Path gone = dir.resolve("gone.png");
+        List<InputListing.Item> items = List.of(new InputListing.Item(gone.toUri().toString(), "gone.png", 100, 1, 0),
+                new InputListing.Item(input.resolve("a.png").toUri().toString(), "a.png",
+                        Files.size(input.resolve("a.png")), 1, 0));
+        List<Row> rows = InputListing.read(spark, items, 1, null).collect();
+        Row failed = rows.stream().filter(r -> r.getString(3).equals("gone.png")).findFirst().orElseThrow();
+        org.junit.jupiter.api.Assertions.assertNull(failed.get(2));
+        InputListing.ReadFailure f = InputListing.readFailure(failed);
+        assertEquals("FileNotFoundException", InputListing.errorClass(f), "not a generic IOException");
+        assertTrue(f.getMessage().contains("gone.png"), f.getMessage());
+        Row read = rows.stream().filter(r -> r.getString(3).equals("a.png")).findFirst().orElseThrow();
+        assertArrayEquals(Files.readAllBytes(input.resolve("a.png")), (byte[]) read.get(2));
+        org.junit.jupiter.api.Assertions.assertNull(read.get(5));
+    }
+
+    @Test
     void rerunningSkipsFinishedImagesAndRecodingIsByteIdentical() throws Exception {
         Path out = dir.resolve("out2");
         CompressJob.Result first = CompressJob.run(spark, config(out, null));
