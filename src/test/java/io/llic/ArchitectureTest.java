@@ -44,8 +44,16 @@ class ArchitectureTest {
                 "com.fasterxml.jackson..", "javax.management..", "com.sun.management..");
         onlyDependsOn("train", "image", "schedule", "model", "runtime", "ai.djl..", "org.slf4j..",
                 "com.fasterxml.jackson..");
+        // Delta Lake (archive-job's tables) belongs to the spark package like Spark itself
         onlyDependsOn("spark", "image", "entropy", "format", "prob", "schedule", "model", "runtime", "codec", "train",
-                "org.apache.spark..", "org.apache.hadoop..", "scala..", "org.slf4j..", "com.fasterxml.jackson..");
+                "org.apache.spark..", "org.apache.hadoop..", "scala..", "org.slf4j..", "com.fasterxml.jackson..",
+                "io.delta..");
+    }
+
+    @Test
+    void onlyArchiveTableImportsDelta() {
+        noClasses().that().doNotHaveSimpleName("ArchiveTable").should().dependOnClassesThat().resideInAPackage("io.delta..")
+                .check(CLASSES);
     }
 
     /**

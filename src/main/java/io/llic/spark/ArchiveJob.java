@@ -465,7 +465,7 @@ public final class ArchiveJob {
     /** The last run's source must be this run's: ids are relative to it, and a different root would delete everything. */
     private static void checkSameSource(SparkSession spark, ArchiveTable table, String sourceRoot) throws IOException {
         String runs = table.path(ArchiveTable.RUNS);
-        if (!io.delta.tables.DeltaTable.isDeltaTable(spark, runs)) {
+        if (!table.has(ArchiveTable.RUNS)) {
             return;
         }
         List<Row> last = spark.read().format("delta").load(runs).orderBy(functions.col("committed_at").desc())

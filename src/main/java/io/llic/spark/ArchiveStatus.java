@@ -46,7 +46,7 @@ final class ArchiveStatus {
                 pixels == 0 ? Double.NaN : streamBytes * 8.0 / pixels));
         out.append(String.format(Locale.ROOT, "  all versions: bitstreams %s%n", mb(versions.isNullAt(1) ? 0 : versions.getLong(1))));
         String runs = table.path(ArchiveTable.RUNS);
-        if (io.delta.tables.DeltaTable.isDeltaTable(spark, runs)) {
+        if (table.has(ArchiveTable.RUNS)) {
             Dataset<Row> r = spark.read().format("delta").load(runs);
             long count = r.count();
             out.append(String.format(Locale.ROOT, "  runs: %d (the last %d)%n", count, Math.min(count, RUNS_SHOWN)));

@@ -52,7 +52,12 @@ final class ArchiveTable {
     }
 
     boolean exists() {
-        return DeltaTable.isDeltaTable(spark, path(IMAGES));
+        return has(IMAGES);
+    }
+
+    /** Whether {@code table} (images, runs, errors) exists as a Delta table. */
+    boolean has(String table) {
+        return DeltaTable.isDeltaTable(spark, path(table));
     }
 
     /** Creates the images table if it does not exist (its first commit: schema and properties). */

@@ -186,6 +186,13 @@ class ArchiveJobIT {
                 .collectAsList();
         assertEquals(List.of("r1", "r2", "r3"), runs.stream().map(x -> x.<String>getAs("run_id")).toList());
         assertEquals(3L, runs.get(0).<Long>getAs("new_images"));
+        // one archive per source: another root would make every archived image look deleted
+        Path other = dir.resolve("other-source");
+        put(other, "a.png", a2);
+        Exception wrongSource = assertThrows(java.io.IOException.class,
+                () -> ArchiveJob.run(spark, config(other, archive, "r4")));
+        assertTrue(wrongSource.getMessage().contains("one archive per source"), wrongSource.getMessage());
+        assertEquals(keys.size(), keys(archive).size(), "nothing committed");
         String status = ArchiveStatus.render(spark, archive.toString());
         assertTrue(status.contains("3 in the archive now, 1 deleted from the source (kept), 5 content versions"), status);
         assertTrue(status.contains("r3") && status.contains("saved"), status);
