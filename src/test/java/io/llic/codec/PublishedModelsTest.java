@@ -41,15 +41,25 @@ class PublishedModelsTest {
 
     @Test
     void filesCodedWithLlicInterp1StillDecode() throws Exception {
-        LoadedModel model = LoadedModel.load(Path.of("models/interp"));
-        assertEquals("llic-interp-1", model.id());
+        decodesInterpFixtures("models/interp", "llic-interp-1");
+    }
+
+    @Test
+    void filesCodedWithLlicInterp2StillDecode() throws Exception {
+        decodesInterpFixtures("models/interp-2", "llic-interp-2");
+    }
+
+    private static void decodesInterpFixtures(String dir, String id) throws Exception {
+        LoadedModel model = LoadedModel.load(Path.of(dir));
+        assertEquals(id, model.id());
         RgbImage expected = TestData.syntheticImage(48, 32, 5);
         for (String schedule : new String[] {"interp", "checkerboard"}) {
-            byte[] file = Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-interp-1-" + schedule + ".llic"));
+            byte[] file = Files.readAllBytes(Path.of("src/test/resources/fixtures/" + id + "-" + schedule + ".llic"));
             assertEquals(schedule, LlicFile.readHeader(file).schedule());
+            assertEquals(id, LlicFile.readHeader(file).modelId());
             java.util.List<NetworkEvaluator> ev = io.llic.runtime.Evaluators.forModel(Evaluators.DJL, model, "cpu", 1);
             try {
-                assertTrue(new Decoder(model, ev, 100).decode(file).image().samePixels(expected), schedule);
+                assertTrue(new Decoder(model, ev, 100).decode(file).image().samePixels(expected), id + " " + schedule);
             } finally {
                 ev.forEach(NetworkEvaluator::close);
             }
