@@ -71,7 +71,7 @@ public final class ArchiveBench {
         for (int i = 0; i < n; i++) {
             Path f = source.resolve(String.format(Locale.ROOT, "d%02d/%05d.png", i % 100, i));
             Files.createDirectories(f.getParent());
-            Files.write(f, PngIo.write(base.crop((i * 7) % 760, (i * 13) % 500, 8, 8)));
+            Files.write(f, PngIo.write(base.crop((i * 13) % 500, (i * 7) % 760, 8, 8)));
         }
         Path archive = dir.resolve("archive");
         long t0 = System.nanoTime();
