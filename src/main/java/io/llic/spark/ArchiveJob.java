@@ -170,7 +170,7 @@ public final class ArchiveJob {
             return new StatusMode(a.required("archive"));
         }
         if (a.flag("maintain")) {
-            int hours = a.getInt("retain-hours", 168, 0);
+            int hours = a.getInt("retain-hours", ArchiveTable.DEFAULT_RETAIN_HOURS, 0);
             return new MaintainMode(a.required("archive"), hours);
         }
         return Config.parse(args);

@@ -204,6 +204,13 @@ final class ArchiveTable {
 
     /** OPTIMIZE (compaction) of every table, then VACUUM of files unreferenced for longer than {@code retainHours}. */
     void maintain(double retainHours) {
+        String check = "spark.databricks.delta.retentionDurationCheck.enabled";
+        if (retainHours < DEFAULT_RETAIN_HOURS) {
+            // Delta refuses a retention under 7 days unless told: the user asked for it by name
+            org.slf4j.LoggerFactory.getLogger(ArchiveTable.class).warn("archive-job: VACUUM with a retention of {} h (under"
+                    + " {} h): time travel will reach back only that far", retainHours, DEFAULT_RETAIN_HOURS);
+            spark.conf().set(check, "false");
+        }
         for (String t : List.of(IMAGES, RUNS, ERRORS)) {
             if (!DeltaTable.isDeltaTable(spark, path(t))) {
                 continue;
@@ -211,6 +218,29 @@ final class ArchiveTable {
             DeltaTable table = DeltaTable.forPath(spark, path(t));
             table.optimize().executeCompaction();
             table.vacuum(retainHours);
+        }
+        spark.conf().unset(check);
+    }
+
+    /** Delta's own default retention for VACUUM (7 days), archive-job's default too. */
+    static final int DEFAULT_RETAIN_HOURS = 168;
+
+    /**
+     * Throws a clear error if a version's data files are gone (removed by VACUUM once they were older
+     * than the retention): such a version can no longer be read.
+     */
+    void checkReadable(long version) throws IOException {
+        var reader = spark.read().format("delta");
+        if (version >= 0) {
+            reader = reader.option("versionAsOf", version);
+        }
+        FileSystem fs = fs();
+        for (String f : reader.load(path(IMAGES)).inputFiles()) {
+            if (!fs.exists(new Path(f))) {
+                throw new IOException("version " + version + " of " + path(IMAGES) + " can no longer be read: its file " + f
+                        + " was removed by VACUUM (archive-job --maintain keeps only the files the last --retain-hours"
+                        + " of versions need)");
+            }
         }
     }
 

@@ -221,6 +221,7 @@ public final class DecodeJob {
                 throw new IOException("archive " + r.archive() + " has no version " + version + " (the latest is " + latest + ")");
             }
         }
+        table.checkReadable(version);
         var rows = table.snapshot(version, r.includeDeleted());
         if (r.where() != null) {
             rows = rows.where(r.where());

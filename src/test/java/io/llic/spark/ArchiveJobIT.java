@@ -196,6 +196,14 @@ class ArchiveJobIT {
         String status = ArchiveStatus.render(spark, archive.toString());
         assertTrue(status.contains("3 in the archive now, 1 deleted from the source (kept), 5 content versions"), status);
         assertTrue(status.contains("r3") && status.contains("saved"), status);
+
+        // maintenance: OPTIMIZE then VACUUM with no retention: the latest state restores as before, and
+        // the first run's version, whose files were compacted away, is refused with the reason
+        new ArchiveTable(spark, archive.toString()).maintain(0);
+        assertSame(latest, restore(archive, dir.resolve("rest-after-maintain"), at(archive, -1)));
+        Exception vacuumed = assertThrows(java.io.IOException.class, () -> restore(archive, dir.resolve("rest-vacuumed"),
+                at(archive, r1.tableVersion())));
+        assertTrue(vacuumed.getMessage().contains("removed by VACUUM"), vacuumed.getMessage());
     }
 
     @Test
