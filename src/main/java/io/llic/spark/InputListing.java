@@ -90,10 +90,7 @@ final class InputListing {
         for (FileStatus m : matches) {
             List<FileStatus> found = new ArrayList<>();
             if (m.isDirectory()) {
-                RemoteIterator<LocatedFileStatus> it = fs.listFiles(m.getPath(), true);
-                while (it.hasNext()) {
-                    found.add(it.next());
-                }
+                listRecursively(fs, m.getPath(), found);
             } else {
                 found.add(m);
             }
@@ -107,6 +104,37 @@ final class InputListing {
         }
         files.sort(Comparator.comparing(Listed::id));
         return files;
+    }
+
+    /**
+     * Every file under {@code dir}. Object stores list a whole prefix in pages ({@code listFiles}
+     * recursive: one request per thousand keys); a local disk and HDFS are walked folder by folder with
+     * {@code listStatus}, because {@code listFiles} there builds a located status per file, which on
+     * the local file system without Hadoop's native library forks a {@code stat} process per file
+     * (measured: 10,000 files listed in 274 s that way, 0.64 s walked).
+     */
+    static void listRecursively(FileSystem fs, Path dir, List<FileStatus> into) throws IOException {
+        String scheme = fs.getScheme();
+        if (!"file".equals(scheme) && !"hdfs".equals(scheme)) {
+            RemoteIterator<LocatedFileStatus> it = fs.listFiles(dir, true);
+            while (it.hasNext()) {
+                into.add(it.next());
+            }
+            return;
+        }
+        java.util.ArrayDeque<Path> pending = new java.util.ArrayDeque<>();
+        pending.add(dir);
+        while (!pending.isEmpty()) {
+            FileStatus[] children = fs.listStatus(pending.poll());
+            Arrays.sort(children, Comparator.comparing(f -> f.getPath().getName()));
+            for (FileStatus f : children) {
+                if (f.isDirectory()) {
+                    pending.add(f.getPath());
+                } else {
+                    into.add(f);
+                }
+            }
+        }
     }
 
     /**
