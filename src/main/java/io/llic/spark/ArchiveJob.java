@@ -2,13 +2,11 @@ package io.llic.spark;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.llic.Version;
-import io.llic.codec.Decoder;
 import io.llic.codec.Encoder;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.model.Families;
 import io.llic.model.LoadedModel;
-import io.llic.runtime.NetworkEvaluator;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
@@ -190,8 +188,8 @@ public final class ArchiveJob {
         try (ArchiveLease lease = ArchiveLease.acquire(spark.sparkContext().hadoopConfiguration(), archive, runId,
                 given.leaseMinutes() * 60_000L)) {
             LOG.info("archive-job: run {} holds the archive {}", runId, archive);
-            recordPendingRuns(spark, table, fs, archive);
-            if (table.hasRun(runId)) {
+            Set<String> recorded = recordPendingRuns(spark, table, fs, archive);
+            if (recorded.contains(runId)) {
                 LOG.info("archive-job: run {} is already committed and recorded", runId);
                 return new Result(runId, true, -1, 0, 0, 0, 0, 0, 0, 0, 0);
             }
@@ -227,14 +225,12 @@ public final class ArchiveJob {
 
             // the staged rows of this run that match the current listing, one per image
             Dataset<Row> rows = fs.exists(coded) ? currentStaged(spark, coded.toString(), byId) : null;
-            long stagedRows = rows == null ? 0 : rows.count();
-            if (rows != null) {
-                long corrupt = rows.where(functions.sha2(functions.col("bitstream"), 256)
-                        .notEqual(functions.col("bitstream_sha256"))).count();
-                if (corrupt > 0) {
-                    throw new IOException(corrupt + " staged bitstreams under " + coded + " do not match their SHA-256:"
-                            + " nothing was committed (remove " + staging + " and run again)");
-                }
+            // one pass over the staged rows: [rows, bitstreams not matching their SHA-256, bitstream bytes, pixels]
+            long[] totals = rows == null ? new long[4] : stagedTotals(rows);
+            long stagedRows = totals[0];
+            if (totals[1] > 0) {
+                throw new IOException(totals[1] + " staged bitstreams under " + coded + " do not match their SHA-256:"
+                        + " nothing was committed (remove " + staging + " and run again)");
             }
             Dataset<Row> errors = readErrors(spark, fs, new Path(staging, "errors"));
             long failed = errors == null ? 0 : errors.count();
@@ -254,10 +250,9 @@ public final class ArchiveJob {
             record.put("deleted_images", (long) plan.deletions.size());
             record.put("failed", failed);
             record.put("source_bytes", split[2]);
-            long[] totals = rows == null ? new long[2] : sums(rows);
-            record.put("bitstream_bytes", totals[0]);
-            record.put("pixels", totals[1]);
-            record.put("bits_per_pixel", totals[1] == 0 ? null : totals[0] * 8.0 / totals[1]);
+            record.put("bitstream_bytes", totals[2]);
+            record.put("pixels", totals[3]);
+            record.put("bits_per_pixel", totals[3] == 0 ? null : totals[2] * 8.0 / totals[3]);
             record.put("model_id", model.id());
             record.put("model_sha256", model.sha256Hex());
             record.put("schedule", schedule);
@@ -291,7 +286,7 @@ public final class ArchiveJob {
             // staged rows of killed runs of other ids are superseded by this run (it coded what they had not committed)
             fs.delete(new Path(archive, STAGING), true);
             return new Result(runId, false, version, listing.size(), (long) record.get("unchanged"), split[0], split[1],
-                    plan.deletions.size(), failed, totals[1], totals[0] * 8);
+                    plan.deletions.size(), failed, totals[3], totals[2] * 8);
         }
     }
 
@@ -425,11 +420,18 @@ public final class ArchiveJob {
         return out;
     }
 
-    /** [bitstream bytes, pixels] of the staged rows. */
-    private static long[] sums(Dataset<Row> rows) {
-        Row s = rows.agg(functions.sum(functions.length(functions.col("bitstream"))),
+    /** [rows, bitstreams that do not match their SHA-256, bitstream bytes, pixels] of the staged rows. */
+    private static long[] stagedTotals(Dataset<Row> rows) {
+        Row s = rows.agg(functions.count(functions.lit(1)),
+                functions.sum(functions.when(functions.sha2(functions.col("bitstream"), 256)
+                        .notEqual(functions.col("bitstream_sha256")), 1).otherwise(0)),
+                functions.sum(functions.length(functions.col("bitstream"))),
                 functions.sum(functions.col("width").cast("long").multiply(functions.col("height")))).first();
-        return new long[] {s.isNullAt(0) ? 0 : s.getLong(0), s.isNullAt(1) ? 0 : s.getLong(1)};
+        long[] out = new long[4];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = s.isNullAt(i) ? 0 : ((Number) s.get(i)).longValue();
+        }
+        return out;
     }
 
     private static String listingHash(List<InputListing.Listed> listing) {
@@ -571,26 +573,16 @@ public final class ArchiveJob {
 
         @Override
         public Iterator<Outcome> call(Iterator<Row> rows) throws Exception {
-            if (!rows.hasNext()) {
-                return List.<Outcome>of().iterator();
-            }
-            LoadedModel model = ExecutorModels.model(modelBytes.value());
-            String executor = Jobs.executorId();
-            ExecutorModels.Acquired acquired = ExecutorModels.acquire(model, ExecutorModels.device());
-            List<NetworkEvaluator> ev = acquired.evaluators();
-            Encoder encoder = new Encoder(model, ev, true).tiled(tile);
-            Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
             Map<String, Candidate> byId = candidates.value();
-            return new LazyPartition<Row, Outcome>(rows, r -> {
-                Outcome o = codeOne(byId.get(r.getString(3)), (byte[]) r.get(2), r, encoder, decoder, model,
-                        executor);
+            return ExecutorModels.codingTask(modelBytes, tile, rows, (codec, r) -> {
+                Outcome o = codeOne(byId.get(r.getString(3)), (byte[]) r.get(2), r, codec);
                 imagesDone.add(1);
                 return o;
-            }, () -> ExecutorModels.release(model, acquired));
+            });
         }
 
-        private Outcome codeOne(Candidate c, byte[] content, Row read, Encoder encoder, Decoder decoder,
-                                LoadedModel model, String executor) {
+        private Outcome codeOne(Candidate c, byte[] content, Row read, ExecutorModels.TaskCodec codec) {
+            LoadedModel model = codec.model();
             String stage = "read";
             try {
                 if (content == null) {
@@ -607,11 +599,11 @@ public final class ArchiveJob {
                 }
                 stage = "encode";
                 long t0 = System.nanoTime();
-                Encoder.Result r = encoder.encode(image, schedule, content);
+                Encoder.Result r = codec.encoder().encode(image, schedule, content);
                 double encodeMillis = (System.nanoTime() - t0) / 1e6;
                 stage = "verify";
                 long t1 = System.nanoTime();
-                RgbImage back = decoder.decode(r.file()).image();
+                RgbImage back = codec.decoder().decode(r.file()).image();
                 double verifyMillis = (System.nanoTime() - t1) / 1e6;
                 if (!HexFormat.of().formatHex(back.sha256()).equals(pixelSha)) {
                     throw new IOException("verification failed: the bitstream does not decode to the source pixels");
@@ -633,7 +625,7 @@ public final class ArchiveJob {
                 String message = e.getMessage() == null ? e.toString() : e.getMessage();
                 LOG.warn("archive-job: {} failed at {}: {}", c.path(), stage, message);
                 return new Outcome(null, RowFactory.create(null, c.id(), c.path(), c.sizeBytes(), stage,
-                        InputListing.errorClass(e), message, executor), false);
+                        InputListing.errorClass(e), message, codec.executor()), false);
             }
         }
     }
@@ -690,8 +682,11 @@ public final class ArchiveJob {
     /**
      * Records the runs whose commit is in the images table but whose run record is not (a run killed
      * between its commit and its record): from the record in the commit and the run's staged errors.
+     * Returns the ids of all recorded runs, these included.
      */
-    static void recordPendingRuns(SparkSession spark, ArchiveTable table, FileSystem fs, Path archive) throws IOException {
+    static Set<String> recordPendingRuns(SparkSession spark, ArchiveTable table, FileSystem fs, Path archive)
+            throws IOException {
+        Set<String> recorded = table.runIds();
         for (ArchiveTable.Commit c : table.history()) {
             if (c.userMetadata() == null || !c.userMetadata().contains(RECORD_MARK)) {
                 continue;
@@ -703,11 +698,12 @@ public final class ArchiveJob {
                 continue;
             }
             String runId = String.valueOf(record.get("run_id"));
-            if (!table.hasRun(runId)) {
+            if (recorded.add(runId)) {
                 LOG.warn("archive-job: run {} committed version {} but was not recorded (killed?): recording it now", runId,
                         c.version());
                 recordRun(spark, table, fs, new Path(new Path(archive, STAGING), runId), record, c.version());
             }
         }
+        return recorded;
     }
 }

@@ -146,23 +146,35 @@ final class ArchiveTable {
 
     record Commit(long version, Instant time, String userMetadata) {}
 
-    /** The newest version committed at or before {@code when}, with a clear error if the table is younger. */
-    long versionAsOf(Instant when) throws IOException {
+    /**
+     * The version a restore reads, from one read of the history: the newest committed at or before
+     * {@code asOf} when given, else {@code version} when it is one (>= 0), else the latest; a time before
+     * the first commit or a version beyond the latest is an error that says so.
+     */
+    long resolveVersion(Instant asOf, long version) throws IOException {
+        long latest = -1;
         long best = -1;
         Instant first = null;
         for (Commit c : history()) {
-            if (!c.time().isAfter(when) && c.version() > best) {
+            latest = Math.max(latest, c.version());
+            if (asOf != null && !c.time().isAfter(asOf) && c.version() > best) {
                 best = c.version();
             }
             if (first == null || c.time().isBefore(first)) {
                 first = c.time();
             }
         }
-        if (best < 0) {
-            throw new IOException("archive " + archive + " has no version at or before " + when
-                    + (first == null ? " (it has no commits)" : "; its first commit is at " + first));
+        if (asOf != null) {
+            if (best < 0) {
+                throw new IOException("archive " + archive + " has no version at or before " + asOf
+                        + (first == null ? " (it has no commits)" : "; its first commit is at " + first));
+            }
+            return best;
         }
-        return best;
+        if (version > latest) {
+            throw new IOException("archive " + archive + " has no version " + version + " (the latest is " + latest + ")");
+        }
+        return version >= 0 ? version : latest;
     }
 
     /**
@@ -196,10 +208,13 @@ final class ArchiveTable {
                 .save(path(table));
     }
 
-    boolean hasRun(String runId) {
-        String runs = path(RUNS);
-        return DeltaTable.isDeltaTable(spark, runs)
-                && !spark.read().format("delta").load(runs).where(functions.col("run_id").equalTo(runId)).isEmpty();
+    /** The ids of the recorded runs (one read of the runs table). */
+    java.util.Set<String> runIds() {
+        if (!has(RUNS)) {
+            return new java.util.HashSet<>();
+        }
+        return new java.util.HashSet<>(spark.read().format("delta").load(path(RUNS)).select("run_id")
+                .as(org.apache.spark.sql.Encoders.STRING()).collectAsList());
     }
 
     /** OPTIMIZE (compaction) of every table, then VACUUM of files unreferenced for longer than {@code retainHours}. */

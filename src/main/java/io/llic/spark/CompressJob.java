@@ -7,7 +7,6 @@ import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.model.Families;
 import io.llic.model.LoadedModel;
-import io.llic.runtime.NetworkEvaluator;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
@@ -302,27 +301,16 @@ public final class CompressJob {
 
         @Override
         public Iterator<Outcome> call(Iterator<Row> rows) throws Exception {
-            if (!rows.hasNext()) {
-                return List.<Outcome>of().iterator();
-            }
-            LoadedModel model = ExecutorModels.model(modelBytes.value());
-            String executor = Jobs.executorId();
-            String schedule = scheduleName;
-            ExecutorModels.Acquired acquired = ExecutorModels.acquire(model, ExecutorModels.device());
-            String device = acquired.device();
-            List<NetworkEvaluator> ev = acquired.evaluators();
-            Encoder encoder = new Encoder(model, ev, true).tiled(tile);
-            Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
-            return new LazyPartition<Row, Outcome>(rows, r -> {
-                Outcome o = codeOne(r.getString(0), r.getLong(1), (byte[]) r.get(2), r.getString(3), r, encoder,
-                        decoder, schedule, model, device, executor);
+            return ExecutorModels.codingTask(modelBytes, tile, rows, (codec, r) -> {
+                Outcome o = codeOne(r.getString(0), r.getLong(1), (byte[]) r.get(2), r.getString(3), r, codec);
                 imagesDone.add(1);
                 return o;
-            }, () -> ExecutorModels.release(model, acquired));
+            });
         }
 
-        private Outcome codeOne(String path, long size, byte[] content, String id, Row read, Encoder encoder,
-                                Decoder decoder, String schedule, LoadedModel model, String device, String executor) {
+        private Outcome codeOne(String path, long size, byte[] content, String id, Row read, ExecutorModels.TaskCodec codec) {
+            String schedule = scheduleName;
+            LoadedModel model = codec.model();
             String stage = "read";
             try {
                 if (content == null) {
@@ -330,13 +318,13 @@ public final class CompressJob {
                 }
                 RgbImage image = PngIo.read(content);
                 stage = "encode";
-                Encoder.Result r = encoder.encode(image, schedule, content);
+                Encoder.Result r = codec.encoder().encode(image, schedule, content);
                 double verifyMillis = 0;
                 double verifyNetworkMillis = 0;
                 if (verify) {
                     stage = "verify";
                     long t0 = System.nanoTime();
-                    Decoder.Result d = decoder.decode(r.file());
+                    Decoder.Result d = codec.decoder().decode(r.file());
                     RgbImage back = d.image();
                     verifyMillis = (System.nanoTime() - t0) / 1e6;
                     verifyNetworkMillis = d.stats().networkNanos() / 1e6;
@@ -350,8 +338,8 @@ public final class CompressJob {
                 Row ok = RowFactory.create(id, path, size, HexFormat.of().formatHex(h.pixelSha256()), h.width(), h.height(),
                         h.channels(), model.id(), model.sha256Hex(), schedule, LlicHeader.Mode.name(h.mode()),
                         r.file(), bits, (double) bits / image.pixelCount(), r.stats().predictedBits(),
-                        r.stats().totalNanos() / 1e6, r.stats().networkNanos() / 1e6, verifyMillis, verifyNetworkMillis, device,
-                        executor);
+                        r.stats().totalNanos() / 1e6, r.stats().networkNanos() / 1e6, verifyMillis, verifyNetworkMillis,
+                        codec.device(), codec.executor());
                 return new Outcome(ok, null, image.pixelCount(), bits, new double[] {r.stats().totalNanos() / 1e6,
                     r.stats().networkNanos() / 1e6, verifyMillis, verifyNetworkMillis});
             } catch (OutOfMemoryError e) {
@@ -363,7 +351,7 @@ public final class CompressJob {
                 String message = e.getMessage() == null ? e.toString() : e.getMessage();
                 LOG.warn("compress-job: {} failed at {}: {}", path, stage, message);
                 return new Outcome(null, RowFactory.create(id, path, size, stage, InputListing.errorClass(e), message,
-                        executor), 0, 0, new double[4]);
+                        codec.executor()), 0, 0, new double[4]);
             }
         }
     }

@@ -1,10 +1,8 @@
 package io.llic.spark;
 
-import io.llic.codec.Decoder;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.model.LoadedModel;
-import io.llic.runtime.NetworkEvaluator;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Serializable;
@@ -214,13 +212,7 @@ public final class DecodeJob {
         if (!table.exists()) {
             throw new IOException("no archive at " + r.archive() + " (no Delta table " + table.path(ArchiveTable.IMAGES) + ")");
         }
-        long version = r.asOf() != null ? table.versionAsOf(r.asOf()) : r.version();
-        if (version >= 0) {
-            long latest = table.history().get(0).version();
-            if (version > latest) {
-                throw new IOException("archive " + r.archive() + " has no version " + version + " (the latest is " + latest + ")");
-            }
-        }
+        long version = table.resolveVersion(r.asOf(), r.version());
         table.checkReadable(version);
         var rows = table.snapshot(version, r.includeDeleted());
         if (r.where() != null) {
@@ -250,7 +242,7 @@ public final class DecodeJob {
                     + " directory they were coded with (or --where model_id = '...' to restore one model's images)");
         }
         facts.put("archive", r.archive());
-        facts.put("tableVersion", version >= 0 ? version : table.history().get(0).version());
+        facts.put("tableVersion", version);
         return rows.select("image_id", "bitstream", "pixel_sha256", "width", "height");
     }
 
@@ -273,21 +265,14 @@ public final class DecodeJob {
 
         @Override
         public Iterator<Row> call(Iterator<Row> rows) throws Exception {
-            if (!rows.hasNext()) {
-                return List.<Row>of().iterator();
-            }
-            LoadedModel model = ExecutorModels.model(modelBytes.value());
-            String executor = Jobs.executorId();
-            ExecutorModels.Acquired acquired = ExecutorModels.acquire(model, ExecutorModels.device());
-            List<NetworkEvaluator> ev = acquired.evaluators();
-            Decoder decoder = new Decoder(model, ev, Integer.MAX_VALUE);
             // one image at a time as Spark pulls the rows: an ok row (stage null) or an error row per image
-            return new LazyPartition<Row, Row>(rows, r -> {
+            return ExecutorModels.codingTask(modelBytes, io.llic.codec.Encoder.DEFAULT_TILE, rows, (codec, r) -> {
+                String executor = codec.executor();
                 String id = r.getString(0);
                 String stage = "decode";
                 Row outcome = RowFactory.create(id, null, null, null, null, null, executor);
                 try {
-                    RgbImage image = decoder.decode((byte[]) r.get(1)).image();
+                    RgbImage image = codec.decoder().decode((byte[]) r.get(1)).image();
                     if (!HexFormat.of().formatHex(image.sha256()).equals(r.getString(2))) {
                         throw new IOException("decoded pixels do not match the row's pixel_sha256");
                     }
@@ -304,7 +289,7 @@ public final class DecodeJob {
                 }
                 done.add(1);
                 return outcome;
-            }, () -> ExecutorModels.release(model, acquired));
+            });
         }
 
         private void write(String id, byte[] png) throws IOException {

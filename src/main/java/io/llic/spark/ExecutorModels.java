@@ -1,5 +1,7 @@
 package io.llic.spark;
 
+import io.llic.codec.Decoder;
+import io.llic.codec.Encoder;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
 import io.llic.model.FixedPointNet;
@@ -7,6 +9,7 @@ import io.llic.runtime.DjlEvaluator;
 import io.llic.runtime.Evaluators;
 import io.llic.runtime.NetworkEvaluator;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
@@ -15,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.spark.TaskContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.resource.ResourceInformation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -168,5 +172,33 @@ final class ExecutorModels {
 
     static void release(LoadedModel model, Acquired acquired) {
         idle(model, acquired.device()).add(acquired.evaluators());
+    }
+
+    /** What a coding task works with: the executor's model on the task's device, an encoder and a decoder. */
+    record TaskCodec(LoadedModel model, String device, String executor, Encoder encoder, Decoder decoder) {}
+
+    /** One row's work in a coding task. */
+    interface CodingStep<O> {
+        O apply(TaskCodec codec, org.apache.spark.sql.Row row);
+    }
+
+    /**
+     * The rows of a coding task (compress-, decode-, archive-job), each mapped by {@code step} as Spark
+     * pulls them ({@link LazyPartition}), with the executor's cached model on the task's device (or the
+     * CPU fallback), an encoder tiling at {@code tile} and a decoder; the evaluators go back when the
+     * rows run out or the task ends.
+     */
+    static <O> Iterator<O> codingTask(Broadcast<LoadedModel.ModelBytes> modelBytes, int tile,
+                                      Iterator<org.apache.spark.sql.Row> rows, CodingStep<O> step) throws ModelException {
+        if (!rows.hasNext()) {
+            return List.<O>of().iterator();
+        }
+        LoadedModel model = model(modelBytes.value());
+        Acquired acquired = acquire(model, device());
+        TaskCodec codec = new TaskCodec(model, acquired.device(), Jobs.executorId(),
+                new Encoder(model, acquired.evaluators(), true).tiled(tile),
+                new Decoder(model, acquired.evaluators(), Integer.MAX_VALUE));
+        return new LazyPartition<org.apache.spark.sql.Row, O>(rows, r -> step.apply(codec, r),
+                () -> release(model, acquired));
     }
 }

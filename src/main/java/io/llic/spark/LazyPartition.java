@@ -11,7 +11,7 @@ import org.apache.spark.TaskContext;
  * that stops reading).
  *
  * @param <I> input rows
- * @param <O> results; a step may return null for "nothing to emit" (decode-job emits only its errors)
+ * @param <O> results; a step may return null for "nothing to emit"
  */
 final class LazyPartition<I, O> implements Iterator<O> {
     /** One row's work. */
