@@ -126,35 +126,31 @@ with DAG(
     user_defined_filters={"llic_id": llic_id},
     tags=["llic"],
 ) as dag:
-    archive = SparkSubmitOperator(
-        task_id="archive",
-        conn_id=SPARK_CONN_ID,
-        name="llic-archive",
-        application="{{ llic_app_jar() }}",
-        java_class="io.llic.spark.ArchiveJob",
-        jars="{{ llic_jars() }}",
-        conf=SPARK_CONF,
-        application_args=[
-            "--source", SOURCE,
-            "--archive", ARCHIVE,
-            "--model", MODEL,
-            "--run-id", "airflow-{{ run_id | llic_id }}",   # same for every try of this DAG run
-        ],
-    )
+    def llic_job(task_id, name, application_args):
+        """archive-job through spark-submit: the llic jar, its runtime jars and the cluster settings."""
+        return SparkSubmitOperator(
+            task_id=task_id,
+            conn_id=SPARK_CONN_ID,
+            name=name,
+            application="{{ llic_app_jar() }}",
+            java_class="io.llic.spark.ArchiveJob",
+            jars="{{ llic_jars() }}",
+            conf=SPARK_CONF,
+            application_args=application_args,
+        )
+
+    archive = llic_job("archive", "llic-archive", [
+        "--source", SOURCE,
+        "--archive", ARCHIVE,
+        "--model", MODEL,
+        "--run-id", "airflow-{{ run_id | llic_id }}",   # same for every try of this DAG run
+    ])
 
     # Optional: maintenance after the archive run of each Sunday, so it never overlaps an archive run
     # of this DAG. Remove these two tasks to run maintenance elsewhere.
     weekly = ShortCircuitOperator(task_id="weekly_gate", python_callable=_starts_on_sunday)
 
-    maintain = SparkSubmitOperator(
-        task_id="maintain",
-        conn_id=SPARK_CONN_ID,
-        name="llic-archive-maintain",
-        application="{{ llic_app_jar() }}",
-        java_class="io.llic.spark.ArchiveJob",
-        jars="{{ llic_jars() }}",
-        conf=SPARK_CONF,
-        application_args=["--maintain", "--archive", ARCHIVE, "--retain-hours", str(RETAIN_HOURS)],
-    )
+    maintain = llic_job("maintain", "llic-archive-maintain",
+                        ["--maintain", "--archive", ARCHIVE, "--retain-hours", str(RETAIN_HOURS)])
 
     archive >> weekly >> maintain

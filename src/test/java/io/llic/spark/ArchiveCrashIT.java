@@ -53,10 +53,7 @@ class ArchiveCrashIT {
     /** The session that inspects the archives (started after the killed JVMs, so they do not share cores early). */
     static SparkSession spark() {
         if (spark == null) {
-            spark = Jobs.withDelta(SparkSession.builder()).master("local[2]").appName("llic-archive-crash-test")
-                    .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-                    .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "4")
-                    .getOrCreate();
+            spark = Jobs.withDelta(LocalSpark.builder("llic-archive-crash-test")).getOrCreate();
         }
         return spark;
     }

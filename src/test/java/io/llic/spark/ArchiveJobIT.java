@@ -40,10 +40,7 @@ class ArchiveJobIT {
     static void setUp() throws Exception {
         model = dir.resolve("model");
         TestData.referenceModel(model);
-        spark = Jobs.withDelta(SparkSession.builder()).master("local[2]").appName("llic-archive-test")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "4")
-                .getOrCreate();
+        spark = Jobs.withDelta(LocalSpark.builder("llic-archive-test")).getOrCreate();
     }
 
     @AfterAll

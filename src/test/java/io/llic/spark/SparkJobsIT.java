@@ -57,10 +57,7 @@ class SparkJobsIT {
         ImageIO.write(new BufferedImage(9, 9, BufferedImage.TYPE_BYTE_GRAY), "png", input.resolve("grey.png").toFile());
         ImageIO.write(new BufferedImage(9, 9, BufferedImage.TYPE_INT_ARGB), "png", input.resolve("alpha.png").toFile());
         ImageIO.write(new BufferedImage(9, 9, BufferedImage.TYPE_USHORT_GRAY), "png", input.resolve("grey16.png").toFile());
-        spark = SparkSession.builder().master("local[2]").appName("llic-test")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "4")
-                .getOrCreate();
+        spark = LocalSpark.builder("llic-test").getOrCreate();
     }
 
     @AfterAll
