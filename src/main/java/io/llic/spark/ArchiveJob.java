@@ -147,8 +147,10 @@ public final class ArchiveJob {
                         System.out.printf("archive-job: run %s was already committed; nothing to do%n", r.runId());
                     } else {
                         System.out.printf("archive-job: run %s: %d new, %d changed, %d deleted, %d unchanged, %d failed;"
-                                        + " %.4f bpp; table version %d%n", r.runId(), r.added(), r.changed(), r.deleted(),
-                                r.unchanged(), r.failed(), r.bitsPerPixel(), r.tableVersion());
+                                        + " %s; %s%n", r.runId(), r.added(), r.changed(), r.deleted(), r.unchanged(), r.failed(),
+                                r.pixels() == 0 ? "nothing coded" : String.format(java.util.Locale.ROOT, "%.4f bpp",
+                                        r.bitsPerPixel()),
+                                r.tableVersion() < 0 ? "nothing to commit" : "table version " + r.tableVersion());
                     }
                 }
             }
