@@ -4,9 +4,8 @@ import io.llic.entropy.CorruptStreamException;
 import io.llic.image.RgbImage;
 import io.llic.model.Adaptation;
 import io.llic.model.LoadedModel;
-import io.llic.model.causal.CausalPlan;
+import io.llic.model.CodingPlan;
 import io.llic.runtime.NetworkEvaluator;
-import io.llic.schedule.Schedule;
 import java.util.List;
 
 /**
@@ -36,27 +35,32 @@ public final class AdaptationCalibration {
         }
     }
 
-    /** The totals of one image coded along {@code schedule} with {@code model}'s network. */
-    public static Totals totals(LoadedModel model, NetworkEvaluator evaluator, RgbImage image, Schedule schedule,
+    /**
+     * The totals of one image coded along {@code schedule} with {@code model}'s networks (any family
+     * with an adaptation stage): the stage with bias cancellation alone, so the residuals are what the
+     * spread correction will compare with the spreads.
+     */
+    public static Totals totals(LoadedModel model, List<NetworkEvaluator> evaluators, RgbImage image, String schedule,
                                 int limit, int minCount) {
         Adaptation biasOnly = new Adaptation(true, false, limit, minCount, 1 << 12);
-        RgbImage work = new RgbImage(image.width(), image.height(), image.samples().clone());
-        CausalPlan plan = new CausalPlan(schedule, work, biasOnly, true);
-        StepLoop loop = new StepLoop(plan, List.of(evaluator), Encoder.ENCODE_BATCH, Encoder.ENCODE_BATCH);
+        LoadedModel measuring = model.withAdaptation(biasOnly, model.id());
+        CodingPlan plan = model.family().encodingPlan(measuring, schedule, image, true);
+        StepLoop loop = new StepLoop(plan, evaluators, Encoder.ENCODE_BATCH, Encoder.ENCODE_BATCH);
         try {
             loop.run((stream, cdf, known) -> known);
         } catch (CorruptStreamException e) {
             throw new IllegalStateException("measuring cannot meet a corrupt stream", e);
         }
-        return new Totals(plan.adaptationState().residualTotal(), plan.adaptationState().spreadTotal(), plan.unadaptedBits());
+        long[] t = plan.adaptationTotals();
+        return new Totals(t[0], t[1], plan.unadaptedBits());
     }
 
-    /** The calibration (Q12) of {@code model}'s network on {@code images}, coded along {@code schedule}. */
-    public static int measureQ12(LoadedModel model, NetworkEvaluator evaluator, List<RgbImage> images, Schedule schedule,
+    /** The calibration (Q12) of {@code model}'s networks on {@code images}, coded along {@code schedule}. */
+    public static int measureQ12(LoadedModel model, List<NetworkEvaluator> evaluators, List<RgbImage> images, String schedule,
                                  int limit, int minCount) {
         Totals sum = new Totals(0, 0, 0);
         for (RgbImage image : images) {
-            sum = sum.plus(totals(model, evaluator, image, schedule, limit, minCount));
+            sum = sum.plus(totals(model, evaluators, image, schedule, limit, minCount));
         }
         return sum.calibrationQ12();
     }

@@ -399,21 +399,21 @@ public record Adaptation(boolean bias, boolean spread, boolean lms, int limit, i
      * Level (0..6) of the neighbours' summed error e relative to the spread s: the edges of 4e/s are
      * -6, -3, -1, 1, 3, 6 (the middle level takes |4e| <= s).
      */
-    static int errorLevel(long errorSum, long spread) {
+    public static int errorLevel(long errorSum, long spread) {
         long e4 = errorSum * 4;
         return e4 < -6 * spread ? 0 : e4 < -3 * spread ? 1 : e4 < -spread ? 2 : e4 <= spread ? 3
                 : e4 <= 3 * spread ? 4 : e4 <= 6 * spread ? 5 : 6;
     }
 
     /** Level (0..7) of the neighbours' error energy m relative to the spread s: edges of 4m/s at 2, 4, 6, 8, 12, 16, 24. */
-    static int energyLevel(long energy, long spread) {
+    public static int energyLevel(long energy, long spread) {
         long e4 = energy * 4;
         return e4 < 2 * spread ? 0 : e4 < 4 * spread ? 1 : e4 < 6 * spread ? 2 : e4 < 8 * spread ? 3
                 : e4 < 12 * spread ? 4 : e4 < 16 * spread ? 5 : e4 < 24 * spread ? 6 : 7;
     }
 
     /** Half-octave bucket of a spread in 2^-8 pixel units: 0 below ~0.18, 15 from 32 pixel values on. */
-    static int bucket(long spreadQ8) {
+    public static int bucket(long spreadQ8) {
         if (spreadQ8 <= 0) {
             return 0;
         }

@@ -85,4 +85,13 @@ public interface CodingPlan {
     default double unadaptedBits() {
         return Double.NaN;
     }
+
+    /**
+     * The adaptation stage's totals over the symbols coded so far, in 2^-8 value units: the residual
+     * |x - mu - bias| and the network's spreads (what a network's calibration compares); zeros for a
+     * plan without the stage.
+     */
+    default long[] adaptationTotals() {
+        return new long[2];
+    }
 }

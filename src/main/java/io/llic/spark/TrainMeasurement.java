@@ -7,7 +7,6 @@ import io.llic.image.RgbImage;
 import io.llic.model.Families;
 import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
-import io.llic.schedule.Schedules;
 import io.llic.train.FamilyLoss;
 import io.llic.train.TrainBatch;
 import io.llic.train.TrainableFamilies;
@@ -90,8 +89,8 @@ final class TrainMeasurement {
             try {
                 RgbImage rgb = new RgbImage(im.width(), im.height(), im.samples());
                 if (adapt) {
-                    return new Tuple2<>(new double[] {im.pixels(), floatBits}, AdaptationCalibration.totals(m, ev.get(0), rgb,
-                            Schedules.byName(Schedules.DEFAULT), limit, minCount));
+                    return new Tuple2<>(new double[] {im.pixels(), floatBits}, AdaptationCalibration.totals(m, ev, rgb,
+                            m.family().defaultSchedule(), limit, minCount));
                 }
                 // {pixels, float bits, then per schedule: predicted bits, file bits}
                 double[] row = new double[2 + 2 * schedules.size()];

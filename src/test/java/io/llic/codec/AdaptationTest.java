@@ -209,9 +209,9 @@ class AdaptationTest {
         RgbImage aerial = PngIo.read(Files.readAllBytes(TestData.shared().resolve("datasets/aerials/2.1.07.png")))
                 .crop(128, 128, 192, 192);
         try (NetworkEvaluator ev = new DjlEvaluator(model.net(), Device.cpu(), 1)) {
-            int calibration = AdaptationCalibration.measureQ12(model, ev, List.of(PngIo.read(Files.readAllBytes(
+            int calibration = AdaptationCalibration.measureQ12(model, List.of(ev), List.of(PngIo.read(Files.readAllBytes(
                     TestData.shared().resolve("datasets/train/wikipedia_photos_025_049/025.png"))).crop(300, 300, 128, 128)),
-                    Schedules.byName("wavefront"), Adaptation.DEFAULT_LIMIT, Adaptation.DEFAULT_MIN_COUNT);
+                    "wavefront", Adaptation.DEFAULT_LIMIT, Adaptation.DEFAULT_MIN_COUNT);
             assertTrue(calibration > 1000 && calibration < 8000, "calibration " + calibration);
             LoadedModel withStage = model.withAdaptation(Adaptation.defaults(calibration), "with");
             Encoder.Result r = new Encoder(withStage, ev, false).measuringUnadapted(true)

@@ -10,6 +10,7 @@ import io.llic.TestData;
 import io.llic.format.LlicFile;
 import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
+import io.llic.model.Adaptation;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
 import io.llic.runtime.NetworkEvaluator;
@@ -70,6 +71,30 @@ class InterpCodecTest {
         RgbImage crop = kodim.crop(101, 203, 67, 45);
         for (String schedule : List.of("interp", "checkerboard")) {
             RoundTrips.everywhere(model, crop, schedule);
+        }
+    }
+
+    /**
+     * With the adaptation stage (every part on), both schedules still round-trip on every engine,
+     * thread count and batch size, and the stage changes the bits: it is really in the loop.
+     */
+    @Test
+    void withTheAdaptationStageBothSchedulesRoundTripEverywhere() throws Exception {
+        LoadedModel adaptive = model.withAdaptation(Adaptation.defaults(3600), "interp-adaptive");
+        RgbImage kodim = PngIo.read(Files.readAllBytes(TestData.kodak().resolve("kodim05.png")));
+        for (RgbImage image : List.of(TestData.syntheticImage(37, 21, 6), kodim.crop(40, 60, 71, 53))) {
+            for (String schedule : List.of("interp", "checkerboard")) {
+                byte[] with = RoundTrips.everywhere(adaptive, image, schedule);
+                List<NetworkEvaluator> ev = RoundTrips.evaluators(model, false, 1);
+                try {
+                    byte[] without = new Encoder(model, ev, false).encode(image, schedule, null).file();
+                    assertTrue(LlicFile.parse(with).chunks().get(4).length != LlicFile.parse(without).chunks().get(4).length
+                            || !Arrays.equals(LlicFile.parse(with).chunks().get(4), LlicFile.parse(without).chunks().get(4)),
+                            "the stage left the finest level's stream unchanged (" + schedule + ")");
+                } finally {
+                    RoundTrips.close(ev);
+                }
+            }
         }
     }
 

@@ -143,6 +143,11 @@ public final class CausalPlan implements CodingPlan {
         return measureUnadapted ? unadaptedBits : Double.NaN;
     }
 
+    @Override
+    public long[] adaptationTotals() {
+        return adapt == null ? new long[2] : new long[] {adapt.residualTotal(), adapt.spreadTotal()};
+    }
+
     /** The adaptation statistics of the image so far (null without adaptation). */
     public Adaptation.State adaptationState() {
         return adapt;

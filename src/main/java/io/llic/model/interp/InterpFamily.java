@@ -23,9 +23,6 @@ public final class InterpFamily implements ModelFamily {
 
     @Override
     public void check(List<FixedPointNet> nets, Adaptation adaptation, String where) throws ModelException {
-        if (adaptation != null) {
-            throw new ModelException(where + ": the interp family has no adaptation stage");
-        }
         for (int band = 0; band < 3; band++) {
             ModelFamily.checkMixtureNetwork(nets.get(band), InterpModel.inputs(band), InterpModel.OUTPUTS, name(),
                     "band " + band + " network", where);
@@ -50,11 +47,11 @@ public final class InterpFamily implements ModelFamily {
 
     @Override
     public CodingPlan encodingPlan(LoadedModel model, String schedule, RgbImage image, boolean measureUnadapted) {
-        return InterpPlan.encoding(checkSchedule(schedule), image);
+        return InterpPlan.encoding(checkSchedule(schedule), image, model.adaptation(), measureUnadapted);
     }
 
     @Override
     public CodingPlan decodingPlan(LoadedModel model, String schedule, int width, int height) {
-        return InterpPlan.decoding(checkSchedule(schedule), width, height);
+        return InterpPlan.decoding(checkSchedule(schedule), width, height, model.adaptation());
     }
 }

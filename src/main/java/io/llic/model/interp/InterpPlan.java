@@ -2,6 +2,7 @@ package io.llic.model.interp;
 
 import io.llic.image.RgbImage;
 import io.llic.image.YCoCgR;
+import io.llic.model.Adaptation;
 import io.llic.model.CodingPlan;
 import io.llic.prob.IntCdf;
 import io.llic.prob.MixtureCdf;
@@ -45,8 +46,15 @@ public final class InterpPlan implements CodingPlan {
     private final long[] coupling = new long[InterpModel.MIXTURES];
     private final UniformCdf rangeCdf = new UniformCdf(2 * 255 + 1);
     private final UniformCdf[] stored = new UniformCdf[3];
+    /** The model's adaptation stage for this image (null: none). */
+    private final InterpAdaptation adapt;
+    private final boolean measureUnadapted;
+    private double unadaptedBits;
+    /** Whether the symbol being coded went through the adaptation stage (network steps only). */
+    private boolean adapting;
 
-    private InterpPlan(String schedule, int width, int height, YCoCgR.Planes planes, RgbImage original) {
+    private InterpPlan(String schedule, int width, int height, YCoCgR.Planes planes, RgbImage original,
+                       Adaptation adaptation, boolean measureUnadapted) {
         if (!INTERP.equals(schedule) && !CHECKERBOARD.equals(schedule)) {
             throw new IllegalArgumentException("unknown interp schedule " + schedule);
         }
@@ -56,6 +64,8 @@ public final class InterpPlan implements CodingPlan {
         this.planes = planes;
         this.plane = new short[][] {planes.y(), planes.co(), planes.cg()};
         this.original = original;
+        this.adapt = adaptation == null ? null : new InterpAdaptation(adaptation, width, height);
+        this.measureUnadapted = measureUnadapted && adaptation != null;
         int top = InterpModel.LEVELS - 1;
         steps.add(new int[] {top, RANGES, -1});
         steps.add(new int[] {top, COARSEST, Polyphase.X00});
@@ -79,10 +89,18 @@ public final class InterpPlan implements CodingPlan {
         this.maxPositions = most;
     }
 
-    /** The plan that encodes {@code image}. */
+    /** The plan that encodes {@code image} without an adaptation stage. */
     public static InterpPlan encoding(String schedule, RgbImage image) {
+        return encoding(schedule, image, null, false);
+    }
+
+    /**
+     * The plan that encodes {@code image} with the adaptation stage {@code adaptation} (null: none),
+     * also summing the code length without it when {@code measureUnadapted}.
+     */
+    public static InterpPlan encoding(String schedule, RgbImage image, Adaptation adaptation, boolean measureUnadapted) {
         YCoCgR.Planes p = YCoCgR.forward(image);
-        InterpPlan plan = new InterpPlan(schedule, image.width(), image.height(), p, image);
+        InterpPlan plan = new InterpPlan(schedule, image.width(), image.height(), p, image, adaptation, measureUnadapted);
         int[] r = plan.ranges;
         r[0] = r[2] = Integer.MAX_VALUE;
         r[1] = r[3] = Integer.MIN_VALUE;
@@ -95,9 +113,14 @@ public final class InterpPlan implements CodingPlan {
         return plan;
     }
 
-    /** The plan that decodes a {@code width} x {@code height} image. */
+    /** The plan that decodes a {@code width} x {@code height} image without an adaptation stage. */
     public static InterpPlan decoding(String schedule, int width, int height) {
-        return new InterpPlan(schedule, width, height, new YCoCgR.Planes(width, height), null);
+        return decoding(schedule, width, height, null);
+    }
+
+    /** The plan that decodes a {@code width} x {@code height} image with the adaptation stage (null: none). */
+    public static InterpPlan decoding(String schedule, int width, int height, Adaptation adaptation) {
+        return new InterpPlan(schedule, width, height, new YCoCgR.Planes(width, height), null, adaptation, false);
     }
 
     @Override
@@ -196,7 +219,9 @@ public final class InterpPlan implements CodingPlan {
 
     @Override
     public IntCdf cdf(int step, int channel, int index, int position, long[] outputs, int offset) {
-        int kind = steps.get(step)[1];
+        int[] s = steps.get(step);
+        int kind = s[1];
+        adapting = false;
         if (kind == RANGES) {
             return rangeCdf;
         }
@@ -215,7 +240,16 @@ public final class InterpPlan implements CodingPlan {
         int k = channel * InterpModel.MIXTURES;
         mixture.set(outputs, offset + InterpModel.MEAN + k, outputs, offset + InterpModel.SIGMA + k, outputs,
                 offset + InterpModel.LOGIT + k, coupling);
-        return mixture.range(low(channel), count(channel));
+        mixture.range(low(channel), count(channel));
+        if (adapt != null) {
+            if (measureUnadapted) {
+                unadaptedBits += mixture.bits(plane[channel][position] - low(channel));
+            }
+            int sub = kind == NON_ANCHORS ? ((position / width) % Polyphase.stride(s[0]) == 0 ? 1 : 2) : kind;
+            adapt.correct(mixture, channel, position, s[0], sub);
+            adapting = true;
+        }
+        return mixture;
     }
 
     @Override
@@ -236,6 +270,9 @@ public final class InterpPlan implements CodingPlan {
         // decoder's pixel checksum reports the file
         int v = Math.min(low(channel) + count(channel) - 1, symbol + low(channel));
         plane[channel][position] = (short) Math.max(channel == 0 ? 0 : -255, Math.min(255, v));
+        if (adapting) {
+            adapt.record(position, channel, plane[channel][position]);
+        }
     }
 
     @Override
@@ -245,6 +282,16 @@ public final class InterpPlan implements CodingPlan {
     @Override
     public RgbImage image() {
         return original != null ? original : YCoCgR.inverse(planes);
+    }
+
+    @Override
+    public double unadaptedBits() {
+        return measureUnadapted ? unadaptedBits : Double.NaN;
+    }
+
+    @Override
+    public long[] adaptationTotals() {
+        return adapt == null ? new long[2] : new long[] {adapt.residualTotal(), adapt.spreadTotal()};
     }
 
     /** Network passes per image (steps that evaluate a network). */

@@ -84,6 +84,6 @@ public final class InterpTraining implements TrainableFamily {
 
     @Override
     public boolean adaptive() {
-        return false;
+        return true;
     }
 }
