@@ -121,10 +121,17 @@ public final class EvalJob {
                 LOG.warn("eval-job: skipping {}: {}", b, why);
             }
         }
-        List<InputListing.Item> items = InputListing.list(spark, config.input(), config.glob()).stream()
-                .filter(i -> i.sizeBytes() > 0).toList();
-        if (items.isEmpty()) {
+        List<InputListing.Item> listed = InputListing.list(spark, config.input(), config.glob());
+        if (listed.isEmpty()) {
             throw new IOException("no images under " + config.input());
+        }
+        // an empty file is an input error (its row is written here), never silently left out
+        List<InputListing.Item> items = listed.stream().filter(i -> i.sizeBytes() > 0).toList();
+        List<Row> emptyRows = new ArrayList<>();
+        for (InputListing.Item it : listed) {
+            if (it.sizeBytes() == 0) {
+                emptyRows.add(RowFactory.create(it.id(), INPUT_ERROR, 0L, null, null, null, null, null, "empty file"));
+            }
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int partitions = config.partitions() > 0 ? config.partitions()
@@ -133,12 +140,22 @@ public final class EvalJob {
         Broadcast<List<LoadedModel.ModelBytes>> modelBytes = jsc.broadcast(models);
         LongAccumulator done = spark.sparkContext().longAccumulator("llic.images");
         LongAccumulator pixels = spark.sparkContext().longAccumulator("llic.pixels");
-        List<Row> rows;
-        try (Progress p = new Progress(LOG, spark.sparkContext(), "eval-job", items.size(), done, pixels,
-                config.progressSeconds() * 1000L)) {
-            rows = InputListing.read(spark, assigned, partitions, null)
-                    .mapPartitions(new MeasurePartition(modelBytes, config.schedule(), baselines, done, pixels))
-                    .collect();
+        List<Row> rows = new ArrayList<>(emptyRows);
+        if (!items.isEmpty()) {
+            try (Progress p = new Progress(LOG, spark.sparkContext(), "eval-job", items.size(), done, pixels,
+                    config.progressSeconds() * 1000L)) {
+                rows.addAll(InputListing.read(spark, assigned, partitions, null)
+                        .mapPartitions(new MeasurePartition(modelBytes, config.schedule(), baselines, done, pixels))
+                        .collect());
+            }
+        }
+        // every listed image has a row per codec, or one input-error row: a figure over fewer images is not reported
+        List<String> missing = unaccounted(listed.stream().map(InputListing.Item::id).toList(), rows,
+                models.size() + baselines.size());
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException(String.format("eval-job: %d of the %d images listed under %s have no complete set of"
+                    + " rows (%s%s); no report written", missing.size(), listed.size(), config.input(),
+                    String.join(", ", missing.subList(0, Math.min(5, missing.size()))), missing.size() > 5 ? ", ..." : ""));
         }
         org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(config.output());
         spark.createDataFrame(rows, PER_IMAGE).coalesce(1).write().mode(SaveMode.Overwrite)
@@ -154,6 +171,40 @@ public final class EvalJob {
         EvalReport.write(spark, out, rows, summary, meta);
         modelBytes.destroy();
         return summary;
+    }
+
+    /** The codec name of a row that says an image could not be read. */
+    static final String INPUT_ERROR = "input";
+
+    /**
+     * The listed ids whose rows are not complete: each image must have exactly one row per codec
+     * ({@code codecs} of them) or a single input-error row, and no row may name an image not listed.
+     * Returns the ids at fault, sorted (empty when everything is accounted for).
+     */
+    static List<String> unaccounted(List<String> listed, List<Row> rows, int codecs) {
+        Map<String, Integer> perImage = new java.util.TreeMap<>();
+        Set<String> inputErrors = new java.util.HashSet<>();
+        for (Row r : rows) {
+            String id = r.getString(0);
+            perImage.merge(id, 1, Integer::sum);
+            if (INPUT_ERROR.equals(r.getString(1))) {
+                inputErrors.add(id);
+            }
+        }
+        java.util.TreeSet<String> wrong = new java.util.TreeSet<>();
+        Set<String> known = new java.util.HashSet<>(listed);
+        for (String id : listed) {
+            int n = perImage.getOrDefault(id, 0);
+            if (inputErrors.contains(id) ? n != 1 : n != codecs) {
+                wrong.add(id);
+            }
+        }
+        for (String id : perImage.keySet()) {
+            if (!known.contains(id)) {
+                wrong.add(id);
+            }
+        }
+        return new ArrayList<>(wrong);
     }
 
     /** The schedule a model codes with: the one asked for (checked against its family) or its family's default. */
@@ -200,7 +251,7 @@ public final class EvalJob {
                     }
                     image = PngIo.read(png);
                 } catch (IOException e) {
-                    out.add(RowFactory.create(id, "input", 0L, null, null, null, null, null, e.getMessage()));
+                    out.add(RowFactory.create(id, INPUT_ERROR, 0L, null, null, null, null, null, e.getMessage()));
                     done.add(1);
                     continue;
                 }

@@ -106,6 +106,30 @@ class SparkJobsIT {
         }
     }
 
+    /** eval-job over the same inputs: a row per codec for each good image, one input-error row for each bad one, the empty file included. */
+    @Test
+    void evalJobAccountsForEveryListedImage() throws Exception {
+        Path out = dir.resolve("eval");
+        EvalJob.run(spark, new EvalJob.Config(input.toString(), out.toString(), List.of(model), "wavefront", List.of("png"),
+                InputListing.DEFAULT_GLOB, 2, 1));
+        List<Row> rows = spark.read().parquet(out.resolve("per_image").toString()).collectAsList();
+        Map<String, List<String>> codecs = rows.stream().collect(Collectors.groupingBy(x -> x.<String>getAs("image_id"),
+                java.util.TreeMap::new, Collectors.mapping(x -> x.<String>getAs("codec"), Collectors.toList())));
+        assertEquals(9, codecs.size(), codecs.toString());
+        for (String id : List.of("a.png", "b.png", "sub/c.png")) {
+            assertEquals(2, codecs.get(id).size(), id + ": " + codecs.get(id));
+        }
+        Map<String, String> inputErrors = rows.stream().filter(x -> EvalJob.INPUT_ERROR.equals(x.<String>getAs("codec")))
+                .collect(Collectors.toMap(x -> x.<String>getAs("image_id"), x -> x.<String>getAs("error")));
+        assertEquals(Set.of("corrupt.png", "notes.png", "empty.png", "grey.png", "alpha.png", "grey16.png"), inputErrors.keySet());
+        assertTrue(inputErrors.get("empty.png").contains("empty"), inputErrors.get("empty.png"));
+        for (Row row : rows) {
+            if (!EvalJob.INPUT_ERROR.equals(row.<String>getAs("codec"))) {
+                assertTrue(row.<Boolean>getAs("lossless"), row.toString());
+            }
+        }
+    }
+
     @Test
     void aFileGoneBetweenListingAndReadingIsReportedWithItsOwnExceptionClass() throws Exception {
         Path gone = dir.resolve("gone.png");
