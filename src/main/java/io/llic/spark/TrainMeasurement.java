@@ -126,6 +126,7 @@ final class TrainMeasurement {
             // pass 2: the files the shipped model (with its calibrated adaptation stage) writes
             LoadedModel.ModelBytes shipped = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", config.family(), fixed,
                     adaptation, Map.of()).toFiles();
+            // {predicted bits, file bits} per schedule, the default first
             List<double[]> files = images.map(l -> {
                 TrainImage im = l.image();
                 String device = ExecutorModels.device();
@@ -133,18 +134,25 @@ final class TrainMeasurement {
                 var acquired = ExecutorModels.acquire(m, device);
                 var ev = acquired.evaluators();
                 try {
-                    Encoder.Result r = new Encoder(m, ev, false).encode(new RgbImage(im.width(), im.height(), im.samples()),
-                            m.family().defaultSchedule(), null);
-                    return new double[] {r.stats().predictedBits(), r.stats().fileBits()};
+                    double[] row = new double[2 * schedules.size()];
+                    RgbImage rgb = new RgbImage(im.width(), im.height(), im.samples());
+                    for (int k = 0; k < schedules.size(); k++) {
+                        Encoder.Result r = new Encoder(m, ev, false).encode(rgb, schedules.get(k), null);
+                        row[2 * k] = r.stats().predictedBits();
+                        row[2 * k + 1] = r.stats().fileBits();
+                    }
+                    return row;
                 } finally {
                     ExecutorModels.release(m, acquired);
                 }
             }).collect();
-            fi = 0;
             for (double[] f : files) {
-                adaptedBits += f[0];
-                fi += f[1];
+                for (int k = 0; k < perSchedule.length; k++) {
+                    perSchedule[k] += f[k];
+                }
             }
+            adaptedBits = perSchedule[0];
+            fi = perSchedule[1];
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("measuredOn", what);
@@ -159,7 +167,7 @@ final class TrainMeasurement {
             m.put("adaptationGainPercent", round4(100 * (1 - adaptedBits / pr)));
         }
         m.put("fileBpp", round4(fi / px));
-        for (int k = 1; k < schedules.size() && !adapt; k++) {
+        for (int k = 1; k < schedules.size(); k++) {
             m.put("fileBpp." + schedules.get(k), round4(perSchedule[2 * k + 1] / px));
         }
         LOG.info(String.format(Locale.ROOT, "%s (%d, %d pixels): float %.4f bpp, fixed point %.4f bpp (+%.3f%%)%s, files %.4f bpp",

@@ -98,7 +98,6 @@ class TrainJobIT {
         assertEquals("interp", model.manifest().family());
         assertEquals(3, model.nets().size());
         assertEquals(4, model.nets().get(0).layers().get(1).groups());
-        assertEquals(null, model.adaptation());
         List<String> log = Files.readAllLines(out.resolve("train_log.tsv"));
         double first = Double.parseDouble(log.get(1).split("\t")[1]);
         double last = Double.parseDouble(log.get(log.size() - 1).split("\t")[1]);
@@ -107,6 +106,10 @@ class TrainJobIT {
         JsonNode q = Jobs.JSON.readTree(out.resolve("train_summary.json").toFile()).get("quantisation");
         assertTrue(Math.abs(q.get("fixedPointPredictedBpp").asDouble() / q.get("floatBpp").asDouble() - 1) < 0.03, q.toString());
         assertTrue(q.get("fileBpp.checkerboard").asDouble() > 0, "both schedules measured: " + q);
+        // the model ships the family's adaptation stage, calibrated at export, and it lowers the bits
+        assertTrue(model.adaptation() != null && model.adaptation().lms()
+                && model.adaptation().calibrationQ12() == q.get("adaptationCalibrationQ12").asInt(), q.toString());
+        assertTrue(q.get("adaptationGainPercent").asDouble() > 0, q.toString());
         List<NetworkEvaluator> ev = Evaluators.forModel(Evaluators.JAVA, model, "cpu", 1);
         try {
             for (String schedule : List.of("interp", "checkerboard")) {
