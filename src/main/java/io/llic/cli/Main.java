@@ -156,14 +156,17 @@ public final class Main {
         String schedule = schedule(a, model);
         byte[] png = Files.readAllBytes(in);
         RgbImage image = PngIo.read(png);
-        List<NetworkEvaluator> ev = evaluators(a, model);
+        int tileThreads = tileThreads(a, Encoder.tileSide(tile, image.width(), image.height()), image.width(), image.height());
+        List<List<NetworkEvaluator>> sets = evaluatorSets(a, model, tileThreads);
+        List<NetworkEvaluator> ev = sets.get(0);
         try {
-            Encoder.Result r = new Encoder(model, ev, true).tiled(tile).encode(image, schedule, png);
+            Encoder.Result r = new Encoder(model, ev, true).tiled(tile).parallelTiles(sets.subList(1, sets.size()))
+                    .encode(image, schedule, png);
             writeAtomically(outPath, r.file());
             err.printf("%s: %dx%d, %.4f bpp (%s, %s, %d ms)%n", outPath, image.width(), image.height(), r.bitsPerPixel(),
                     r.header().schedule(), LlicHeader.Mode.name(r.header().mode()), r.stats().totalNanos() / 1_000_000);
         } finally {
-            ev.forEach(NetworkEvaluator::close);
+            sets.forEach(set -> set.forEach(NetworkEvaluator::close));
         }
     }
 
@@ -179,11 +182,12 @@ public final class Main {
             r = Decoder.withoutModel().decode(bytes);
         } else {
             LoadedModel model = loadModel(a);
-            List<NetworkEvaluator> ev = evaluators(a, model);
+            List<List<NetworkEvaluator>> sets = evaluatorSets(a, model, tileThreads(a, header.tileSize(), header.width(),
+                    header.height()));
             try {
-                r = new Decoder(model, ev, batch).decode(bytes);
+                r = new Decoder(model, sets.get(0), batch).parallelTiles(sets.subList(1, sets.size())).decode(bytes);
             } finally {
-                ev.forEach(NetworkEvaluator::close);
+                sets.forEach(set -> set.forEach(NetworkEvaluator::close));
             }
         }
         writeAtomically(outPath, PngIo.write(r.image()));
@@ -237,6 +241,32 @@ public final class Main {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+    }
+
+    /**
+     * Threads for the tiles of an image cut into tiles of side {@code tile} (0: untiled): --threads N
+     * codes up to N tiles at once, one evaluator thread each; an untiled image gets one set of
+     * evaluators with N threads.
+     */
+    static int tileThreads(Args a, int tile, int width, int height) throws UsageException {
+        int threads = a.getInt("threads", 0, 0);
+        if (tile <= 0 || threads <= 1) {
+            return 1;
+        }
+        long tiles = Encoder.tileCount(tile, width, height);
+        return (int) Math.min(threads, tiles);
+    }
+
+    /** {@code count} sets of evaluators (one per network each): one thread each when there are several. */
+    List<List<NetworkEvaluator>> evaluatorSets(Args a, LoadedModel model, int count) throws UsageException {
+        if (count <= 1) {
+            return List.of(evaluators(a, model));
+        }
+        List<List<NetworkEvaluator>> sets = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            sets.add(Evaluators.forModel(a.get("engine", Evaluators.DJL), model, a.get("device", "cpu"), 1));
+        }
+        return sets;
     }
 
     /** One evaluator per network of the model (closed by the caller). */

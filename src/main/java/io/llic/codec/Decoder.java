@@ -31,6 +31,8 @@ public final class Decoder {
 
     private final LoadedModel model;
     private final List<NetworkEvaluator> evaluators;
+    /** Evaluator sets of the threads that decode tiles: the constructor's first, then any {@link #parallelTiles} adds. */
+    private List<List<NetworkEvaluator>> tileSets;
     private final int batch;
 
     /**
@@ -50,7 +52,30 @@ public final class Decoder {
         }
         this.model = model;
         this.evaluators = evaluators;
+        this.tileSets = evaluators == null ? List.of() : List.of(evaluators);
         this.batch = batch;
+    }
+
+    /**
+     * Decodes the tiles of a tiled file on {@code 1 + more.size()} threads, the extra ones with these
+     * evaluator sets (one evaluator per network each, used by that thread alone); the image is the same
+     * as with one thread. Returns this.
+     */
+    public Decoder parallelTiles(List<List<NetworkEvaluator>> more) {
+        if (model == null) {
+            throw new IllegalStateException("a decoder without a model has no tiles to decode");
+        }
+        List<List<NetworkEvaluator>> sets = new java.util.ArrayList<>();
+        sets.add(evaluators);
+        for (List<NetworkEvaluator> set : more) {
+            if (set.size() != model.nets().size()) {
+                throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
+                        + set.size() + " evaluators in a tile thread's set");
+            }
+            sets.add(set);
+        }
+        this.tileSets = List.copyOf(sets);
+        return this;
     }
 
     /** A decoder without a model: stored-PNG files only. */
@@ -114,14 +139,21 @@ public final class Decoder {
             }
             long[] nanos = new long[1];
             if (count == 1) {
-                image = decodePiece(h.schedule(), h.width(), h.height(), chunks, 0, streams, nanos);
+                image = decodePiece(h.schedule(), h.width(), h.height(), chunks, 0, streams, evaluators, nanos);
             } else {
-                image = new RgbImage(h.width(), h.height());
-                int first = 0;
-                for (Tiles.Piece t : pieces) {
-                    image.paste(decodePiece(h.schedule(), t.width(), t.height(), chunks, first, streams, nanos), t.row(), t.col());
-                    first += streams;
+                RgbImage whole = new RgbImage(h.width(), h.height());
+                // each thread pastes its tiles into their own (disjoint) places; network time summed in tile order
+                List<Long> times = TileWorkers.run(pieces.size(), tileSets, (i, ev) -> {
+                    Tiles.Piece t = pieces.get(i);
+                    long[] own = new long[1];
+                    whole.paste(decodePiece(h.schedule(), t.width(), t.height(), chunks, i * streams, streams, ev, own),
+                            t.row(), t.col());
+                    return own[0];
+                });
+                for (long t : times) {
+                    nanos[0] += t;
                 }
+                image = whole;
             }
             networkNanos = nanos[0];
         }
@@ -134,7 +166,7 @@ public final class Decoder {
 
     /** Decodes one image or tile from chunks {@code first .. first + streams - 1}, adding its network time to {@code nanos[0]}. */
     private RgbImage decodePiece(String schedule, int width, int height, List<byte[]> chunks, int first, int streams,
-                                 long[] nanos) throws IOException {
+                                 List<NetworkEvaluator> evaluators, long[] nanos) throws IOException {
         CodingPlan plan = model.family().decodingPlan(model, schedule, width, height);
         RansDecoder[] rans = new RansDecoder[streams];
         for (int i = 0; i < streams; i++) {

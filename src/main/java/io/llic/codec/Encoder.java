@@ -32,6 +32,8 @@ public final class Encoder {
     public static final int MIN_TILE = 64;
     private final LoadedModel model;
     private final List<NetworkEvaluator> evaluators;
+    /** Evaluator sets of the threads that code tiles: the constructor's first, then any {@link #parallelTiles} adds. */
+    private List<List<NetworkEvaluator>> tileSets;
     private final boolean storedFallback;
     private boolean measureUnadapted;
     private int tileSize = DEFAULT_TILE;
@@ -52,7 +54,27 @@ public final class Encoder {
         }
         this.model = model;
         this.evaluators = evaluators;
+        this.tileSets = List.of(evaluators);
         this.storedFallback = storedFallback;
+    }
+
+    /**
+     * Codes the tiles of a tiled image on {@code 1 + more.size()} threads, the extra ones with these
+     * evaluator sets (one evaluator per network each, used by that thread alone). The file is the
+     * same as with one thread. Returns this.
+     */
+    public Encoder parallelTiles(List<List<NetworkEvaluator>> more) {
+        List<List<NetworkEvaluator>> sets = new ArrayList<>();
+        sets.add(evaluators);
+        for (List<NetworkEvaluator> set : more) {
+            if (set.size() != model.nets().size()) {
+                throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
+                        + set.size() + " evaluators in a tile thread's set");
+            }
+            sets.add(set);
+        }
+        this.tileSets = List.copyOf(sets);
+        return this;
     }
 
     public Encoder(LoadedModel model, NetworkEvaluator evaluator, boolean storedFallback) {
@@ -87,7 +109,17 @@ public final class Encoder {
 
     /** The tile side this encoder uses for {@code image}: 0 when the image is coded as one piece. */
     public int tileSizeFor(RgbImage image) {
-        return tileSize > 0 && (image.width() > tileSize || image.height() > tileSize) ? tileSize : 0;
+        return tileSide(tileSize, image.width(), image.height());
+    }
+
+    /** The tile side a {@code width} x {@code height} image is cut with under the setting {@code tile}: 0 for one piece. */
+    public static int tileSide(int tile, int width, int height) {
+        return tile > 0 && (width > tile || height > tile) ? tile : 0;
+    }
+
+    /** How many tiles of side {@code side} (0: untiled) a {@code width} x {@code height} image has. */
+    public static long tileCount(int side, int width, int height) {
+        return new Tiles(width, height, side).count();
     }
 
     /** The encoded file and its measurements. */
@@ -116,18 +148,29 @@ public final class Encoder {
                     + " image into " + tiles.count() + " tiles, more streams than a file holds (" + LlicFile.MAX_CHUNKS
                     + "): choose larger tiles");
         }
+        // tiles in raster order, each an independent image with its own streams (untiled: the image itself)
+        List<Tiles.Piece> pieces = tiles.pieces();
+        List<Coded> coded;
+        try {
+            coded = TileWorkers.run(pieces.size(), tileSets, (i, ev) -> {
+                Tiles.Piece t = pieces.get(i);
+                RgbImage piece = tile == 0 ? image : image.crop(t.row(), t.col(), t.width(), t.height());
+                return codePiece(model.family().encodingPlan(model, schedule, piece, measureUnadapted), ev);
+            });
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e); // coding an image in memory reads nothing
+        }
         String planned = null;
         List<byte[]> chunks = new ArrayList<>();
-        double[] predicted = new double[1];
+        double predictedBits = 0;
         long networkNanos = 0;
         double unadapted = 0;
-        // tiles in raster order, each an independent image with its own streams (untiled: the image itself)
-        for (Tiles.Piece t : tiles.pieces()) {
-            RgbImage piece = tile == 0 ? image : image.crop(t.row(), t.col(), t.width(), t.height());
-            CodingPlan plan = model.family().encodingPlan(model, schedule, piece, measureUnadapted);
-            planned = plan.schedule();
-            networkNanos += codePiece(plan, chunks, predicted);
-            unadapted += plan.unadaptedBits();
+        for (Coded c : coded) {
+            planned = c.schedule;
+            chunks.addAll(c.chunks);
+            predictedBits += c.predicted;
+            networkNanos += c.networkNanos;
+            unadapted += c.unadapted;
         }
         long payloadBytes = 0;
         for (byte[] chunk : chunks) {
@@ -151,17 +194,21 @@ public final class Encoder {
             }
         }
         long total = System.nanoTime() - t0;
-        return new Result(file, header, new CodecStats(predicted[0], payloadBytes * 8L, file.length * 8L,
+        return new Result(file, header, new CodecStats(predictedBits, payloadBytes * 8L, file.length * 8L,
                 networkNanos, total, unadapted));
     }
 
-    /** Codes one image or tile along its plan, appending its streams to {@code chunks}; returns the network time. */
-    private long codePiece(CodingPlan plan, List<byte[]> chunks, double[] predicted) {
+    /** One coded image or tile: its streams, in order, and its measurements. */
+    private record Coded(String schedule, List<byte[]> chunks, double predicted, long networkNanos, double unadapted) {}
+
+    /** Codes one image or tile along its plan with one thread's evaluators. */
+    private Coded codePiece(CodingPlan plan, List<NetworkEvaluator> ev) {
         RansEncoder[] rans = new RansEncoder[model.family().streams(plan.schedule())];
         for (int i = 0; i < rans.length; i++) {
             rans[i] = new RansEncoder(IntCdf.PRECISION_BITS);
         }
-        StepLoop loop = new StepLoop(plan, evaluators, ENCODE_BATCH, ENCODE_BATCH);
+        double[] predicted = new double[1];
+        StepLoop loop = new StepLoop(plan, ev, ENCODE_BATCH, ENCODE_BATCH);
         try {
             loop.run((stream, cdf, value) -> {
                 int start = cdf.start(value);
@@ -173,10 +220,11 @@ public final class Encoder {
         } catch (io.llic.entropy.CorruptStreamException e) {
             throw new IllegalStateException("the encoder cannot meet a corrupt stream", e);
         }
+        List<byte[]> chunks = new ArrayList<>();
         for (RansEncoder r : rans) {
             chunks.add(r.finish());
         }
-        return loop.networkNanos();
+        return new Coded(plan.schedule(), chunks, predicted[0], loop.networkNanos(), plan.unadaptedBits());
     }
 
     private LlicHeader header(RgbImage image, int mode, String schedule, int tile, byte[] pixelSha) {

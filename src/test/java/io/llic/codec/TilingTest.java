@@ -69,6 +69,44 @@ class TilingTest {
         }
     }
 
+    /**
+     * Tiles coded on three threads (DJL and Java evaluator sets) give the file of one thread, and
+     * decode on three threads to the image; a damaged tile stops a parallel decode with the error of
+     * one thread, never a hang.
+     */
+    @Test
+    void tilesCodedInParallelGiveTheSameFile() throws Exception {
+        for (Object[] c : new Object[][] {{causal, "wavefront"}, {interp, "checkerboard"}}) {
+            LoadedModel model = (LoadedModel) c[0];
+            String schedule = (String) c[1];
+            List<NetworkEvaluator> one = RoundTrips.evaluators(model, false, 1);
+            List<List<NetworkEvaluator>> more = List.of(RoundTrips.evaluators(model, true, 1), RoundTrips.evaluators(model, false, 1));
+            try {
+                byte[] serial = new Encoder(model, one, false).tiled(64).encode(crop, schedule, null).file();
+                Encoder.Result parallel = new Encoder(model, one, false).tiled(64).parallelTiles(more).encode(crop, schedule, null);
+                assertArrayEquals(serial, parallel.file(), schedule);
+                Decoder decoder = new Decoder(model, one, 1000).parallelTiles(more);
+                assertTrue(decoder.decode(parallel.file()).image().samePixels(crop), schedule);
+                LlicFile parsed = LlicFile.parse(serial);
+                List<byte[]> damaged = new ArrayList<>(parsed.chunks());
+                byte[] last = damaged.get(damaged.size() - 1).clone();
+                for (int i = 0; i < last.length; i += 2) {
+                    last[i] ^= 0x5A;
+                }
+                damaged.set(damaged.size() - 1, last);
+                byte[] bad = new LlicFile(parsed.header(), damaged).toBytes();
+                org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+                        () -> assertThrows(IOException.class, () -> decoder.decode(bad)), schedule);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> new Encoder(model, one, false).parallelTiles(List.of(List.of())));
+                assertTrue(e.getMessage().contains("evaluators"), e.getMessage());
+            } finally {
+                RoundTrips.close(one);
+                more.forEach(RoundTrips::close);
+            }
+        }
+    }
+
     @Test
     void imagesThatFitInOneTileAreNotTiled() throws Exception {
         List<NetworkEvaluator> ev = RoundTrips.evaluators(causal, false, 1);
