@@ -77,9 +77,9 @@ final class InterpAdaptation {
     private long spread;
     private long bias;
     private long prediction;
-    // per channel of the current position: the network's mean and spread (for the next channel's context)
-    private final long[] channelMean = new long[3];
-    private final long[] channelSpread = new long[3];
+    // the network's spread for Y and Co of every sample coded so far (2^-8 units, at most 65535): the
+    // next channel's context compares the sample's residual in them with them
+    private final char[][] spreads;
     private long absAfter;
     private long spreadTotal;
 
@@ -88,6 +88,7 @@ final class InterpAdaptation {
         this.width = width;
         this.height = height;
         this.errors = new short[3][width * height];
+        this.spreads = new char[2][width * height];
         for (short[] e : errors) {
             java.util.Arrays.fill(e, UNKNOWN);
         }
@@ -107,8 +108,9 @@ final class InterpAdaptation {
     void correct(MixtureCdf cdf, int c, int position, int level, int kind) {
         mean = cdf.meanQ8();
         spread = cdf.spreadQ8();
-        channelMean[c] = mean;
-        channelSpread[c] = spread;
+        if (c < 2) {
+            spreads[c][position] = (char) Math.min(Character.MAX_VALUE, spread);
+        }
         int row = position / width;
         int col = position - row * width;
         int o = 1 << level;
@@ -142,7 +144,7 @@ final class InterpAdaptation {
         int chanEnergy = 0;
         if (c > 0) {
             long e = error(c - 1, position);
-            long s = channelSpread[c - 1];
+            long s = spreads[c - 1][position];
             chan = 2 * e < -s ? 1 : 2 * e > s ? 2 : 0;
             long ae = 2 * Math.abs(e);
             chanEnergy = ae < s ? 0 : ae < 4 * s ? 1 : 2;
