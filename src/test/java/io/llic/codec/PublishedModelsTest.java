@@ -49,6 +49,12 @@ class PublishedModelsTest {
         decodesFixtures("models/interp-2", "llic-interp-2", "interp", "checkerboard");
     }
 
+    @Test
+    void filesCodedWithLlicInterp3StillDecode() throws Exception {
+        LoadedModel model = decodesFixtures("models/interp-3", "llic-interp-3", "interp", "checkerboard");
+        assertTrue(model.adaptation() != null && model.adaptation().lms(), "llic-interp-3 codes with the interp family's stage");
+    }
+
     /** The committed fixtures {@code <id>-<schedule>.llic} (default: the causal schedules) decode to the synthetic image. */
     private static LoadedModel decodesFixtures(String dir, String id, String... schedules) throws Exception {
         LoadedModel model = LoadedModel.load(Path.of(dir));
