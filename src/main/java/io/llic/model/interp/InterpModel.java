@@ -68,16 +68,26 @@ public final class InterpModel {
      */
     public static int gather(Polyphase split, short[] y, short[] co, short[] cg, int band, int level, int i, int j,
                       boolean transposed, long[] out, int o) {
+        int width = split.width();
+        int s = Polyphase.stride(level);
         for (int[] w : WINDOWS[band]) {
+            int kind = w[0];
+            // Polyphase.clampedPixel, with the sub-image's size and offsets taken once per window
+            int rows = split.rows(level, kind);
+            int cols = split.cols(level, kind);
+            int base = Polyphase.rowOffset(level, kind) * width + Polyphase.colOffset(level, kind);
             for (int dr = w[1]; dr <= w[2]; dr++) {
                 for (int dc = w[3]; dc <= w[4]; dc++) {
-                    int p = transposed ? split.clampedPixel(level, w[0], i + dc, j + dr)
-                            : split.clampedPixel(level, w[0], i + dr, j + dc);
-                    if (p < 0) {
+                    if (rows == 0 || cols == 0) {
                         out[o] = Y_ZERO;
                         out[o + 1] = 0;
                         out[o + 2] = 0;
                     } else {
+                        int a = transposed ? i + dc : i + dr;
+                        int b = transposed ? j + dr : j + dc;
+                        a = a < 0 ? 0 : a >= rows ? rows - 1 : a;
+                        b = b < 0 ? 0 : b >= cols ? cols - 1 : b;
+                        int p = base + a * s * width + b * s;
                         out[o] = y[p];
                         out[o + 1] = co[p];
                         out[o + 2] = cg[p];
