@@ -264,15 +264,20 @@ public final class Main {
         }
         List<List<NetworkEvaluator>> sets = new java.util.ArrayList<>();
         for (int i = 0; i < count; i++) {
-            sets.add(Evaluators.forModel(a.get("engine", Evaluators.DJL), model, a.get("device", "cpu"), 1));
+            sets.add(evaluators(a, model, 1));
         }
         return sets;
     }
 
     /** One evaluator per network of the model (closed by the caller). */
     List<NetworkEvaluator> evaluators(Args a, LoadedModel model) throws UsageException {
+        return evaluators(a, model, a.getInt("threads", 0, 0));
+    }
+
+    /** One evaluator per network of the model with {@code threads} threads each (closed by the caller). */
+    private List<NetworkEvaluator> evaluators(Args a, LoadedModel model, int threads) throws UsageException {
         checkEngineOptions(a);
-        return Evaluators.forModel(a.get("engine", Evaluators.DJL), model, a.get("device", "cpu"), a.getInt("threads", 0, 0));
+        return Evaluators.forModel(a.get("engine", Evaluators.DJL), model, a.get("device", "cpu"), threads);
     }
 
     /**

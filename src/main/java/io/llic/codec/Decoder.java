@@ -65,16 +65,7 @@ public final class Decoder {
         if (model == null) {
             throw new IllegalStateException("a decoder without a model has no tiles to decode");
         }
-        List<List<NetworkEvaluator>> sets = new java.util.ArrayList<>();
-        sets.add(evaluators);
-        for (List<NetworkEvaluator> set : more) {
-            if (set.size() != model.nets().size()) {
-                throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
-                        + set.size() + " evaluators in a tile thread's set");
-            }
-            sets.add(set);
-        }
-        this.tileSets = List.copyOf(sets);
+        this.tileSets = TileWorkers.sets(model, evaluators, more);
         return this;
     }
 

@@ -64,16 +64,7 @@ public final class Encoder {
      * same as with one thread. Returns this.
      */
     public Encoder parallelTiles(List<List<NetworkEvaluator>> more) {
-        List<List<NetworkEvaluator>> sets = new ArrayList<>();
-        sets.add(evaluators);
-        for (List<NetworkEvaluator> set : more) {
-            if (set.size() != model.nets().size()) {
-                throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
-                        + set.size() + " evaluators in a tile thread's set");
-            }
-            sets.add(set);
-        }
-        this.tileSets = List.copyOf(sets);
+        this.tileSets = TileWorkers.sets(model, evaluators, more);
         return this;
     }
 

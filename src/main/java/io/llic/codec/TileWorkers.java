@@ -23,6 +23,24 @@ final class TileWorkers {
         R run(int tile, List<NetworkEvaluator> evaluators) throws IOException;
     }
 
+    /**
+     * The evaluator sets of the tile threads: {@code first} (the coder's own) and then {@code more},
+     * each checked to hold one evaluator per network of {@code model}.
+     */
+    static List<List<NetworkEvaluator>> sets(io.llic.model.LoadedModel model, List<NetworkEvaluator> first,
+                                             List<List<NetworkEvaluator>> more) {
+        List<List<NetworkEvaluator>> sets = new ArrayList<>();
+        sets.add(first);
+        for (List<NetworkEvaluator> set : more) {
+            if (set.size() != model.nets().size()) {
+                throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
+                        + set.size() + " evaluators in a tile thread's set");
+            }
+            sets.add(set);
+        }
+        return List.copyOf(sets);
+    }
+
     /** Runs {@code job} for tiles {@code 0 .. tiles - 1} on up to {@code sets.size()} threads; results in tile order. */
     static <R> List<R> run(int tiles, List<List<NetworkEvaluator>> sets, Job<R> job) throws IOException {
         Object[] results = new Object[tiles];

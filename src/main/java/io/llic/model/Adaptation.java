@@ -103,6 +103,39 @@ public record Adaptation(boolean bias, boolean spread, boolean lms, int limit, i
         }
     }
 
+    /** A mean shift (2^-8 units) bounded to +-{@link #BIAS_LIMIT}, as every correction of the stage is. */
+    public static long boundShift(long shiftQ8) {
+        return Math.max(-BIAS_LIMIT, Math.min(BIAS_LIMIT, shiftQ8));
+    }
+
+    /**
+     * The mean shift of a bias class that has summed {@code sumError} over {@code count} pixels:
+     * {@code floor(sumError / (count + 1))}, bounded; 0 without the bias part or for an empty class.
+     */
+    public long biasShift(long sumError, int count) {
+        return bias && count > 0 ? boundShift(Math.floorDiv(sumError, count + 1)) : 0;
+    }
+
+    /**
+     * The sigma scale (Q12) of a spread class that has summed {@code sumAbs} residuals and
+     * {@code sumSpread} spreads over {@code count} pixels: their ratio relative to the calibration,
+     * within [1/2, 2]; 1 without the spread part or below {@code minCount} pixels.
+     */
+    public long spreadScale(long sumAbs, long sumSpread, int count) {
+        if (!spread || count < minCount) {
+            return 1L << Q;
+        }
+        long expected = Math.max(1, (sumSpread * calibrationQ12) >> Q);
+        return Math.max(SCALE_MIN, Math.min(SCALE_MAX, (sumAbs << Q) / expected));
+    }
+
+    /** Moves the distribution's means by {@code shiftQ8} and scales its sigmas by {@code scaleQ12}, unless both are neutral. */
+    public static void apply(MixtureCdf cdf, long shiftQ8, long scaleQ12) {
+        if (shiftQ8 != 0 || scaleQ12 != 1L << Q) {
+            cdf.adjust(shiftQ8, scaleQ12);
+        }
+    }
+
     /** The stage as it was before the error predictor (magic {@code LLICADP1}). */
     public Adaptation(boolean bias, boolean spread, int limit, int minCount, int calibrationQ12) {
         this(bias, spread, false, limit, minCount, calibrationQ12);
@@ -271,21 +304,11 @@ public record Adaptation(boolean bias, boolean spread, boolean lms, int limit, i
             stepClass[slot] = cls;
             stepMean[slot] = mean;
             stepSpread[slot] = spread;
-            int n = count[cls];
-            long shift = 0;
-            long scale = 1L << Q;
-            if (a.bias && n > 0) {
-                shift = Math.max(-BIAS_LIMIT, Math.min(BIAS_LIMIT, Math.floorDiv(sumError[cls], n + 1)));
-            }
-            if (a.spread && energyCount[ecls] >= a.minCount) {
-                long expected = Math.max(1, (energySpread[ecls] * a.calibrationQ12) >> Q);
-                scale = Math.max(SCALE_MIN, Math.min(SCALE_MAX, (energyAbs[ecls] << Q) / expected));
-            }
+            long shift = a.biasShift(sumError[cls], count[cls]);
+            long scale = a.spreadScale(energyAbs[ecls], energySpread[ecls], energyCount[ecls]);
             stepEnergyClass[slot] = ecls;
             stepBias[slot] = shift;
-            if (shift + prediction != 0 || scale != 1L << Q) {
-                cdf.adjust(shift + prediction, scale);
-            }
+            apply(cdf, shift + prediction, scale);
         }
 
         /** The error predictor's taps for channel c of the pixel at {@code index}, stored for the update, and its prediction. */
@@ -314,7 +337,7 @@ public record Adaptation(boolean bias, boolean spread, boolean lms, int limit, i
             for (int i = 0, w = set * LMS_TAPS; i < LMS_TAPS; i++) {
                 sum += lmsWeight[w + i] * f[t + i];
             }
-            return Math.max(-BIAS_LIMIT, Math.min(BIAS_LIMIT, sum >> LMS_WEIGHT_BITS));
+            return boundShift(sum >> LMS_WEIGHT_BITS);
         }
 
         /** The network's error in channel {@code c} (coded before) of the step's pixel p at {@code index}, bounded. */

@@ -44,10 +44,6 @@ final class InterpAdaptation {
     static final long EPSILON = 1L << 16;
     static final long ERROR_LIMIT = Short.MAX_VALUE;
     static final short UNKNOWN = Short.MIN_VALUE;
-    static final long BIAS_LIMIT = 32L << 8;
-    static final int Q = 12;
-    static final long SCALE_MIN = 1L << (Q - 1);
-    static final long SCALE_MAX = 2L << Q;
     static final int BIAS_CLASSES = KINDS * Adaptation.SPREAD_BUCKETS * Adaptation.ERROR_LEVELS * Adaptation.CHANNEL_LEVELS;
     static final int SPREAD_CLASSES = KINDS * Adaptation.SPREAD_BUCKETS * Adaptation.ENERGY_LEVELS
             * Adaptation.CHANNEL_LEVELS;
@@ -163,21 +159,11 @@ final class InterpAdaptation {
             for (int t = 0, w = set * TAPS; t < TAPS; t++) {
                 p += weight[w + t] * taps[t];
             }
-            prediction = Math.max(-BIAS_LIMIT, Math.min(BIAS_LIMIT, p >> WEIGHT_BITS));
+            prediction = Adaptation.boundShift(p >> WEIGHT_BITS);
         }
-        bias = 0;
-        long scale = 1L << Q;
-        int k = count[biasClass];
-        if (a.bias() && k > 0) {
-            bias = Math.max(-BIAS_LIMIT, Math.min(BIAS_LIMIT, Math.floorDiv(sumError[biasClass], k + 1)));
-        }
-        if (a.spread() && energyCount[spreadClass] >= a.minCount()) {
-            long expected = Math.max(1, (energySpread[spreadClass] * a.calibrationQ12()) >> Q);
-            scale = Math.max(SCALE_MIN, Math.min(SCALE_MAX, (energyAbs[spreadClass] << Q) / expected));
-        }
-        if (bias + prediction != 0 || scale != 1L << Q) {
-            cdf.adjust(bias + prediction, scale);
-        }
+        bias = a.biasShift(sumError[biasClass], count[biasClass]);
+        Adaptation.apply(cdf, bias + prediction,
+                a.spreadScale(energyAbs[spreadClass], energySpread[spreadClass], energyCount[spreadClass]));
     }
 
     /** The value just coded for channel {@code c} of {@code position} (the one {@link #correct} saw last). */
