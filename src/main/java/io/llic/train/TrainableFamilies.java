@@ -7,7 +7,8 @@ import java.util.List;
 public final class TrainableFamilies {
     /** The family a run trains when none is named. */
     public static final String DEFAULT = "causal";
-    private static final List<TrainableFamily> ALL = List.of(new CausalTraining(), new InterpTraining());
+    private static final List<TrainableFamily> ALL = List.of(new CausalTraining(), new InterpTraining(),
+            new io.llic.train.l3c.L3CTraining());
 
     private TrainableFamilies() {}
 

@@ -17,6 +17,11 @@ public interface TrainableFamily {
     /** Default width of the hidden layers (or of each sub-network), when {@code --hidden} is not given. */
     int defaultHidden();
 
+    /** Default number of hidden layers (or residual blocks), when {@code --layers} is not given. */
+    default int defaultLayers() {
+        return 4;
+    }
+
     /** Default crop side, when {@code --crop} is not given. */
     int defaultCrop();
 

@@ -1,0 +1,225 @@
+package io.llic.model.l3c;
+
+import io.llic.model.FixedPointConvNet;
+import io.llic.model.FixedPointConvNet.Add;
+import io.llic.model.FixedPointConvNet.Concat;
+import io.llic.model.FixedPointConvNet.Conv;
+import io.llic.model.FixedPointConvNet.Op;
+import io.llic.model.FixedPointConvNet.Shuffle;
+import io.llic.model.FixedPointConvNet.Slice;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The shape of an L3C model (ALGORITHMS.md C) of {@code channels} feature channels and {@code blocks}
+ * residual blocks per body: six convolutional networks, as operation lists with the convolutions'
+ * weights left at zero (a template: training fills them in float, export in fixed point). Tensor 0
+ * of each network is its input, the last tensor its output.
+ *
+ * <ul>
+ *   <li>{@link #E1}: the RGB image (values x / 2^7) -> a 3x3 head conv, the body at half size (a 5x5
+ *       stride-2 conv, residual blocks, a 3x3 conv and the skip around them): feature F1; then a 1x1
+ *       conv to the {@value #Z} latent channels u1 in symbol units. Output: F1 then u1.</li>
+ *   <li>{@link #E2}, {@link #E3}: the same on F1 (F2): a 3x3 head conv, the body at half size. E3's
+ *       output is u3 alone.</li>
+ *   <li>{@link #D3}: z3 (symbol - 12, as values / 2^4) -> 1x1 conv, body, a 3x3 conv to 4C channels and
+ *       a pixel shuffle: feature f3 at twice the size; the probability head on f3 (three 3x3 convs with
+ *       dilations 1, 2 and 4 and ReLU, concatenated, a 1x1 conv) gives the mixture parameters of z2.
+ *       Output: f3 then the parameters.</li>
+ *   <li>{@link #D2}: z2 and f3 -> the 1x1 conv of z2 plus f3, then as D3: f2 and z1's parameters.</li>
+ *   <li>{@link #D1}: z1 and f2 -> as D2, the head gives the image's parameters. Output: the parameters.</li>
+ * </ul>
+ * Every residual block is conv 3x3, ReLU, conv 3x3, plus its input. Latent symbols are the rounded u
+ * clamped to [-12, 12], plus 12 ({@value #LEVELS} levels).
+ *
+ * <p>Fixed point: features carry {@value #FEATURE_FRACTION} fraction bits, u {@value #LATENT_FRACTION},
+ * mixture parameters {@value #PARAM_FRACTION} (as every family's outputs).
+ */
+public final class L3CStructure {
+    public static final int Z = 5;
+    public static final int LEVELS = 25;
+    public static final int CENTRE = 12;
+    /** Logistic mixture components of every distribution. */
+    public static final int MIXTURES = 5;
+    public static final int E1 = 0;
+    public static final int E2 = 1;
+    public static final int E3 = 2;
+    public static final int D3 = 3;
+    public static final int D2 = 4;
+    public static final int D1 = 5;
+    public static final int NETWORKS = 6;
+    public static final String[] NAMES = {"E1", "E2", "E3", "D3", "D2", "D1"};
+
+    public static final int IMAGE_FRACTION = 7;
+    public static final int Z_FRACTION = 4;
+    public static final int FEATURE_FRACTION = 12;
+    public static final int LATENT_FRACTION = 8;
+    public static final int PARAM_FRACTION = 24;
+
+    /** Parameters per position of a latent plane: per channel, K means, K sigmas, K logits. */
+    public static final int Z_PARAMS = 3 * Z * MIXTURES;
+    /** Parameters per pixel: per channel (R, G, B) K means, K sigmas, K logits; then K each of c_gr, c_br, c_bg. */
+    public static final int RGB_PARAMS = 12 * MIXTURES;
+    public static final int MEAN = 0;
+    public static final int SIGMA = 1;
+    public static final int LOGIT = 2;
+    public static final int COUPLING = 9 * MIXTURES;
+
+    private final int channels;
+    private final int blocks;
+
+    public L3CStructure(int channels, int blocks) {
+        if (channels < 1 || channels > 256 || blocks < 0 || blocks > 16) {
+            throw new IllegalArgumentException("an L3C model needs 1..256 channels and 0..16 residual blocks, got "
+                    + channels + " and " + blocks);
+        }
+        this.channels = channels;
+        this.blocks = blocks;
+    }
+
+    public int channels() {
+        return channels;
+    }
+
+    public int blocks() {
+        return blocks;
+    }
+
+    /** Index of parameter {@code kind} (MEAN, SIGMA, LOGIT) of component k of channel c, in a latent plane's row. */
+    public static int zParam(int c, int kind, int k) {
+        return (c * 3 + kind) * MIXTURES + k;
+    }
+
+    /** Index of parameter {@code kind} of component k of colour channel c (0 R, 1 G, 2 B) in an image row. */
+    public static int rgbParam(int c, int kind, int k) {
+        return (c * 3 + kind) * MIXTURES + k;
+    }
+
+    /** The input channels of network {@code net}. */
+    public int inputChannels(int net) {
+        return switch (net) {
+            case E1 -> 3;
+            case E2, E3 -> channels;
+            case D3 -> Z;
+            default -> Z + channels;
+        };
+    }
+
+    /** Fraction bits of each input channel of network {@code net}. */
+    public int[] inputFractions(int net) {
+        int[] f = new int[inputChannels(net)];
+        for (int c = 0; c < f.length; c++) {
+            f[c] = switch (net) {
+                case E1 -> IMAGE_FRACTION;
+                case E2, E3 -> FEATURE_FRACTION;
+                default -> c < Z ? Z_FRACTION : FEATURE_FRACTION;
+            };
+        }
+        return f;
+    }
+
+    /** The operations of network {@code net}, convolutions with zero weights. */
+    public List<Op> template(int net) {
+        Builder b = new Builder();
+        int c = channels;
+        switch (net) {
+            case E1, E2, E3 -> {
+                int head = b.conv(0, inputChannels(net), c, 3, 1, 1, FixedPointConvNet.NONE);
+                int f = body(b, b.conv(head, c, c, 5, 2, 1, FixedPointConvNet.NONE));
+                int u = b.conv(f, c, Z, 1, 1, 1, FixedPointConvNet.NONE);
+                if (net != E3) {
+                    b.add(new Concat(f, u));
+                }
+            }
+            default -> {
+                int x;
+                if (net == D3) {
+                    x = b.conv(0, Z, c, 1, 1, 1, FixedPointConvNet.NONE);
+                } else {
+                    int z = b.add(new Slice(0, 0, Z));
+                    int g = b.add(new Slice(0, Z, Z + c));
+                    x = b.add(new Add(b.conv(z, Z, c, 1, 1, 1, FixedPointConvNet.NONE), g));
+                }
+                int f = body(b, x);
+                int up = b.add(new Shuffle(b.conv(f, c, 4 * c, 3, 1, 1, FixedPointConvNet.NONE)));
+                int h1 = b.conv(up, c, c, 3, 1, 1, FixedPointConvNet.RELU);
+                int h2 = b.conv(up, c, c, 3, 1, 2, FixedPointConvNet.RELU);
+                int h4 = b.conv(up, c, c, 3, 1, 4, FixedPointConvNet.RELU);
+                int heads = b.add(new Concat(b.add(new Concat(h1, h2)), h4));
+                int params = b.conv(heads, 3 * c, net == D1 ? RGB_PARAMS : Z_PARAMS, 1, 1, 1, FixedPointConvNet.NONE);
+                if (net != D1) {
+                    b.add(new Concat(up, params));
+                }
+            }
+        }
+        return b.ops;
+    }
+
+    /** Residual blocks, a 3x3 conv, and the skip around them all. */
+    private int body(Builder b, int x) {
+        int y = x;
+        for (int k = 0; k < blocks; k++) {
+            int r = b.conv(y, channels, channels, 3, 1, 1, FixedPointConvNet.RELU);
+            y = b.add(new Add(y, b.conv(r, channels, channels, 3, 1, 1, FixedPointConvNet.NONE)));
+        }
+        return b.add(new Add(x, b.conv(y, channels, channels, 3, 1, 1, FixedPointConvNet.NONE)));
+    }
+
+    /** Output channels of network {@code net}'s last tensor. */
+    public int outputChannels(int net) {
+        return switch (net) {
+            case E1, E2 -> channels + Z;
+            case E3 -> Z;
+            case D3, D2 -> channels + Z_PARAMS;
+            default -> RGB_PARAMS;
+        };
+    }
+
+    /** Number of float parameters of network {@code net}: every conv's weights then its biases, in order. */
+    public int parameters(int net) {
+        int n = 0;
+        for (Op op : template(net)) {
+            if (op instanceof Conv c) {
+                n += c.weights().length + c.bias().length;
+            }
+        }
+        return n;
+    }
+
+    public int parameters() {
+        int n = 0;
+        for (int net = 0; net < NETWORKS; net++) {
+            n += parameters(net);
+        }
+        return n;
+    }
+
+    /** Offset of network {@code net}'s parameters in the flat vector of all six. */
+    public int offset(int net) {
+        int n = 0;
+        for (int k = 0; k < net; k++) {
+            n += parameters(k);
+        }
+        return n;
+    }
+
+    /** The latent symbol (0..24) of an E output u in symbol units with {@link #LATENT_FRACTION} fraction bits. */
+    public static int symbol(long u) {
+        long s = (u + (1L << (LATENT_FRACTION - 1))) >> LATENT_FRACTION;
+        return (int) Math.max(-CENTRE, Math.min(CENTRE, s)) + CENTRE;
+    }
+
+    private static final class Builder {
+        final List<Op> ops = new ArrayList<>();
+
+        int add(Op op) {
+            ops.add(op);
+            return ops.size();
+        }
+
+        int conv(int src, int in, int out, int k, int stride, int dilation, int activation) {
+            return add(new Conv(src, in, out, k, stride, dilation, new long[out * in * k * k], new long[out], 0, activation,
+                    1));
+        }
+    }
+}

@@ -1,0 +1,272 @@
+package io.llic.train.l3c;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import io.llic.model.FixedPointConvNet;
+import io.llic.model.FixedPointConvNet.Add;
+import io.llic.model.FixedPointConvNet.Concat;
+import io.llic.model.FixedPointConvNet.Conv;
+import io.llic.model.FixedPointConvNet.Op;
+import io.llic.model.FixedPointConvNet.Shuffle;
+import io.llic.model.FixedPointConvNet.Slice;
+import io.llic.model.l3c.L3CStructure;
+import io.llic.train.FamilyLoss;
+import io.llic.train.LossModel;
+import io.llic.train.TrainBatch;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The training objective of the l3c family with DJL (PyTorch engine, float32), in bits: the encoders
+ * E1..E3 make the latents (rounded to symbols in the forward pass, the gradient passed straight
+ * through), the predictors D3..D1 give the logistic mixtures of z2, z1 and the image; the bits are
+ * those of the image's pixels (the valid ones), of z1 and z2 under their mixtures, and log2(25) per
+ * symbol of z3 (coded uniformly: a constant). Pixel and latent values are on the codec's scale: a
+ * value v of an alphabet of A symbols sits at v / 255 with bins of width 1 / 255 (the edge symbols
+ * take the tails), mixture weights are a softmax, sigmas are bounded below by the codec's
+ * {@code SIGMA_MIN}, probabilities floored at 1e-9. RGB coupling as the codec: G's means move by
+ * {@code c_gr (R - 127) / 255}, B's by {@code c_br (R - 127) / 255 + c_bg (G - 127) / 255}.
+ *
+ * <p>One instance per thread (it owns a PyTorch manager); not thread-safe.
+ */
+public final class L3CLoss implements FamilyLoss {
+    static final double P_MIN = 1e-9;
+    static final double SIGMA_MIN = 7237.0 / (1 << 24);
+    private static final double LOG2E = 1 / Math.log(2);
+    private final L3CStructure shape;
+    private final NDManager base;
+    private final int threads;
+    private final List<List<Op>> templates = new ArrayList<>();
+
+    /** @param threads PyTorch intra-op threads (0 keeps the engine's setting); @param device "cpu", "gpu0", ... */
+    public L3CLoss(L3CStructure shape, int threads, String device) {
+        this.shape = shape;
+        this.threads = threads;
+        this.base = NDManager.newBaseManager(Device.fromName(device), "PyTorch");
+        for (int net = 0; net < L3CStructure.NETWORKS; net++) {
+            templates.add(shape.template(net));
+        }
+    }
+
+    @Override
+    public LossModel.Result evaluate(double[] params, TrainBatch batch, double weight, boolean withGradient) {
+        L3CBatch b = (L3CBatch) batch;
+        if (threads > 0) {
+            JniUtils.setNumThreads(threads); // per calling thread (see LossModel)
+        }
+        try (NDManager m = base.newSubManager()) {
+            boolean before = JniUtils.isGradMode();
+            JniUtils.setGradMode(withGradient);
+            try {
+                NDArray[][] leaves = new NDArray[L3CStructure.NETWORKS][];
+                for (int net = 0; net < L3CStructure.NETWORKS; net++) {
+                    leaves[net] = parameters(m, params, net, withGradient);
+                }
+                NDArray sum = bits(m, b, leaves);
+                double bits = sum.getDouble();
+                if (!withGradient) {
+                    return new LossModel.Result(bits, batch.subpixels(), null);
+                }
+                NDArray target = sum.mul(weight);
+                JniUtils.backward((PtNDArray) target, (PtNDArray) m.ones(target.getShape(), target.getDataType()), false,
+                        false);
+                double[] gradient = new double[params.length];
+                for (int net = 0; net < L3CStructure.NETWORKS; net++) {
+                    int at = shape.offset(net);
+                    for (NDArray leaf : leaves[net]) {
+                        NDArray g = leaf.getGradient();
+                        float[] v = g.toFloatArray();
+                        for (int i = 0; i < v.length; i++) {
+                            gradient[at + i] = v[i];
+                        }
+                        at += v.length;
+                    }
+                }
+                return new LossModel.Result(bits, batch.subpixels(), gradient);
+            } finally {
+                JniUtils.setGradMode(before);
+            }
+        }
+    }
+
+    /** Each conv's weights and bias of network {@code net}, in order, as tensors. */
+    private NDArray[] parameters(NDManager m, double[] params, int net, boolean withGradient) {
+        List<NDArray> out = new ArrayList<>();
+        int at = shape.offset(net);
+        for (Op op : templates.get(net)) {
+            if (op instanceof Conv c) {
+                int n = c.weights().length;
+                out.add(leaf(m, params, at, new Shape(c.out(), c.in(), c.kernel(), c.kernel()), withGradient));
+                at += n;
+                out.add(leaf(m, params, at, new Shape(c.out()), withGradient));
+                at += c.out();
+            }
+        }
+        return out.toArray(new NDArray[0]);
+    }
+
+    private static NDArray leaf(NDManager m, double[] params, int offset, Shape shape, boolean withGradient) {
+        float[] f = new float[(int) shape.size()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) params[offset + i];
+        }
+        NDArray a = m.create(f, shape);
+        if (withGradient) {
+            a.setRequiresGradient(true);
+        }
+        return a;
+    }
+
+    /** Runs network {@code net} in float on {@code input}; returns its output tensor. */
+    NDArray run(int net, NDArray input, NDArray[] p) {
+        List<Op> ops = templates.get(net);
+        NDArray[] t = new NDArray[ops.size() + 1];
+        t[0] = input;
+        int k = 0;
+        for (int i = 0; i < ops.size(); i++) {
+            Op op = ops.get(i);
+            NDArray y;
+            if (op instanceof Conv c) {
+                y = Conv2d.conv2d(t[c.src()], p[k], p[k + 1], new Shape(c.stride(), c.stride()),
+                        new Shape(c.padding(), c.padding()), new Shape(c.dilation(), c.dilation())).singletonOrThrow();
+                k += 2;
+                if (c.activation() == FixedPointConvNet.RELU) {
+                    y = Activation.relu(y);
+                } else if (c.activation() == FixedPointConvNet.LEAKY) {
+                    y = Activation.leakyRelu(y, 0.01f);
+                }
+            } else if (op instanceof Add a) {
+                y = t[a.a()].add(t[a.b()]);
+            } else if (op instanceof Shuffle s) {
+                Shape sh = t[s.src()].getShape();
+                long n = sh.get(0);
+                long c = sh.get(1) / 4;
+                long h = sh.get(2);
+                long w = sh.get(3);
+                y = t[s.src()].reshape(n, c, 2, 2, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, 2 * h, 2 * w);
+            } else if (op instanceof Concat c) {
+                y = t[c.a()].concat(t[c.b()], 1);
+            } else {
+                Slice s = (Slice) op;
+                y = t[s.src()].get(":, " + s.from() + ":" + s.to());
+            }
+            t[i + 1] = y;
+        }
+        return t[ops.size()];
+    }
+
+    /** Summed bits of the batch. */
+    private NDArray bits(NDManager m, L3CBatch b, NDArray[][] p) {
+        int n = b.count();
+        int h = b.height();
+        int w = b.width();
+        int c = shape.channels();
+        float[] x = new float[b.planes().length];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = b.planes()[i] & 0xFF;
+        }
+        NDArray pixels = m.create(x, new Shape(n, 3, h, w));
+        NDArray e1 = run(L3CStructure.E1, pixels.div(1 << L3CStructure.IMAGE_FRACTION), p[L3CStructure.E1]);
+        NDArray f1 = e1.get(":, 0:" + c);
+        NDArray z1 = quantise(e1.get(":, " + c + ":"));
+        NDArray e2 = run(L3CStructure.E2, f1, p[L3CStructure.E2]);
+        NDArray f2 = e2.get(":, 0:" + c);
+        NDArray z2 = quantise(e2.get(":, " + c + ":"));
+        NDArray z3 = quantise(run(L3CStructure.E3, f2, p[L3CStructure.E3]));
+        double zIn = 1.0 / (1 << L3CStructure.Z_FRACTION);
+        NDArray d3 = run(L3CStructure.D3, z3.mul(zIn), p[L3CStructure.D3]);
+        NDArray g3 = d3.get(":, 0:" + c);
+        NDArray bits = latentBits(d3.get(":, " + c + ":"), z2);
+        NDArray d2 = run(L3CStructure.D2, z2.mul(zIn).concat(g3, 1), p[L3CStructure.D2]);
+        NDArray g2 = d2.get(":, 0:" + c);
+        bits = bits.add(latentBits(d2.get(":, " + c + ":"), z1));
+        NDArray d1 = run(L3CStructure.D1, z1.mul(zIn).concat(g2, 1), p[L3CStructure.D1]);
+        bits = bits.add(imageBits(m, d1, pixels, b));
+        double uniform = (double) n * L3CStructure.Z * (h / 8) * (w / 8) * Math.log(L3CStructure.LEVELS) * LOG2E;
+        return bits.add(uniform);
+    }
+
+    /** Rounded to the nearest level in [-12, 12] going forward, the identity going back. */
+    private static NDArray quantise(NDArray u) {
+        NDArray hard = u.round().clip(-L3CStructure.CENTRE, L3CStructure.CENTRE);
+        return u.add(hard.sub(u).stopGradient());
+    }
+
+    /** Bits of latent symbols z (levels -12..12, (n, Z, h, w)) under parameters (n, 3 Z K, h, w). */
+    private static NDArray latentBits(NDArray params, NDArray z) {
+        Shape s = z.getShape();
+        long n = s.get(0);
+        long h = s.get(2);
+        long w = s.get(3);
+        int k = L3CStructure.MIXTURES;
+        NDArray q = params.reshape(n, L3CStructure.Z, 3, k, h, w);
+        NDArray v = z.add(L3CStructure.CENTRE).div(255.0).reshape(n, L3CStructure.Z, 1, h, w);
+        NDArray low = z.eq(-L3CStructure.CENTRE).toType(DataType.FLOAT32, false).reshape(n, L3CStructure.Z, 1, h, w);
+        NDArray high = z.eq(L3CStructure.CENTRE).toType(DataType.FLOAT32, false).reshape(n, L3CStructure.Z, 1, h, w);
+        NDArray p = probability(q.get(":, :, " + L3CStructure.MEAN), q.get(":, :, " + L3CStructure.SIGMA),
+                q.get(":, :, " + L3CStructure.LOGIT), v, low, high, 2);
+        return p.maximum(P_MIN).log().neg().sum().mul(LOG2E);
+    }
+
+    /** Bits of the valid pixels under D1's parameters (n, 12 K, H, W). */
+    private static NDArray imageBits(NDManager m, NDArray params, NDArray pixels, L3CBatch b) {
+        long n = b.count();
+        long h = b.height();
+        long w = b.width();
+        int k = L3CStructure.MIXTURES;
+        NDArray q = params.get(":, 0:" + L3CStructure.COUPLING).reshape(n, 3, 3, k, h, w);
+        NDArray coupling = params.get(":, " + L3CStructure.COUPLING + ":").reshape(n, 3, k, h, w);
+        NDArray r = pixels.get(":, 0:1").sub(127).div(255.0);
+        NDArray g = pixels.get(":, 1:2").sub(127).div(255.0);
+        NDArray mean = q.get(":, :, " + L3CStructure.MEAN);                    // (n, 3, k, h, w)
+        NDArray muR = mean.get(":, 0");
+        NDArray muG = mean.get(":, 1").add(coupling.get(":, 0").mul(r));
+        NDArray muB = mean.get(":, 2").add(coupling.get(":, 1").mul(r)).add(coupling.get(":, 2").mul(g));
+        NDArray mu = NDArrays.stack(new NDList(muR, muG, muB), 1);
+        NDArray v = pixels.div(255.0).reshape(n, 3, 1, h, w);
+        NDArray low = pixels.eq(0).toType(DataType.FLOAT32, false).reshape(n, 3, 1, h, w);
+        NDArray high = pixels.eq(255).toType(DataType.FLOAT32, false).reshape(n, 3, 1, h, w);
+        NDArray p = probability(mu, q.get(":, :, " + L3CStructure.SIGMA), q.get(":, :, " + L3CStructure.LOGIT), v, low,
+                high, 2);
+        NDArray bits = p.maximum(P_MIN).log().neg().mul(LOG2E);                   // (n, 3, h, w)
+        if (b.validHeight() < h || b.validWidth() < w) {
+            float[] mask = new float[(int) (h * w)];
+            for (int y = 0; y < b.validHeight(); y++) {
+                for (int x = 0; x < b.validWidth(); x++) {
+                    mask[(int) (y * w + x)] = 1;
+                }
+            }
+            bits = bits.mul(m.create(mask, new Shape(1, 1, h, w)));
+        }
+        return bits.sum();
+    }
+
+    /**
+     * The probability of the bin of value v (width 1/255) under a logistic mixture along {@code axis}
+     * (means, sigmas, logits: (..., K, ...)); {@code low}/{@code high} mark the edge symbols, whose
+     * bins extend to -inf / +inf.
+     */
+    private static NDArray probability(NDArray mean, NDArray sigma, NDArray logit, NDArray v, NDArray low, NDArray high,
+                                       int axis) {
+        NDArray s = sigma.maximum(SIGMA_MIN);
+        NDArray upper = Activation.sigmoid(v.add(0.5 / 255).sub(mean).div(s));
+        NDArray lower = Activation.sigmoid(v.sub(0.5 / 255).sub(mean).div(s));
+        upper = upper.mul(high.neg().add(1)).add(high);
+        lower = lower.mul(low.neg().add(1));
+        return upper.sub(lower).mul(logit.logSoftmax(axis).exp()).sum(new int[] {axis});
+    }
+
+    @Override
+    public void close() {
+        base.close();
+    }
+}
