@@ -115,6 +115,19 @@ public final class TestData {
         return LoadedModel.load(dir);
     }
 
+    /** A random l3c model of {@code channels} channels and one residual block: a training start's weights. */
+    public static LoadedModel randomL3CModel(Path dir, long seed, int channels) throws IOException {
+        io.llic.model.l3c.L3CStructure shape = new io.llic.model.l3c.L3CStructure(channels, 1);
+        double[] p = shape.initial(seed);
+        LoadedModel m = LoadedModel.of(dir, "test-l3c-" + seed, io.llic.model.l3c.L3CFamily.FAMILY, List.of(),
+                shape.export(p), null, Map.of("source", "TestData.randomL3CModel"));
+        java.nio.file.Files.createDirectories(dir);
+        LoadedModel.ModelBytes files = m.toFiles();
+        java.nio.file.Files.write(dir.resolve(LoadedModel.WEIGHTS), files.weights());
+        java.nio.file.Files.write(dir.resolve(LoadedModel.MANIFEST), files.manifest());
+        return LoadedModel.load(dir);
+    }
+
     /** A smooth synthetic image with some noise, so models have something to predict. */
     public static RgbImage syntheticImage(int width, int height, long seed) {
         Random r = new Random(seed);

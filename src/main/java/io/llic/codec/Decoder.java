@@ -46,8 +46,8 @@ public final class Decoder {
 
     /** @param evaluators one per network of the model ({@link LoadedModel#nets()}), or null without a model */
     public Decoder(LoadedModel model, List<NetworkEvaluator> evaluators, int batch) {
-        if (model != null && (evaluators == null || evaluators.size() != model.nets().size())) {
-            throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
+        if (model != null && (evaluators == null || evaluators.size() != model.networkCount())) {
+            throw new IllegalArgumentException("model " + model.id() + " has " + model.networkCount() + " networks, "
                     + (evaluators == null ? 0 : evaluators.size()) + " evaluators given");
         }
         this.model = model;

@@ -48,8 +48,8 @@ public final class Encoder {
      *                       (off: always the learned payload, e.g. to measure the model itself)
      */
     public Encoder(LoadedModel model, List<NetworkEvaluator> evaluators, boolean storedFallback) {
-        if (evaluators.size() != model.nets().size()) {
-            throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
+        if (evaluators.size() != model.networkCount()) {
+            throw new IllegalArgumentException("model " + model.id() + " has " + model.networkCount() + " networks, "
                     + evaluators.size() + " evaluators given");
         }
         this.model = model;

@@ -27,10 +27,12 @@ public record PlanCost(int passes, long multiplyAccumulates, long pixels) {
 
     public static PlanCost of(LoadedModel model, String schedule, int width, int height) {
         CodingPlan plan = model.family().decodingPlan(model, schedule, width, height);
-        long[] perPosition = new long[model.nets().size()];
+        long[] perPosition = new long[model.networkCount()];
         for (int n = 0; n < perPosition.length; n++) {
-            for (FixedPointLayer l : model.nets().get(n).layers()) {
-                perPosition[n] += l.multiplyAccumulates();
+            if (n < model.nets().size()) {
+                for (FixedPointLayer l : model.nets().get(n).layers()) {
+                    perPosition[n] += l.multiplyAccumulates();
+                }
             }
         }
         int[] positions = new int[plan.maxPositions()];
@@ -39,7 +41,11 @@ public record PlanCost(int passes, long multiplyAccumulates, long pixels) {
         for (int s = 0; s < plan.steps(); s++) {
             int net = plan.network(s);
             int count = plan.positions(s, positions);
-            if (net >= 0 && count > 0) {
+            if (net >= 0 && plan.planeStep(s)) {
+                int[] size = plan.planeSize(s);
+                passes++;
+                macs += model.convNets().get(net - model.nets().size()).multiplyAccumulates(size[0], size[1]);
+            } else if (net >= 0 && count > 0) {
                 passes++;
                 macs += count * perPosition[net];
             }

@@ -82,9 +82,38 @@ final class StepLoop {
         }
     }
 
+    /** Evaluates the convolutional network of plane step {@code step} once, over whole planes. */
+    private void fillPlanes(int step, int network) {
+        int[] positions = new int[Math.max(1, plan.maxPositions())];
+        int count = plan.positions(step, positions);
+        int outputs = plan.outputWidth(network);
+        if (bufferOutputs.length < (long) count * outputs) {
+            bufferOutputs = new long[Math.multiplyExact(count, outputs)];
+        }
+        if (stepStart.length < 2) {
+            stepStart = new int[2];
+        }
+        bufferPositions = positions;
+        stepStart[0] = 0;
+        stepStart[1] = count;
+        bufferFirstStep = step;
+        bufferEndStep = step + 1;
+        bufferOutputWidth = outputs;
+        int[] size = plan.planeSize(step);
+        long[] input = plan.planeInput(step);
+        long t0 = System.nanoTime();
+        long[] tensor = evaluators.get(network).planes(input, size[0], size[1]);
+        networkNanos += System.nanoTime() - t0;
+        plan.planeOutput(step, tensor, positions, count, bufferOutputs);
+    }
+
     /** Evaluates the network for step {@code first} (and following steps of the same network, with lookahead). */
     private void fill(int first, int steps) {
         int network = plan.network(first);
+        if (network >= 0 && plan.planeStep(first)) {
+            fillPlanes(first, network);
+            return;
+        }
         // a step without a network (stored values) has no outputs
         int outputs = network < 0 ? 0 : plan.outputWidth(network);
         int inputWidth = network < 0 ? 0 : plan.inputWidth(network);

@@ -32,8 +32,8 @@ final class TileWorkers {
         List<List<NetworkEvaluator>> sets = new ArrayList<>();
         sets.add(first);
         for (List<NetworkEvaluator> set : more) {
-            if (set.size() != model.nets().size()) {
-                throw new IllegalArgumentException("model " + model.id() + " has " + model.nets().size() + " networks, "
+            if (set.size() != model.networkCount()) {
+                throw new IllegalArgumentException("model " + model.id() + " has " + model.networkCount() + " networks, "
                         + set.size() + " evaluators in a tile thread's set");
             }
             sets.add(set);

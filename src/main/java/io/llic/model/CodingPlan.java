@@ -50,6 +50,34 @@ public interface CodingPlan {
      */
     void inputs(int step, int[] positions, int first, int count, long[] out, int offset);
 
+    /**
+     * Whether step {@code step}'s network is a convolutional one ({@link FixedPointConvNet}), evaluated
+     * once over whole planes ({@link #planeInput}, {@link #planeOutput}) instead of per position. A
+     * plane step may code no symbols at all (an encoder's analysis network, e.g. L3C's E nets).
+     */
+    default boolean planeStep(int step) {
+        return false;
+    }
+
+    /** Height and width of the input planes of plane step {@code step}. */
+    default int[] planeSize(int step) {
+        throw new UnsupportedOperationException("step " + step + " is not a plane step");
+    }
+
+    /** The input tensor (channel-major planes) of plane step {@code step}, asked once all earlier steps are coded. */
+    default long[] planeInput(int step) {
+        throw new UnsupportedOperationException("step " + step + " is not a plane step");
+    }
+
+    /**
+     * Takes the output tensor of plane step {@code step}'s network, and writes the output rows of the
+     * step's {@code count} positions ({@code positions}, as {@link #positions} gave them),
+     * {@link #outputWidth} integers each, into {@code rows}.
+     */
+    default void planeOutput(int step, long[] tensor, int[] positions, int count, long[] rows) {
+        throw new UnsupportedOperationException("step " + step + " is not a plane step");
+    }
+
     /** Symbols coded per position in step {@code step}. */
     int channels(int step);
 

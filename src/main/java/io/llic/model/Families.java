@@ -6,7 +6,8 @@ import java.util.List;
 
 /** The model families by manifest name. */
 public final class Families {
-    private static final List<ModelFamily> ALL = List.of(new CausalFamily(), new InterpFamily());
+    private static final List<ModelFamily> ALL = List.of(new CausalFamily(), new InterpFamily(),
+            new io.llic.model.l3c.L3CFamily());
 
     private Families() {}
 

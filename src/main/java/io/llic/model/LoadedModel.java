@@ -17,13 +17,20 @@ import java.util.Map;
 
 /**
  * A model directory read from disk: its manifest, its family, its fixed-point networks (stored one
- * after another in the weights file, then the optional adaptation block) and the SHA-256 of the
- * weights file. {@link #write} creates such a directory.
+ * after another in the weights file: the per-position networks, then the convolutional ones, then the
+ * optional adaptation block) and the SHA-256 of the weights file. {@link #write} creates such a
+ * directory. Plans number the networks in that order: {@code nets} first, then {@code convNets}.
  */
-public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPointNet> nets, Adaptation adaptation,
-                          byte[] sha256) {
+public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPointNet> nets,
+                          List<FixedPointConvNet> convNets, Adaptation adaptation, byte[] sha256) {
     public LoadedModel {
         nets = List.copyOf(nets);
+        convNets = List.copyOf(convNets);
+    }
+
+    /** Networks of both kinds: what a list of evaluators for this model holds, in plan numbering. */
+    public int networkCount() {
+        return nets.size() + convNets.size();
     }
 
     public static final String MANIFEST = "manifest.json";
@@ -98,6 +105,7 @@ public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPoin
         }
         ModelFamily family = Families.find(manifest.family());
         List<FixedPointNet> nets = new ArrayList<>();
+        List<FixedPointConvNet> convNets = new ArrayList<>();
         Adaptation adaptation;
         String what = weightsPath.toString();
         try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(weights))) {
@@ -107,6 +115,13 @@ public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPoin
                             + " networks, the weights file holds " + i);
                 }
                 nets.add(FixedPointNet.read(in, what));
+            }
+            for (int i = 0; i < family.convNetworks(); i++) {
+                if (in.available() == 0) {
+                    throw new ModelException(what + ": the " + family.name() + " family has " + family.convNetworks()
+                            + " convolutional networks, the weights file holds " + i);
+                }
+                convNets.add(FixedPointConvNet.read(in, what));
             }
             adaptation = Adaptation.read(in, what);
             if (adaptation != null && in.read() != -1) {
@@ -118,13 +133,14 @@ public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPoin
             throw new ModelException(what + ": " + e.getMessage(), e);
         }
         family.check(nets, adaptation, weightsPath.toString());
-        return new LoadedModel(dir, manifest, nets, adaptation, sha);
+        family.checkConv(convNets, weightsPath.toString());
+        return new LoadedModel(dir, manifest, nets, convNets, adaptation, sha);
     }
 
     /** The manifest and weights as bytes, to rebuild this model elsewhere with {@link #fromBytes}. */
     public ModelBytes toFiles() {
         try {
-            return new ModelBytes(sha256Hex(), JSON.writeValueAsBytes(manifest), weightsBytes(nets, adaptation));
+            return new ModelBytes(sha256Hex(), JSON.writeValueAsBytes(manifest), weightsBytes(nets, convNets, adaptation));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -177,11 +193,14 @@ public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPoin
     }
 
     /** {@code weights.bin}: the networks one after another, then the adaptation settings if the model has them. */
-    static byte[] weightsBytes(List<FixedPointNet> nets, Adaptation adaptation) {
+    static byte[] weightsBytes(List<FixedPointNet> nets, List<FixedPointConvNet> convNets, Adaptation adaptation) {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
             for (FixedPointNet net : nets) {
                 out.write(net.toBytes());
+            }
+            for (FixedPointConvNet net : convNets) {
+                net.write(out);
             }
             if (adaptation != null) {
                 adaptation.write(out);
@@ -194,7 +213,7 @@ public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPoin
 
     /** The same networks with other adaptation settings (null: none): a different model, with its own hash. */
     public LoadedModel withAdaptation(Adaptation other, String newId) {
-        return of(directory, newId, manifest.family(), nets, other, manifest.provenance());
+        return of(directory, newId, manifest.family(), nets, convNets, other, manifest.provenance());
     }
 
     /** A causal model with adaptation (null: none), as {@link #write} would write it, built in memory. */
@@ -205,7 +224,13 @@ public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPoin
     /** A model of {@code family} with its networks and adaptation stage (null: none), built in memory. */
     public static LoadedModel of(Path dir, String id, String family, List<FixedPointNet> nets, Adaptation adaptation,
                                  Map<String, Object> provenance) {
-        byte[] weights = weightsBytes(nets, adaptation);
+        return of(dir, id, family, nets, List.of(), adaptation, provenance);
+    }
+
+    /** A model of {@code family} with per-position and convolutional networks, built in memory. */
+    public static LoadedModel of(Path dir, String id, String family, List<FixedPointNet> nets,
+                                 List<FixedPointConvNet> convNets, Adaptation adaptation, Map<String, Object> provenance) {
+        byte[] weights = weightsBytes(nets, convNets, adaptation);
         byte[] sha = sha256(weights);
         Map<String, Object> fixedPoint = new LinkedHashMap<>();
         fixedPoint.put("inputs", "integers (pixel values; scaling folded into layer 0)");
@@ -229,15 +254,29 @@ public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPoin
         }
         if (networks.size() == 1) {
             fixedPoint.put("layers", networks.get(0));
-        } else {
+        } else if (!networks.isEmpty()) {
             fixedPoint.put("networks", networks);
+        }
+        if (!convNets.isEmpty()) {
+            List<Map<String, Object>> conv = new ArrayList<>();
+            for (FixedPointConvNet net : convNets) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("inputChannels", net.inputChannels());
+                m.put("outputChannels", net.outputChannels());
+                m.put("operations", net.ops().size());
+                m.put("convolutions", net.ops().stream().filter(o -> o instanceof FixedPointConvNet.Conv).count());
+                m.put("parameters", net.parameterCount());
+                conv.add(m);
+                parameters += net.parameterCount();
+            }
+            fixedPoint.put("convolutionalNetworks", conv);
         }
         if (adaptation != null) {
             fixedPoint.put("adaptation", adaptation.describe());
         }
         ModelManifest manifest = new ModelManifest(id, family, ModelManifest.FORMAT_VERSION, WEIGHTS,
                 HexFormat.of().formatHex(sha), parameters, fixedPoint, provenance);
-        return new LoadedModel(dir, manifest, nets, adaptation, sha);
+        return new LoadedModel(dir, manifest, nets, convNets, adaptation, sha);
     }
 
     static byte[] sha256(byte[] data) {

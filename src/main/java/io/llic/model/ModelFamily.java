@@ -17,6 +17,14 @@ public interface ModelFamily {
     /** Number of networks stored one after another in {@code weights.bin}. */
     int networks();
 
+    /** Number of convolutional networks ({@link FixedPointConvNet}) stored after them. */
+    default int convNetworks() {
+        return 0;
+    }
+
+    /** Checks the convolutional networks read from a model's weights file. */
+    default void checkConv(List<FixedPointConvNet> nets, String where) throws ModelException {}
+
     /** Checks the networks (and adaptation stage, or null) read from a model's weights file. */
     void check(List<FixedPointNet> nets, Adaptation adaptation, String where) throws ModelException;
 

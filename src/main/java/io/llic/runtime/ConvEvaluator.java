@@ -7,7 +7,7 @@ import io.llic.model.FixedPointConvNet;
  * the integers the pure-Java definition ({@link JavaConvEvaluator}) gives, whatever the thread count or
  * device (the determinism contract). Not thread-safe: one instance per thread.
  */
-public interface ConvEvaluator extends AutoCloseable {
+public interface ConvEvaluator extends NetworkEvaluator {
     /**
      * @param input  the input tensor, channel-major ({@code channels x height x width}, row-major planes)
      * @return the output tensor, channel-major, of {@code net.outputChannels()} planes of
@@ -17,9 +17,13 @@ public interface ConvEvaluator extends AutoCloseable {
 
     FixedPointConvNet net();
 
-    /** A short description for logs and benchmarks. */
-    String description();
+    @Override
+    default long[] planes(long[] input, int height, int width) {
+        return evaluate(input, height, width);
+    }
 
     @Override
-    void close();
+    default void evaluate(long[] inputs, int count, long[] outputs) {
+        throw new UnsupportedOperationException(description() + " evaluates whole planes, not positions");
+    }
 }

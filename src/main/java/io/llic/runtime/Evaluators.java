@@ -1,6 +1,7 @@
 package io.llic.runtime;
 
 import ai.djl.Device;
+import io.llic.model.FixedPointConvNet;
 import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import java.util.List;
@@ -32,13 +33,35 @@ public final class Evaluators {
      * @param device  a DJL device name ("cpu", "gpu0", ...); ignored by the java engine
      * @param threads threads for one evaluation (0 = engine default)
      */
-    /** One evaluator per network of {@code model}, in {@link LoadedModel#nets()} order (closed by the caller). */
+    /**
+     * One evaluator per network of {@code model}, in plan numbering ({@link LoadedModel#nets()}, then
+     * {@link LoadedModel#convNets()}; closed by the caller).
+     */
     public static List<NetworkEvaluator> forModel(String engine, LoadedModel model, String device, int threads) {
         List<NetworkEvaluator> list = new java.util.ArrayList<>();
         for (FixedPointNet net : model.nets()) {
             list.add(create(engine, net, device, threads));
         }
+        for (FixedPointConvNet net : model.convNets()) {
+            list.add(createConv(engine, net, threads));
+        }
         return List.copyOf(list);
+    }
+
+    /**
+     * An evaluator of a convolutional network. DJL runs it on the CPU whatever the device: cuDNN's
+     * float64 convolutions may use FFT or Winograd algorithms, whose results are not exact, and no GPU
+     * path has been verified bit-exact yet.
+     */
+    public static ConvEvaluator createConv(String engine, FixedPointConvNet net, int threads) {
+        return switch (engine) {
+            case DJL -> {
+                offlineByDefault();
+                yield new DjlConvEvaluator(net, threads);
+            }
+            case JAVA -> new JavaConvEvaluator(net);
+            default -> throw new IllegalArgumentException("unknown engine '" + engine + "' (known: " + ENGINES + ")");
+        };
     }
 
     /**

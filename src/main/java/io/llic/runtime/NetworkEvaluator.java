@@ -13,6 +13,17 @@ public interface NetworkEvaluator extends AutoCloseable {
      */
     void evaluate(long[] inputs, int count, long[] outputs);
 
+    /**
+     * Evaluates a convolutional network on one image's planes ({@link ConvEvaluator}); a per-position
+     * network has none.
+     *
+     * @param input channel-major planes of {@code height x width}
+     * @return the output tensor, channel-major
+     */
+    default long[] planes(long[] input, int height, int width) {
+        throw new UnsupportedOperationException(description() + " evaluates per position, not whole planes");
+    }
+
     /** A short description for logs and benchmarks, e.g. "djl-pytorch(cpu,2 threads)". */
     String description();
 

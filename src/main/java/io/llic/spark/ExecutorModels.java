@@ -156,6 +156,9 @@ final class ExecutorModels {
             for (FixedPointNet net : model.nets()) {
                 ev.add(Evaluators.sharedDjl(net, djlDevice, threads));
             }
+            for (io.llic.model.FixedPointConvNet net : model.convNets()) {
+                ev.add(Evaluators.createConv(Evaluators.DJL, net, threads));
+            }
         } catch (RuntimeException | LinkageError e) {
             ev.forEach(NetworkEvaluator::close);
             throw e;

@@ -189,13 +189,15 @@ public final class TrainJob {
         }
         // export and measure what quantisation costs
         List<FixedPointNet> fixed;
+        List<io.llic.model.FixedPointConvNet> conv;
         try {
             fixed = family.export(last.config(), exported);
+            conv = family.exportConv(last.config(), exported);
         } catch (ModelException e) {
             throw new IOException("fixed-point export failed: " + e.getMessage(), e);
         }
         TrainMeasurement.Measured measuredAll = TrainMeasurement.measure(valRdd != null ? valRdd : trainRdd, valRdd != null ? "validation images"
-                : "training images (no validation set)", last.config(), exported, fixed, last.config().measurePixels(),
+                : "training images (no validation set)", last.config(), exported, fixed, conv, last.config().measurePixels(),
                 "on".equals(last.config().adaptation()) && family.adaptive());
         Map<String, Object> measured = measuredAll.figures();
         Map<String, Object> provenance = new LinkedHashMap<>();
@@ -215,7 +217,7 @@ public final class TrainJob {
         provenance.put("export", exportChoice);
         provenance.put("quantisation", measured);
         provenance.put("master", spark.sparkContext().master());
-        LoadedModel model = writeModel(fs, out, run.modelId(), run.family(), fixed, measuredAll.adaptation(), provenance);
+        LoadedModel model = writeModel(fs, out, run.modelId(), run.family(), fixed, conv, measuredAll.adaptation(), provenance);
         Jobs.writeText(fs, new Path(out, "train_log.tsv"), TrainReports.trainLog(last));
         // the training state beside the model, so that a later run on any machine continues it
         Jobs.writeBytes(fs, new Path(out, CheckpointStore.TRAINING_DIR + "/" + CheckpointStore.FINAL_CHECKPOINT), last.toBytes());
@@ -238,8 +240,10 @@ public final class TrainJob {
     }
 
     private static LoadedModel writeModel(FileSystem fs, Path out, String id, String family, List<FixedPointNet> nets,
-                                          Adaptation adaptation, Map<String, Object> provenance) throws IOException {
-        LoadedModel model = LoadedModel.of(java.nio.file.Path.of(out.toString()), id, family, nets, adaptation, provenance);
+                                          List<io.llic.model.FixedPointConvNet> conv, Adaptation adaptation,
+                                          Map<String, Object> provenance) throws IOException {
+        LoadedModel model = LoadedModel.of(java.nio.file.Path.of(out.toString()), id, family, nets, conv, adaptation,
+                provenance);
         LoadedModel.ModelBytes files = model.toFiles();
         Jobs.writeBytes(fs, new Path(out, LoadedModel.WEIGHTS), files.weights());
         Jobs.writeBytes(fs, new Path(out, LoadedModel.MANIFEST), files.manifest());

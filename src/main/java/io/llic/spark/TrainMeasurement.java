@@ -46,9 +46,9 @@ final class TrainMeasurement {
      * the same images, and then the file bits with it.
      */
     static Measured measure(JavaRDD<TrainData.Loaded> rdd, String what, TrainConfig config, double[] params, List<FixedPointNet> fixed,
-                            long maxPixels, boolean adapt) throws IOException {
+                            List<io.llic.model.FixedPointConvNet> conv, long maxPixels, boolean adapt) throws IOException {
         LoadedModel.ModelBytes bytes = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", config.family(), fixed,
-                null, Map.of()).toFiles();
+                conv, null, Map.of()).toFiles();
         List<Tuple2<String, Long>> all = rdd.filter(l -> l.image() != null)
                 .map(l -> new Tuple2<>(l.image().id(), l.image().pixels())).collect();
         List<Tuple2<String, Long>> sorted = new ArrayList<>(all);
@@ -125,7 +125,7 @@ final class TrainMeasurement {
         if (adapt) {
             // pass 2: the files the shipped model (with its calibrated adaptation stage) writes
             LoadedModel.ModelBytes shipped = LoadedModel.of(java.nio.file.Path.of("measure"), "measure", config.family(), fixed,
-                    adaptation, Map.of()).toFiles();
+                    conv, adaptation, Map.of()).toFiles();
             // {predicted bits, file bits} per schedule, the default first
             List<double[]> files = images.map(l -> {
                 TrainImage im = l.image();

@@ -45,6 +45,11 @@ public interface TrainableFamily {
     /** The fixed-point networks of float parameters. */
     List<FixedPointNet> export(TrainConfig config, double[] params) throws ModelException;
 
+    /** The fixed-point convolutional networks of float parameters (stored after {@link #export}'s). */
+    default List<io.llic.model.FixedPointConvNet> exportConv(TrainConfig config, double[] params) throws ModelException {
+        return List.of();
+    }
+
     /** The config with the network shape of a released model (for {@code --init} without --hidden/--layers). */
     TrainConfig shapeOf(TrainConfig config, LoadedModel model);
 

@@ -31,6 +31,9 @@ final class RoundTrips {
         for (FixedPointNet net : model.nets()) {
             list.add(djl ? new DjlEvaluator(net, Device.cpu(), threads) : new JavaEvaluator(net, threads));
         }
+        for (io.llic.model.FixedPointConvNet net : model.convNets()) {
+            list.add(djl ? new io.llic.runtime.DjlConvEvaluator(net, threads) : new io.llic.runtime.JavaConvEvaluator(net));
+        }
         return list;
     }
 

@@ -203,6 +203,171 @@ public final class L3CStructure {
         return n;
     }
 
+    /** Initial sigmas of the image's and the latents' mixture components (on the 1/255 scale). */
+    static final double IMAGE_SIGMA = 0.05;
+    static final double LATENT_SIGMA = 2.0 / 255;
+
+    /**
+     * Random initial parameters: He-initialised convolutions (the second conv of each residual block
+     * scaled by 0.1, so that the network starts near its skips, the parameter heads by 0.01), biases
+     * drawn with deviation 0.1 (with zero biases, all-zero latents would make every activation 0 and
+     * every ReLU's gradient 0, so nothing would ever reach the encoders), and the heads' biases set:
+     * sigmas that cover the values, image means at mid-grey, latent means at the centre level. The
+     * encoders' latent convs are He-initialised unscaled, so that the latents take several levels from
+     * the start.
+     */
+    public double[] initial(long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        double[] p = new double[parameters()];
+        for (int net = 0; net < NETWORKS; net++) {
+            int at = offset(net);
+            List<Op> ops = template(net);
+            int last = -1;
+            for (int k = 0; k < ops.size(); k++) {
+                if (ops.get(k) instanceof Conv) {
+                    last = k;
+                }
+            }
+            for (int k = 0; k < ops.size(); k++) {
+                if (!(ops.get(k) instanceof Conv c)) {
+                    continue;
+                }
+                boolean residual = k + 1 < ops.size() && ops.get(k + 1) instanceof Add;
+                double gain = k == last ? (net <= E3 ? 1 : 0.01) : residual ? 0.1 : 1;
+                double scale = Math.sqrt(2.0 / (c.in() * c.kernel() * c.kernel())) * gain;
+                for (int i = 0; i < c.weights().length; i++) {
+                    p[at + i] = r.nextGaussian() * scale;
+                }
+                at += c.weights().length;
+                for (int i = 0; i < c.bias().length; i++) {
+                    p[at + i] = k == last ? 0 : r.nextGaussian() * 0.1;
+                }
+                if (k == last && net >= D3) {
+                    for (int ch = 0; ch < (net == D1 ? 3 : Z); ch++) {
+                        for (int m = 0; m < MIXTURES; m++) {
+                            p[at + zParam(ch, MEAN, m)] = net == D1 ? 0.5 : CENTRE / 255.0;
+                            p[at + zParam(ch, SIGMA, m)] = net == D1 ? IMAGE_SIGMA : LATENT_SIGMA;
+                        }
+                    }
+                }
+                at += c.bias().length;
+            }
+        }
+        return p;
+    }
+
+    /** Fraction bits of the weights of a conv from {@code in} to {@code out} fraction bits. */
+    static int weightFraction(int in, int out) {
+        return Math.max(14, out - in + 8);
+    }
+
+    /** Feature clips: 1024 in float, never reached by a trained network (its values stay far below). */
+    static final int FEATURE_CLIP_BITS = 10;
+
+    /**
+     * The six fixed-point networks of float parameters (every conv's weights then bias, network after
+     * network, as training orders them). Each tensor has a number of fraction bits: the inputs' (image
+     * 7, latents 4), features {@value #FEATURE_FRACTION}; a conv from F_in to F_out fraction bits keeps
+     * its weights with W = max(14, F_out - F_in + 8) fraction bits, its bias with F_in + W, and shifts
+     * by F_in + W - F_out. Input bounds chain: each network's feature inputs are bounded by what the
+     * network before it can output.
+     */
+    public List<FixedPointConvNet> export(double[] params) throws io.llic.model.ModelException {
+        if (params.length != parameters()) {
+            throw new io.llic.model.ModelException("an l3c model of " + channels + " channels and " + blocks
+                    + " blocks has " + parameters() + " parameters, not " + params.length);
+        }
+        FixedPointConvNet[] out = new FixedPointConvNet[NETWORKS];
+        for (int net = 0; net < NETWORKS; net++) {
+            int n = inputChannels(net);
+            long[] bounds = new long[n];
+            for (int c = 0; c < n; c++) {
+                bounds[c] = switch (net) {
+                    case E1 -> 255;
+                    case E2 -> featureBound(out[E1], c);
+                    case E3 -> featureBound(out[E2], c);
+                    case D3 -> CENTRE;
+                    case D2 -> c < Z ? CENTRE : featureBound(out[D3], c - Z);
+                    default -> c < Z ? CENTRE : featureBound(out[D2], c - Z);
+                };
+            }
+            out[net] = exportNet(net, params, offset(net), bounds);
+        }
+        return List.of(out);
+    }
+
+    private static long featureBound(FixedPointConvNet from, int channel) {
+        return from.bounds(from.ops().size())[channel];
+    }
+
+    private FixedPointConvNet exportNet(int net, double[] params, int at, long[] bounds) throws io.llic.model.ModelException {
+        List<Op> template = template(net);
+        List<int[]> fractions = new ArrayList<>();
+        fractions.add(inputFractions(net));
+        List<Op> ops = new ArrayList<>();
+        int last = -1;
+        for (int k = 0; k < template.size(); k++) {
+            if (template.get(k) instanceof Conv) {
+                last = k;
+            }
+        }
+        for (int k = 0; k < template.size(); k++) {
+            Op op = template.get(k);
+            int[] f;
+            if (op instanceof Conv c) {
+                int[] in = fractions.get(c.src());
+                int fi = in[0];
+                for (int v : in) {
+                    if (v != fi) {
+                        throw new IllegalStateException("conv " + k + " of " + NAMES[net] + " mixes fraction bits");
+                    }
+                }
+                int fo = k == last ? (net <= E3 ? LATENT_FRACTION : PARAM_FRACTION) : FEATURE_FRACTION;
+                int wf = weightFraction(fi, fo);
+                long[] w = new long[c.weights().length];
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = Math.round(Math.scalb(params[at + i], wf));
+                }
+                at += w.length;
+                long[] b = new long[c.out()];
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = Math.round(Math.scalb(params[at + i], fi + wf));
+                }
+                at += b.length;
+                long clip = k == last ? (net <= E3 ? 1L << (LATENT_FRACTION + CENTRE) : io.llic.prob.MixtureCdf.MAX_PARAM)
+                        : 1L << (fo + FEATURE_CLIP_BITS);
+                ops.add(new Conv(c.src(), c.in(), c.out(), c.kernel(), c.stride(), c.dilation(), w, b, fi + wf - fo,
+                        c.activation(), clip));
+                f = new int[c.out()];
+                java.util.Arrays.fill(f, fo);
+            } else {
+                ops.add(op);
+                if (op instanceof Add a) {
+                    if (!java.util.Arrays.equals(fractions.get(a.a()), fractions.get(a.b()))) {
+                        throw new IllegalStateException("add " + k + " of " + NAMES[net] + " mixes fraction bits");
+                    }
+                    f = fractions.get(a.a());
+                } else if (op instanceof Shuffle p) {
+                    f = java.util.Arrays.copyOf(fractions.get(p.src()), fractions.get(p.src()).length / 4);
+                } else if (op instanceof Concat c) {
+                    int[] x = fractions.get(c.a());
+                    int[] y = fractions.get(c.b());
+                    f = java.util.Arrays.copyOf(x, x.length + y.length);
+                    System.arraycopy(y, 0, f, x.length, y.length);
+                } else {
+                    Slice sl = (Slice) op;
+                    f = java.util.Arrays.copyOfRange(fractions.get(sl.src()), sl.from(), sl.to());
+                }
+            }
+            fractions.add(f);
+        }
+        try {
+            return new FixedPointConvNet(bounds, ops);
+        } catch (io.llic.model.ModelException e) {
+            throw new io.llic.model.ModelException("network " + NAMES[net] + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The latent symbol (0..24) of an E output u in symbol units with {@link #LATENT_FRACTION} fraction bits. */
     public static int symbol(long u) {
         long s = (u + (1L << (LATENT_FRACTION - 1))) >> LATENT_FRACTION;

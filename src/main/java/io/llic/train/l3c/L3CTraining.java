@@ -1,6 +1,7 @@
 package io.llic.train.l3c;
 
 import io.llic.image.RgbImage;
+import io.llic.model.FixedPointConvNet;
 import io.llic.model.FixedPointConvNet.Conv;
 import io.llic.model.FixedPointConvNet.Op;
 import io.llic.model.FixedPointNet;
@@ -14,7 +15,6 @@ import io.llic.train.TrainImage;
 import io.llic.train.TrainableFamily;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Random;
 
 /**
  * Training of the l3c family: {@link L3CStructure} of {@code --hidden} channels and {@code --layers}
@@ -22,9 +22,6 @@ import java.util.Random;
  */
 public final class L3CTraining implements TrainableFamily {
     public static final String FAMILY = "l3c";
-    /** Initial sigmas of the image's and the latents' mixture components (on the 1/255 scale). */
-    static final double IMAGE_SIGMA = 0.05;
-    static final double LATENT_SIGMA = 2.0 / 255;
 
     @Override
     public String name() {
@@ -61,53 +58,10 @@ public final class L3CTraining implements TrainableFamily {
         return structure(config).parameters();
     }
 
-    /**
-     * He-initialised convolutions (the second conv of each residual block and the parameter heads
-     * scaled down, so that the network starts near its skips), zero biases except the heads': sigmas
-     * that cover the values, image means at mid-grey, latent means at the centre level.
-     */
+    /** {@link L3CStructure#initial}. */
     @Override
     public double[] init(TrainConfig config) {
-        L3CStructure s = structure(config);
-        Random r = new Random(config.seed());
-        double[] p = new double[s.parameters()];
-        for (int net = 0; net < L3CStructure.NETWORKS; net++) {
-            int at = s.offset(net);
-            List<Op> ops = s.template(net);
-            for (int k = 0; k < ops.size(); k++) {
-                if (!(ops.get(k) instanceof Conv c)) {
-                    continue;
-                }
-                boolean last = k == lastConv(ops);
-                boolean residual = k + 1 < ops.size() && ops.get(k + 1) instanceof io.llic.model.FixedPointConvNet.Add;
-                double scale = Math.sqrt(2.0 / (c.in() * c.kernel() * c.kernel())) * (last ? 0.01 : residual ? 0.1 : 1);
-                for (int i = 0; i < c.weights().length; i++) {
-                    p[at + i] = r.nextGaussian() * scale;
-                }
-                at += c.weights().length;
-                if (last && net >= L3CStructure.D3) {
-                    for (int ch = 0; ch < (net == L3CStructure.D1 ? 3 : L3CStructure.Z); ch++) {
-                        for (int m = 0; m < L3CStructure.MIXTURES; m++) {
-                            int mean = L3CStructure.zParam(ch, L3CStructure.MEAN, m);
-                            int sigma = L3CStructure.zParam(ch, L3CStructure.SIGMA, m);
-                            p[at + mean] = net == L3CStructure.D1 ? 0.5 : L3CStructure.CENTRE / 255.0;
-                            p[at + sigma] = net == L3CStructure.D1 ? IMAGE_SIGMA : LATENT_SIGMA;
-                        }
-                    }
-                }
-                at += c.bias().length;
-            }
-        }
-        return p;
-    }
-
-    private static int lastConv(List<Op> ops) {
-        for (int k = ops.size() - 1; k >= 0; k--) {
-            if (ops.get(k) instanceof Conv) {
-                return k;
-            }
-        }
-        return -1;
+        return structure(config).initial(config.seed());
     }
 
     @Override
@@ -125,10 +79,15 @@ public final class L3CTraining implements TrainableFamily {
         return new L3CLoss(structure(config), threads, device);
     }
 
+    /** l3c has no per-position networks: everything is in {@link #exportConv}. */
     @Override
-    public List<FixedPointNet> export(TrainConfig config, double[] params) throws ModelException {
-        throw new ModelException("the l3c family's fixed-point export is not built yet: its checkpoints resume with"
-                + " --resume once it is");
+    public List<FixedPointNet> export(TrainConfig config, double[] params) {
+        return List.of();
+    }
+
+    @Override
+    public List<FixedPointConvNet> exportConv(TrainConfig config, double[] params) throws ModelException {
+        return structure(config).export(params);
     }
 
     @Override

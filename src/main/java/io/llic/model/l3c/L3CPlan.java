@@ -1,0 +1,358 @@
+package io.llic.model.l3c;
+
+import io.llic.image.RgbImage;
+import io.llic.model.CodingPlan;
+import io.llic.prob.CdfTable;
+import io.llic.prob.IntCdf;
+import io.llic.prob.MixtureCdf;
+import io.llic.prob.UniformCdf;
+
+/**
+ * How the l3c family codes an image (ALGORITHMS.md C.3), as a {@link CodingPlan} of plane steps. The
+ * image is zero-padded at the bottom and right to multiples of 8 (the padding is implied by the
+ * header's size, never coded); z(s) has a 2^s-th of the padded size.
+ *
+ * <p>Steps of a decoder: (0) z3 with the uniform distribution over 25 levels, no network; (1) D3 on
+ * z3 gives f3 and the mixtures of z2, which is coded; (2) D2 on z2 and f3 gives f2 and z1's mixtures;
+ * (3) D1 on z1 and f2 gives the image's mixtures, and R, G, B of the image's own pixels are coded
+ * (G's and B's means coupled to the true R, G). An encoder first runs E1, E2, E3 (three plane steps
+ * that code nothing) to make the latents. Each (scale, channel) is its own stream: 5 for each latent
+ * plane from z3 down, then R, G, B.
+ */
+public final class L3CPlan implements CodingPlan {
+    public static final String SCHEDULE = "l3c";
+    public static final int STREAMS = 3 * L3CStructure.Z + 3;
+
+    // step kinds
+    private static final int ANALYSE_1 = 0;
+    private static final int ANALYSE_2 = 1;
+    private static final int ANALYSE_3 = 2;
+    private static final int Z3 = 3;
+    private static final int Z2 = 4;
+    private static final int Z1 = 5;
+    private static final int IMAGE = 6;
+
+    private final L3CStructure shape;
+    private final int nets;
+    private final int[] kinds;
+    private final int width;
+    private final int height;
+    private final int paddedWidth;
+    private final int paddedHeight;
+    private final byte[][] rgb;         // the padded image, per channel
+    private final int[][] latent;       // z1, z2, z3: symbols 0..24, channel-major planes
+    private long[] f1;                  // E1's features (encoding), E2's input
+    private long[] f2;                  // E2's features
+    private long[] g;                   // D(s)'s features f(s), the next D's input
+    private final MixtureCdf latentCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
+    private final MixtureCdf imageCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
+    private final UniformCdf uniform = new UniformCdf(L3CStructure.LEVELS);
+    private final long[] coupling = new long[L3CStructure.MIXTURES];
+
+    /**
+     * @param nets index of the first convolutional network in plan numbering (the model's per-position
+     *             networks come first; l3c has none)
+     */
+    private L3CPlan(L3CStructure shape, int nets, int width, int height, RgbImage image) {
+        this.shape = shape;
+        this.nets = nets;
+        this.width = width;
+        this.height = height;
+        this.paddedWidth = pad(width);
+        this.paddedHeight = pad(height);
+        this.kinds = image != null ? new int[] {ANALYSE_1, ANALYSE_2, ANALYSE_3, Z3, Z2, Z1, IMAGE}
+                : new int[] {Z3, Z2, Z1, IMAGE};
+        int plane = paddedWidth * paddedHeight;
+        rgb = new byte[3][plane];
+        latent = new int[3][];
+        for (int s = 1; s <= 3; s++) {
+            latent[s - 1] = new int[L3CStructure.Z * (paddedWidth >> s) * (paddedHeight >> s)];
+        }
+        if (image != null) {
+            byte[] samples = image.samples();
+            for (int r = 0; r < height; r++) {
+                for (int c = 0; c < width; c++) {
+                    for (int ch = 0; ch < 3; ch++) {
+                        rgb[ch][r * paddedWidth + c] = samples[(r * width + c) * 3 + ch];
+                    }
+                }
+            }
+        }
+        imageCdf.range(0, 256);
+        latentCdf.range(0, L3CStructure.LEVELS);
+    }
+
+    public static L3CPlan encoding(L3CStructure shape, int nets, RgbImage image) {
+        return new L3CPlan(shape, nets, image.width(), image.height(), image);
+    }
+
+    public static L3CPlan decoding(L3CStructure shape, int nets, int width, int height) {
+        return new L3CPlan(shape, nets, width, height, null);
+    }
+
+    /** A side padded up to a multiple of 8. */
+    public static int pad(int side) {
+        return (side + 7) / 8 * 8;
+    }
+
+    @Override
+    public String schedule() {
+        return SCHEDULE;
+    }
+
+    @Override
+    public int steps() {
+        return kinds.length;
+    }
+
+    @Override
+    public int maxPositions() {
+        return Math.max(width * height, (paddedWidth >> 1) * (paddedHeight >> 1));
+    }
+
+    /** Scale (1, 2, 3) of a latent step's symbols. */
+    private static int scale(int kind) {
+        return kind == Z3 ? 3 : kind == Z2 ? 2 : 1;
+    }
+
+    @Override
+    public int positions(int step, int[] out) {
+        int kind = kinds[step];
+        if (kind <= ANALYSE_3) {
+            return 0;
+        }
+        if (kind == IMAGE) {
+            for (int r = 0, n = 0; r < height; r++) {
+                for (int c = 0; c < width; c++) {
+                    out[n++] = r * paddedWidth + c;
+                }
+            }
+            return width * height;
+        }
+        int s = scale(kind);
+        int count = (paddedWidth >> s) * (paddedHeight >> s);
+        for (int i = 0; i < count; i++) {
+            out[i] = i;
+        }
+        return count;
+    }
+
+    @Override
+    public int network(int step) {
+        return switch (kinds[step]) {
+            case ANALYSE_1 -> nets + L3CStructure.E1;
+            case ANALYSE_2 -> nets + L3CStructure.E2;
+            case ANALYSE_3 -> nets + L3CStructure.E3;
+            case Z3 -> -1;
+            case Z2 -> nets + L3CStructure.D3;
+            case Z1 -> nets + L3CStructure.D2;
+            default -> nets + L3CStructure.D1;
+        };
+    }
+
+    @Override
+    public boolean planeStep(int step) {
+        return kinds[step] != Z3;
+    }
+
+    @Override
+    public int[] planeSize(int step) {
+        int s = switch (kinds[step]) {
+            case ANALYSE_1 -> 0;
+            case ANALYSE_2 -> 1;
+            case ANALYSE_3 -> 2;
+            case Z2 -> 3;
+            case Z1 -> 2;
+            default -> 1;
+        };
+        return new int[] {paddedHeight >> s, paddedWidth >> s};
+    }
+
+    @Override
+    public long[] planeInput(int step) {
+        int kind = kinds[step];
+        switch (kind) {
+            case ANALYSE_1 -> {
+                int plane = paddedWidth * paddedHeight;
+                long[] x = new long[3 * plane];
+                for (int ch = 0; ch < 3; ch++) {
+                    for (int i = 0; i < plane; i++) {
+                        x[ch * plane + i] = rgb[ch][i] & 0xFF;
+                    }
+                }
+                return x;
+            }
+            case ANALYSE_2 -> {
+                return f1;
+            }
+            case ANALYSE_3 -> {
+                return f2;
+            }
+            case Z2 -> {
+                return centred(latent[2], null);
+            }
+            case Z1 -> {
+                return centred(latent[1], g);
+            }
+            default -> {
+                return centred(latent[0], g);
+            }
+        }
+    }
+
+    /** The latent symbols minus the centre level, then the features {@code features} (if any) after them. */
+    private static long[] centred(int[] symbols, long[] features) {
+        long[] x = new long[symbols.length + (features == null ? 0 : features.length)];
+        for (int i = 0; i < symbols.length; i++) {
+            x[i] = symbols[i] - L3CStructure.CENTRE;
+        }
+        if (features != null) {
+            System.arraycopy(features, 0, x, symbols.length, features.length);
+        }
+        return x;
+    }
+
+    @Override
+    public void planeOutput(int step, long[] tensor, int[] positions, int count, long[] rows) {
+        int kind = kinds[step];
+        int c = shape.channels();
+        if (kind <= ANALYSE_3) {
+            int s = kind - ANALYSE_1 + 1;
+            int plane = (paddedWidth >> s) * (paddedHeight >> s);
+            int zFrom = kind == ANALYSE_3 ? 0 : c * plane;
+            int[] z = latent[s - 1];
+            for (int i = 0; i < z.length; i++) {
+                z[i] = L3CStructure.symbol(tensor[zFrom + i]);
+            }
+            if (kind == ANALYSE_1) {
+                f1 = java.util.Arrays.copyOf(tensor, c * plane);
+            } else if (kind == ANALYSE_2) {
+                f2 = java.util.Arrays.copyOf(tensor, c * plane);
+            }
+            return;
+        }
+        int[] size = planeSize(step);
+        int plane = 4 * size[0] * size[1]; // the outputs have twice the input's height and width
+        int paramsFrom = 0;
+        int params = L3CStructure.RGB_PARAMS;
+        if (kind != IMAGE) {
+            g = java.util.Arrays.copyOf(tensor, c * plane);
+            paramsFrom = c * plane;
+            params = L3CStructure.Z_PARAMS;
+        }
+        for (int p = 0; p < count; p++) {
+            int position = positions[p];
+            for (int k = 0; k < params; k++) {
+                rows[p * params + k] = tensor[paramsFrom + k * plane + position];
+            }
+        }
+    }
+
+    @Override
+    public int inputWidth(int network) {
+        return 0;
+    }
+
+    @Override
+    public int outputWidth(int network) {
+        int net = network - nets;
+        return net == L3CStructure.D1 ? L3CStructure.RGB_PARAMS : net >= L3CStructure.D3 ? L3CStructure.Z_PARAMS : 0;
+    }
+
+    @Override
+    public void inputs(int step, int[] positions, int first, int count, long[] out, int offset) {
+        throw new UnsupportedOperationException("l3c steps are plane steps");
+    }
+
+    @Override
+    public int channels(int step) {
+        int kind = kinds[step];
+        return kind <= ANALYSE_3 ? 0 : kind == IMAGE ? 3 : L3CStructure.Z;
+    }
+
+    @Override
+    public int stream(int step, int channel) {
+        int kind = kinds[step];
+        return kind == IMAGE ? 3 * L3CStructure.Z + channel : (3 - scale(kind)) * L3CStructure.Z + channel;
+    }
+
+    @Override
+    public void beginStep(int step, int count) {
+        currentKind = kinds[step];
+    }
+
+    @Override
+    public IntCdf cdf(int step, int channel, int index, int position, long[] outputs, int offset) {
+        int kind = kinds[step];
+        if (kind == Z3) {
+            return uniform;
+        }
+        if (kind == IMAGE) {
+            long[] cp = null;
+            if (channel > 0) {
+                long r = (rgb[0][position] & 0xFF) - 127;
+                long gr = (rgb[1][position] & 0xFF) - 127;
+                for (int m = 0; m < L3CStructure.MIXTURES; m++) {
+                    coupling[m] = channel == 1
+                            ? outputs[offset + L3CStructure.COUPLING + m] * r
+                            : outputs[offset + L3CStructure.COUPLING + L3CStructure.MIXTURES + m] * r
+                            + outputs[offset + L3CStructure.COUPLING + 2 * L3CStructure.MIXTURES + m] * gr;
+                }
+                cp = coupling;
+            }
+            imageCdf.set(outputs, offset + L3CStructure.rgbParam(channel, L3CStructure.MEAN, 0), outputs,
+                    offset + L3CStructure.rgbParam(channel, L3CStructure.SIGMA, 0), outputs,
+                    offset + L3CStructure.rgbParam(channel, L3CStructure.LOGIT, 0), cp);
+            return imageCdf;
+        }
+        latentCdf.set(outputs, offset + L3CStructure.zParam(channel, L3CStructure.MEAN, 0), outputs,
+                offset + L3CStructure.zParam(channel, L3CStructure.SIGMA, 0), outputs,
+                offset + L3CStructure.zParam(channel, L3CStructure.LOGIT, 0), null);
+        return latentCdf;
+    }
+
+    /** Index of the symbol of channel {@code channel} at {@code position} in the step's latent plane. */
+    private int latentIndex(int kind, int position, int channel) {
+        int s = scale(kind);
+        return channel * (paddedWidth >> s) * (paddedHeight >> s) + position;
+    }
+
+    // the kind of the step being coded (value and put are not told the step)
+    private int currentKind = -1;
+
+    @Override
+    public int value(int position, int channel) {
+        int kind = currentKind;
+        if (kind == IMAGE) {
+            return rgb[channel][position] & 0xFF;
+        }
+        return latent[scale(kind) - 1][latentIndex(kind, position, channel)];
+    }
+
+    @Override
+    public void put(int position, int channel, int symbol) {
+        int kind = currentKind;
+        if (kind == IMAGE) {
+            rgb[channel][position] = (byte) symbol;
+        } else {
+            latent[scale(kind) - 1][latentIndex(kind, position, channel)] = symbol;
+        }
+    }
+
+    @Override
+    public void endStep(int step, int[] positions, int first, int count) {}
+
+    @Override
+    public RgbImage image() {
+        RgbImage out = new RgbImage(width, height);
+        byte[] d = out.samples();
+        for (int r = 0; r < height; r++) {
+            for (int c = 0; c < width; c++) {
+                for (int ch = 0; ch < 3; ch++) {
+                    d[(r * width + c) * 3 + ch] = rgb[ch][r * paddedWidth + c];
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,105 @@
+package io.llic.codec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.llic.TestData;
+import io.llic.format.LlicFile;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import io.llic.model.LoadedModel;
+import io.llic.model.ModelException;
+import io.llic.runtime.NetworkEvaluator;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The l3c family through the shared codec: plane steps, padding, latents, streams, damage. */
+class L3CCodecTest {
+    @TempDir
+    static Path dir;
+    static LoadedModel model;
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        model = TestData.randomL3CModel(dir.resolve("l3c"), 5, 6);
+    }
+
+    /** A Kodak crop whose size is not a multiple of 8: exact on both engines, 1 and 2 threads, any batch. */
+    @Test
+    void aKodakCropRoundTripsEverywhere() throws Exception {
+        RgbImage kodim = PngIo.read(Files.readAllBytes(TestData.kodak().resolve("kodim23.png")));
+        RgbImage crop = kodim.crop(101, 203, 45, 27);
+        byte[] file = RoundTrips.everywhere(model, crop, "l3c");
+        LlicFile parsed = LlicFile.parse(file);
+        assertEquals(18, parsed.chunks().size(), "one stream per (scale, channel): 3 x 5 latents, R, G, B");
+        assertEquals("l3c", LlicFile.readHeader(file).schedule());
+        // the latents really vary, so decoding them wrongly would change D's inputs and the image: E1's
+        // symbols on the padded crop (48 x 32) take many levels
+        long[] x = new long[3 * 48 * 32];
+        for (int r = 0; r < 27; r++) {
+            for (int c = 0; c < 45; c++) {
+                for (int ch = 0; ch < 3; ch++) {
+                    x[(ch * 32 + r) * 48 + c] = crop.get(r, c, ch);
+                }
+            }
+        }
+        long[] e1 = new io.llic.runtime.JavaConvEvaluator(model.convNets().get(io.llic.model.l3c.L3CStructure.E1))
+                .evaluate(x, 32, 48);
+        int plane = 16 * 24;
+        long levels = java.util.Arrays.stream(e1, 6 * plane, e1.length).map(io.llic.model.l3c.L3CStructure::symbol)
+                .distinct().count();
+        assertTrue(levels >= 5, "z1 takes " + levels + " levels");
+    }
+
+    @Test
+    void tinyAndThinImagesRoundTrip() throws Exception {
+        for (int[] wh : new int[][] {{1, 1}, {8, 8}, {9, 3}, {33, 1}, {1, 17}}) {
+            RgbImage image = TestData.syntheticImage(wh[0], wh[1], 7);
+            List<NetworkEvaluator> ev = RoundTrips.evaluators(model, false, 1);
+            try {
+                byte[] file = new Encoder(model, ev, false).encode(image, "l3c", null).file();
+                assertTrue(new Decoder(model, ev, 5).decode(file).image().samePixels(image), wh[0] + "x" + wh[1]);
+            } finally {
+                RoundTrips.close(ev);
+            }
+        }
+    }
+
+    /** Tiles: each tile padded and coded on its own. */
+    @Test
+    void tiledImagesRoundTrip() throws Exception {
+        RgbImage image = TestData.syntheticImage(150, 70, 3);
+        byte[] file = RoundTrips.everywhere(model, image, "l3c", 64);
+        assertEquals(3 * 2 * 18, LlicFile.parse(file).chunks().size());
+    }
+
+    @Test
+    void damageIsACleanError() throws Exception {
+        RgbImage image = TestData.syntheticImage(24, 16, 9);
+        List<NetworkEvaluator> ev = RoundTrips.evaluators(model, false, 1);
+        try {
+            byte[] file = new Encoder(model, ev, false).encode(image, "l3c", null).file();
+            byte[] cut = java.util.Arrays.copyOf(file, file.length - 9);
+            assertThrows(IOException.class, () -> new Decoder(model, ev, 64).decode(cut));
+            assertThrows(IllegalArgumentException.class, () -> new Encoder(model, ev, false).encode(image, "wavefront", null));
+        } finally {
+            RoundTrips.close(ev);
+        }
+    }
+
+    /** A weights file whose networks do not form an l3c structure is refused when loaded. */
+    @Test
+    void aWrongModelIsRefused() throws Exception {
+        LoadedModel other = TestData.randomL3CModel(dir.resolve("other"), 6, 4);
+        List<io.llic.model.FixedPointConvNet> mixed = new java.util.ArrayList<>(model.convNets());
+        mixed.set(io.llic.model.l3c.L3CStructure.D2, other.convNets().get(io.llic.model.l3c.L3CStructure.D2));
+        ModelException e = assertThrows(ModelException.class, () -> new io.llic.model.l3c.L3CFamily().checkConv(mixed, "mixed"));
+        assertTrue(e.getMessage().contains("D2"), e.getMessage());
+    }
+}

@@ -1,0 +1,118 @@
+package io.llic.train.l3c;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.llic.TestData;
+import io.llic.codec.Decoder;
+import io.llic.codec.Encoder;
+import io.llic.image.PngIo;
+import io.llic.image.RgbImage;
+import io.llic.model.LoadedModel;
+import io.llic.model.l3c.L3CFamily;
+import io.llic.model.l3c.L3CStructure;
+import io.llic.runtime.Evaluators;
+import io.llic.runtime.NetworkEvaluator;
+import io.llic.train.Adam;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The l3c family's training pieces: the loss learns, its gradient is the loss's, and export codes what was trained. */
+class L3CTrainTest {
+    static RgbImage kodakCrop(int row, int col, int w, int h) throws Exception {
+        RgbImage kodim = PngIo.read(Files.readAllBytes(TestData.kodak().resolve("kodim05.png")));
+        return kodim.crop(row, col, w, h);
+    }
+
+    static L3CBatch batchOf(RgbImage image) {
+        Iterator<io.llic.train.TrainBatch> it = L3CSampler.strips(image, 1 << 20);
+        return (L3CBatch) it.next();
+    }
+
+    /**
+     * Along the gradient of each network (a unit direction u), the central difference of the loss
+     * equals |g|: the gradient is the loss's, through the decoders and (straight through the rounding)
+     * into the encoders. The step h moves the loss by about one bit, far above float32 noise and small
+     * enough that few latents change level.
+     */
+    @Test
+    void gradientMatchesCentralDifferencesOfTheDecoders() throws Exception {
+        L3CStructure shape = new L3CStructure(4, 1);
+        double[] p = shape.initial(3);
+        L3CBatch batch = batchOf(kodakCrop(100, 200, 32, 32));
+        try (L3CLoss loss = new L3CLoss(shape, 1, "cpu")) {
+            Adam adam = new Adam(p.length);
+            for (int t = 1; t <= 30; t++) {
+                adam.step(p, loss.evaluate(p, batch, 1.0 / batch.subpixels(), true).gradient(), t, 3e-3);
+            }
+            double[] g = loss.evaluate(p, batch, 1.0, true).gradient();
+            for (int net = L3CStructure.D3; net <= L3CStructure.D1; net++) {
+                int from = shape.offset(net);
+                int to = from + shape.parameters(net);
+                double norm = 0;
+                for (int i = from; i < to; i++) {
+                    norm += g[i] * g[i];
+                }
+                norm = Math.sqrt(norm);
+                assertTrue(norm > 0, L3CStructure.NAMES[net] + " has a gradient");
+                double h = 1.0 / norm;
+                double[] up = p.clone();
+                double[] down = p.clone();
+                for (int i = from; i < to; i++) {
+                    up[i] += h * g[i] / norm;
+                    down[i] -= h * g[i] / norm;
+                }
+                double numeric = (loss.evaluate(up, batch, 1, false).bits() - loss.evaluate(down, batch, 1, false).bits()) / (2 * h);
+                assertEquals(norm, numeric, 0.15 * norm, L3CStructure.NAMES[net]);
+            }
+            // the encoders get a gradient too (through the straight-through rounding)
+            for (int net = L3CStructure.E1; net <= L3CStructure.E3; net++) {
+                double norm = 0;
+                for (int i = shape.offset(net); i < shape.offset(net) + shape.parameters(net); i++) {
+                    norm += g[i] * g[i];
+                }
+                assertTrue(norm > 0, L3CStructure.NAMES[net] + " has a gradient");
+            }
+        }
+    }
+
+    /**
+     * A few Adam steps lower the loss; the exported fixed-point networks then code the crop in the bits
+     * the float loss predicts (within 2%), and decode it exactly: ties the padding, the latents' scale,
+     * the coupling, the parameter layout and the fraction bits of export to the codec.
+     */
+    @Test
+    void trainedNetworksExportToTheCodecsBits(@TempDir Path dir) throws Exception {
+        L3CStructure shape = new L3CStructure(8, 1);
+        double[] p = shape.initial(4);
+        RgbImage crop = kodakCrop(64, 320, 61, 37); // padded to 64 x 40: the padding is not coded
+        L3CBatch batch = batchOf(crop);
+        assertEquals(3L * 61 * 37, batch.subpixels());
+        Adam adam = new Adam(p.length);
+        double first;
+        double last;
+        try (L3CLoss loss = new L3CLoss(shape, 1, "cpu")) {
+            first = loss.evaluate(p, batch, 1, false).bits();
+            for (int t = 1; t <= 80; t++) {
+                adam.step(p, loss.evaluate(p, batch, 1.0 / batch.subpixels(), true).gradient(), t, 3e-3);
+            }
+            last = loss.evaluate(p, batch, 1, false).bits();
+        }
+        assertTrue(last < 0.8 * first, "loss fell from " + first + " to " + last);
+        LoadedModel model = LoadedModel.of(dir, "l3c-test", L3CFamily.FAMILY, List.of(), shape.export(p), null, Map.of());
+        List<NetworkEvaluator> ev = Evaluators.forModel(Evaluators.JAVA, model, "cpu", 1);
+        try {
+            Encoder.Result r = new Encoder(model, ev, false).encode(crop, "l3c", null);
+            double predicted = r.stats().predictedBits();
+            assertEquals(last, predicted, 0.02 * predicted, "codec bits vs trained loss");
+            assertTrue(new Decoder(model, ev, 1 << 12).decode(r.file()).image().samePixels(crop));
+        } finally {
+            ev.forEach(NetworkEvaluator::close);
+        }
+    }
+}
