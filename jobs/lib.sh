@@ -20,9 +20,6 @@ export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"
 export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-4294967296}"
 export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-68719476736}"
 export MALLOC_TOP_PAD_="${MALLOC_TOP_PAD_:-268435456}"
-# PyTorch warns on every float32 convolution (l3c training) that NNPACK cannot start on CPUs without
-# it ("Unsupported hardware"): thousands of identical lines a minute; errors still show
-export TORCH_CPP_LOG_LEVEL="${TORCH_CPP_LOG_LEVEL:-ERROR}"
 
 llic_build_if_needed() {
   # built = the jar and the classpath file exist and no source is newer than the jar

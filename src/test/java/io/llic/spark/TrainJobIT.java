@@ -128,6 +128,43 @@ class TrainJobIT {
                 e.getMessage());
     }
 
+    /**
+     * train-job --family l3c: the same job trains L3C's six convolutional networks (straight-through
+     * latents), exports them in fixed point with codec bits that match the float loss, and the model
+     * codes images of any size (padded to multiples of 8) exactly.
+     */
+    @Test
+    void theL3CFamilyTrainsThroughTheSameJob() throws Exception {
+        List<String> args = new ArrayList<>(List.of("--input", input.toString(), "--output", dir.resolve("l3c").toString(),
+                "--family", "l3c", "--crop", "32", "--batch", "4", "--shards", "2", "--hidden", "4", "--layers", "1",
+                "--lr", "3e-3", "--warmup", "2", "--validation", "0.3", "--val-crops", "4", "--val-every", "10",
+                "--checkpoint-every", "10", "--log-seconds", "1", "--steps", "30", "--id", "tiny-l3c"));
+        TrainJob.Result r = TrainJob.train(spark, TrainOptions.parse(args.toArray(String[]::new), 2));
+        assertTrue(r.finished());
+        Path out = dir.resolve("l3c");
+        LoadedModel model = LoadedModel.load(out);
+        assertEquals("l3c", model.manifest().family());
+        assertEquals(0, model.nets().size());
+        assertEquals(6, model.convNets().size());
+        List<String> log = Files.readAllLines(out.resolve("train_log.tsv"));
+        double first = Double.parseDouble(log.get(1).split("\t")[1]);
+        double last = Double.parseDouble(log.get(log.size() - 1).split("\t")[1]);
+        assertTrue(last < first - 0.5, "training loss " + first + " -> " + last);
+        assertTrue(Files.readString(out.resolve("MODEL_CARD.md")).contains("(family l3c)"));
+        JsonNode q = Jobs.JSON.readTree(out.resolve("train_summary.json").toFile()).get("quantisation");
+        assertTrue(Math.abs(q.get("fixedPointPredictedBpp").asDouble() / q.get("floatBpp").asDouble() - 1) < 0.03, q.toString());
+        assertTrue(q.get("fileBpp").asDouble() > 0, q.toString());
+        List<NetworkEvaluator> ev = Evaluators.forModel(Evaluators.JAVA, model, "cpu", 1);
+        try {
+            for (RgbImage image : List.of(crops.get(3), crops.get(4).crop(3, 5, 61, 43))) {
+                Encoder.Result enc = new Encoder(model, ev, false).encode(image, "l3c", null);
+                assertTrue(new Decoder(model, ev, 4096).decode(enc.file()).image().samePixels(image));
+            }
+        } finally {
+            ev.forEach(NetworkEvaluator::close);
+        }
+    }
+
     @Test
     void aShortRunLowersTheLossAndWritesAUsableModel() throws Exception {
         // from (left + above) / 2, so that 40 steps have a large, checkable effect
