@@ -85,7 +85,11 @@ public final class FixedPointConvNet {
 
         /** The shared definition of one output value from its accumulator. */
         public long finish(long acc) {
-            long y = acc >> shift;
+            return activate(acc >> shift);
+        }
+
+        /** The activation and clip of an already shifted (floored) value {@code y = floor(acc / 2^shift)}. */
+        public long activate(long y) {
             if (y < 0) {
                 if (activation == RELU) {
                     y = 0;

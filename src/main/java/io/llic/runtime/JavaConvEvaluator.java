@@ -16,10 +16,24 @@ import io.llic.model.FixedPointConvNet.Slice;
  * definition's.
  */
 public final class JavaConvEvaluator implements ConvEvaluator {
+    /** How one convolution is computed: the definition in Java, or another exact kernel. */
+    interface Kernel {
+        /** Output tensor of {@code c} (op {@code k}) on {@code x} ({@code hi x wi} planes), {@code ho x wo} planes. */
+        long[] conv(int k, Conv c, long[] x, int hi, int wi, int ho, int wo);
+    }
+
     private final FixedPointConvNet net;
+    private final Kernel kernel;
 
     public JavaConvEvaluator(FixedPointConvNet net) {
         this.net = net;
+        this.kernel = (k, c, x, hi, wi, ho, wo) -> conv(c, x, hi, wi, ho, wo);
+    }
+
+    /** The same walk over the operations, with convolutions computed by {@code kernel}. */
+    JavaConvEvaluator(FixedPointConvNet net, Kernel kernel) {
+        this.net = net;
+        this.kernel = kernel;
     }
 
     @Override
@@ -53,7 +67,7 @@ public final class JavaConvEvaluator implements ConvEvaluator {
             if (op instanceof Conv c) {
                 h[t] = (h[c.src()] + c.stride() - 1) / c.stride();
                 w[t] = (w[c.src()] + c.stride() - 1) / c.stride();
-                tensors[t] = conv(c, tensors[c.src()], h[c.src()], w[c.src()], h[t], w[t]);
+                tensors[t] = kernel.conv(k, c, tensors[c.src()], h[c.src()], w[c.src()], h[t], w[t]);
             } else if (op instanceof Add a) {
                 h[t] = h[a.a()];
                 w[t] = w[a.a()];
