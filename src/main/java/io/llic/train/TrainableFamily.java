@@ -62,6 +62,14 @@ public interface TrainableFamily {
      */
     List<String> starts();
 
+    /**
+     * Whether a step whose gradient has NaN, infinite or huge elements is skipped (no update) rather
+     * than applied with those elements clamped.
+     */
+    default boolean skipsNonFiniteSteps() {
+        return false;
+    }
+
     /** Whether exported models can carry the adaptation-while-coding stage. */
     boolean adaptive();
 }

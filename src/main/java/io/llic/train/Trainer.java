@@ -118,6 +118,14 @@ public final class Trainer {
             GradientSum g = backend.gradient(params, t);
             windowGradientSeconds += (System.nanoTime() - g0) / 1e9;
             windowShardSeconds += g.meanShardSeconds();
+            if (g.clamped() > 0 && TrainableFamilies.byName(config.family()).skipsNonFiniteSteps()) {
+                // no update from a step whose gradient broke down: clamped elements would still move
+                // Adam's moments by the limit, and a family whose loss can overflow (l3c) then diverges
+                LOG.warn("step {}: {} gradient elements were NaN, infinite or huge: step skipped (no update)", t,
+                        g.clamped());
+                step = t;
+                continue;
+            }
             if (g.clamped() > 0) {
                 LOG.warn("step {}: {} gradient elements were NaN, infinite or huge and were clamped", t, g.clamped());
             }

@@ -224,6 +224,40 @@ class TrainCoreTest {
         };
     }
 
+    /**
+     * A gradient with infinite elements: the causal family clamps them and moves; the l3c family skips
+     * the step, so three such steps leave its parameters exactly where they started.
+     */
+    @Test
+    void nonFiniteGradientsAreClampedOrSkippedAsTheFamilySays() {
+        for (String family : List.of("causal", "l3c")) {
+            TrainConfig config = new TrainConfig(family, List.of("x"), List.of(1), 4, 1, 8, 6, 2, 3e-3, "cosine", 1e-4, 2,
+                    3, 7, 0, 0, 0, 2);
+            Trainer.Backend broken = new Trainer.Backend() {
+                @Override
+                public GradientSum gradient(double[] params, long step) {
+                    double[] g = new double[params.length];
+                    java.util.Arrays.fill(g, 0.5);
+                    g[0] = Double.POSITIVE_INFINITY;
+                    return GradientSum.of(new LossModel.Result(100, 10, g));
+                }
+
+                @Override
+                public GradientSum validate(double[] params) {
+                    return GradientSum.of(new LossModel.Result(100, 10, null));
+                }
+            };
+            Checkpoint start = Trainer.start(config);
+            Checkpoint end = new Trainer(broken, c -> { }).run(start, Trainer.Budget.none()).last();
+            assertEquals(3, end.step(), family);
+            if (family.equals("l3c")) {
+                assertArrayEquals(start.params(), end.params(), "l3c skips the steps");
+            } else {
+                assertFalse(java.util.Arrays.equals(start.params(), end.params()), "causal clamps and moves");
+            }
+        }
+    }
+
     @Test
     void aShortRunLowersTheLoss() {
         TrainConfig config = config(60);

@@ -265,6 +265,18 @@ public final class L3CStructure {
     static final int FEATURE_CLIP_BITS = 10;
 
     /**
+     * The clip of a conv's outputs as a float value (training applies it too): features 2^10, latents
+     * 2^12 symbol units, mixture parameters 2^12 (the largest the CDF arithmetic takes, 2^36 at 24
+     * fraction bits).
+     */
+    public static double clipInFloat(int net, boolean lastConv) {
+        if (!lastConv) {
+            return 1 << FEATURE_CLIP_BITS;
+        }
+        return net <= E3 ? 1 << CENTRE : Math.scalb((double) io.llic.prob.MixtureCdf.MAX_PARAM, -PARAM_FRACTION);
+    }
+
+    /**
      * The six fixed-point networks of float parameters (every conv's weights then bias, network after
      * network, as training orders them). Each tensor has a number of fraction bits: the inputs' (image
      * 7, latents 4), features {@value #FEATURE_FRACTION}; a conv from F_in to F_out fraction bits keeps
@@ -334,8 +346,7 @@ public final class L3CStructure {
                     b[i] = Math.round(Math.scalb(params[at + i], fi + wf));
                 }
                 at += b.length;
-                long clip = k == last ? (net <= E3 ? 1L << (LATENT_FRACTION + CENTRE) : io.llic.prob.MixtureCdf.MAX_PARAM)
-                        : 1L << (fo + FEATURE_CLIP_BITS);
+                long clip = Math.round(Math.scalb(clipInFloat(net, k == last), fo));
                 ops.add(new Conv(c.src(), c.in(), c.out(), c.kernel(), c.stride(), c.dilation(), w, b, fi + wf - fo,
                         c.activation(), clip));
                 f = new int[c.out()];

@@ -46,6 +46,7 @@ public final class L3CLoss implements FamilyLoss {
     private final NDManager base;
     private final int threads;
     private final List<List<Op>> templates = new ArrayList<>();
+    private final int[] lastConv = new int[L3CStructure.NETWORKS];
 
     /** @param threads PyTorch intra-op threads (0 keeps the engine's setting); @param device "cpu", "gpu0", ... */
     public L3CLoss(L3CStructure shape, int threads, String device) {
@@ -54,6 +55,11 @@ public final class L3CLoss implements FamilyLoss {
         this.base = NDManager.newBaseManager(Device.fromName(device), "PyTorch");
         for (int net = 0; net < L3CStructure.NETWORKS; net++) {
             templates.add(shape.template(net));
+            for (int k = 0; k < templates.get(net).size(); k++) {
+                if (templates.get(net).get(k) instanceof Conv) {
+                    lastConv[net] = k;
+                }
+            }
         }
     }
 
@@ -144,6 +150,9 @@ public final class L3CLoss implements FamilyLoss {
                 } else if (c.activation() == FixedPointConvNet.LEAKY) {
                     y = Activation.leakyRelu(y, 0.01f);
                 }
+                // the export's clips, in float: values stay finite, and training sees what the codec computes
+                double limit = L3CStructure.clipInFloat(net, i == lastConv[net]);
+                y = y.clip(-limit, limit);
             } else if (op instanceof Add a) {
                 y = t[a.a()].add(t[a.b()]);
             } else if (op instanceof Shuffle s) {

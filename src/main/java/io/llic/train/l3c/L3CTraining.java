@@ -106,6 +106,11 @@ public final class L3CTraining implements TrainableFamily {
     }
 
     @Override
+    public boolean skipsNonFiniteSteps() {
+        return true;
+    }
+
+    @Override
     public boolean adaptive() {
         return false;
     }
