@@ -279,13 +279,13 @@ public final class FixedPointConvNet {
     }
 
     /**
-     * Height of tensor {@code t} for an input of {@code height} rows (widths scale the same way): each
-     * stride s takes {@code ceil(h / s)}, each shuffle doubles.
+     * The height of every tensor for an input of {@code inputSize} rows (widths scale the same way):
+     * each stride s takes {@code ceil(h / s)}, each shuffle doubles.
      */
-    public int size(int t, int inputSize) {
+    public int[] sizes(int inputSize) {
         int[] sizes = new int[ops.size() + 1];
         sizes[0] = inputSize;
-        for (int k = 0; k < Math.min(t, ops.size()); k++) {
+        for (int k = 0; k < ops.size(); k++) {
             Op op = ops.get(k);
             if (op instanceof Conv c) {
                 sizes[k + 1] = (sizes[c.src()] + c.stride() - 1) / c.stride();
@@ -295,7 +295,7 @@ public final class FixedPointConvNet {
                 sizes[k + 1] = sizes[operands(op)[0]];
             }
         }
-        return sizes[t];
+        return sizes;
     }
 
     /**
@@ -304,18 +304,13 @@ public final class FixedPointConvNet {
      * every Add and Concat agree.
      */
     public boolean fits(int height, int width) {
-        int[] h = new int[ops.size() + 1];
-        int[] w = new int[ops.size() + 1];
-        h[0] = height;
-        w[0] = width;
-        for (int k = 0; k < ops.size(); k++) {
-            Op op = ops.get(k);
+        int[] h = sizes(height);
+        int[] w = sizes(width);
+        for (Op op : ops) {
             int[] src = operands(op);
             if (src.length == 2 && (h[src[0]] != h[src[1]] || w[src[0]] != w[src[1]])) {
                 return false;
             }
-            h[k + 1] = size(k + 1, height);
-            w[k + 1] = size(k + 1, width);
         }
         return true;
     }
@@ -336,10 +331,12 @@ public final class FixedPointConvNet {
 
     /** Multiply-accumulates of one evaluation on a {@code height x width} input. */
     public long multiplyAccumulates(int height, int width) {
+        int[] h = sizes(height);
+        int[] w = sizes(width);
         long n = 0;
         for (int k = 0; k < ops.size(); k++) {
             if (ops.get(k) instanceof Conv c) {
-                n += (long) size(k + 1, height) * size(k + 1, width) * c.out() * c.in() * c.kernel() * c.kernel();
+                n += (long) h[k + 1] * w[k + 1] * c.out() * c.in() * c.kernel() * c.kernel();
             }
         }
         return n;

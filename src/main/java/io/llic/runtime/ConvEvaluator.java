@@ -11,7 +11,7 @@ public interface ConvEvaluator extends NetworkEvaluator {
     /**
      * @param input  the input tensor, channel-major ({@code channels x height x width}, row-major planes)
      * @return the output tensor, channel-major, of {@code net.outputChannels()} planes of
-     *         {@code net.size(last, height) x net.size(last, width)}
+     *         the last of {@code net.sizes(height)} x the last of {@code net.sizes(width)}
      */
     long[] evaluate(long[] input, int height, int width);
 

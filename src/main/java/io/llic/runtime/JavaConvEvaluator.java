@@ -49,11 +49,9 @@ public final class JavaConvEvaluator implements ConvEvaluator {
         net.checkInput(input, height * width);
         int n = net.ops().size();
         long[][] tensors = new long[n + 1][];
-        int[] h = new int[n + 1];
-        int[] w = new int[n + 1];
+        int[] h = net.sizes(height);
+        int[] w = net.sizes(width);
         tensors[0] = input;
-        h[0] = height;
-        w[0] = width;
         // the last reader of each tensor, so that intermediate tensors are released early
         int[] lastUse = new int[n + 1];
         for (int k = 0; k < n; k++) {
@@ -65,12 +63,8 @@ public final class JavaConvEvaluator implements ConvEvaluator {
             Op op = net.ops().get(k);
             int t = k + 1;
             if (op instanceof Conv c) {
-                h[t] = (h[c.src()] + c.stride() - 1) / c.stride();
-                w[t] = (w[c.src()] + c.stride() - 1) / c.stride();
                 tensors[t] = kernel.conv(k, c, tensors[c.src()], h[c.src()], w[c.src()], h[t], w[t]);
             } else if (op instanceof Add a) {
-                h[t] = h[a.a()];
-                w[t] = w[a.a()];
                 long[] x = tensors[a.a()];
                 long[] y = tensors[a.b()];
                 long[] out = new long[x.length];
@@ -79,14 +73,8 @@ public final class JavaConvEvaluator implements ConvEvaluator {
                 }
                 tensors[t] = out;
             } else if (op instanceof Shuffle p) {
-                int hi = h[p.src()];
-                int wi = w[p.src()];
-                h[t] = 2 * hi;
-                w[t] = 2 * wi;
-                tensors[t] = shuffle(tensors[p.src()], net.channels(p.src()), hi, wi);
+                tensors[t] = shuffle(tensors[p.src()], net.channels(p.src()), h[p.src()], w[p.src()]);
             } else if (op instanceof Concat c) {
-                h[t] = h[c.a()];
-                w[t] = w[c.a()];
                 long[] x = tensors[c.a()];
                 long[] y = tensors[c.b()];
                 long[] out = new long[x.length + y.length];
@@ -95,8 +83,6 @@ public final class JavaConvEvaluator implements ConvEvaluator {
                 tensors[t] = out;
             } else {
                 Slice s = (Slice) op;
-                h[t] = h[s.src()];
-                w[t] = w[s.src()];
                 int plane = h[t] * w[t];
                 tensors[t] = java.util.Arrays.copyOfRange(tensors[s.src()], s.from() * plane, s.to() * plane);
             }

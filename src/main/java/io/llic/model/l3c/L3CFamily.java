@@ -78,16 +78,17 @@ public final class L3CFamily implements ModelFamily {
                 }
             }
             long[] bounds = net.inputBounds();
-            int zChannels = n == L3CStructure.E1 ? 0 : n >= L3CStructure.D3 ? L3CStructure.Z : 0;
-            for (int c = 0; c < (n == L3CStructure.E1 ? 3 : zChannels); c++) {
-                long need = n == L3CStructure.E1 ? 255 : L3CStructure.CENTRE;
+            // the channels the plan fills itself: E1's image samples, the D networks' latent symbols
+            int given = n == L3CStructure.E1 ? 3 : n >= L3CStructure.D3 ? L3CStructure.Z : 0;
+            long need = n == L3CStructure.E1 ? 255 : L3CStructure.CENTRE;
+            for (int c = 0; c < given; c++) {
                 if (bounds[c] < need) {
                     throw new ModelException(what + ": input channel " + c + " has bound " + bounds[c]
                             + ", below the values it takes (" + need + ")");
                 }
             }
             if (n >= L3CStructure.D3) {
-                Conv last = (Conv) net.ops().get(lastConv(net.ops()));
+                Conv last = (Conv) net.ops().get(L3CStructure.lastConv(net.ops()));
                 if (last.clip() > MixtureCdf.MAX_PARAM) {
                     throw new ModelException(what + ": parameter clip " + last.clip() + " exceeds " + MixtureCdf.MAX_PARAM
                             + ", the largest parameter the CDF arithmetic takes without overflow");
@@ -115,15 +116,6 @@ public final class L3CFamily implements ModelFamily {
                         + " has bound " + in[c + at] + ", below what " + L3CStructure.NAMES[from] + " can give (" + out[c] + ")");
             }
         }
-    }
-
-    static int lastConv(List<Op> ops) {
-        for (int k = ops.size() - 1; k >= 0; k--) {
-            if (ops.get(k) instanceof Conv) {
-                return k;
-            }
-        }
-        return -1;
     }
 
     private static boolean sameShape(Op a, Op b) {

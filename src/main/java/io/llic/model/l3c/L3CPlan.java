@@ -58,8 +58,8 @@ public final class L3CPlan implements CodingPlan {
         this.nets = nets;
         this.width = width;
         this.height = height;
-        this.paddedWidth = pad(width);
-        this.paddedHeight = pad(height);
+        this.paddedWidth = L3CStructure.pad(width);
+        this.paddedHeight = L3CStructure.pad(height);
         this.kinds = image != null ? new int[] {ANALYSE_1, ANALYSE_2, ANALYSE_3, Z3, Z2, Z1, IMAGE}
                 : new int[] {Z3, Z2, Z1, IMAGE};
         int plane = paddedWidth * paddedHeight;
@@ -88,11 +88,6 @@ public final class L3CPlan implements CodingPlan {
 
     public static L3CPlan decoding(L3CStructure shape, int nets, int width, int height) {
         return new L3CPlan(shape, nets, width, height, null);
-    }
-
-    /** A side padded up to a multiple of 8. */
-    public static int pad(int side) {
-        return (side + 7) / 8 * 8;
     }
 
     @Override

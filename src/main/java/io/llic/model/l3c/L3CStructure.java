@@ -222,12 +222,7 @@ public final class L3CStructure {
         for (int net = 0; net < NETWORKS; net++) {
             int at = offset(net);
             List<Op> ops = template(net);
-            int last = -1;
-            for (int k = 0; k < ops.size(); k++) {
-                if (ops.get(k) instanceof Conv) {
-                    last = k;
-                }
-            }
+            int last = lastConv(ops);
             for (int k = 0; k < ops.size(); k++) {
                 if (!(ops.get(k) instanceof Conv c)) {
                     continue;
@@ -317,12 +312,7 @@ public final class L3CStructure {
         List<int[]> fractions = new ArrayList<>();
         fractions.add(inputFractions(net));
         List<Op> ops = new ArrayList<>();
-        int last = -1;
-        for (int k = 0; k < template.size(); k++) {
-            if (template.get(k) instanceof Conv) {
-                last = k;
-            }
-        }
+        int last = lastConv(template);
         for (int k = 0; k < template.size(); k++) {
             Op op = template.get(k);
             int[] f;
@@ -377,6 +367,21 @@ public final class L3CStructure {
         } catch (io.llic.model.ModelException e) {
             throw new io.llic.model.ModelException("network " + NAMES[net] + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Index of the last convolution of {@code ops} (a network's output conv), -1 if none. */
+    public static int lastConv(List<Op> ops) {
+        for (int k = ops.size() - 1; k >= 0; k--) {
+            if (ops.get(k) instanceof Conv) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /** A side padded up to a multiple of 8 (the codec pads images so; the latents are 1/2, 1/4, 1/8 of it). */
+    public static int pad(int side) {
+        return (side + 7) / 8 * 8;
     }
 
     /** The latent symbol (0..24) of an E output u in symbol units with {@link #LATENT_FRACTION} fraction bits. */

@@ -54,7 +54,7 @@ public final class L3CLoss implements FamilyLoss {
     private final NDManager base;
     private final int threads;
     private final List<List<Op>> templates = new ArrayList<>();
-    private final int[] lastConv = new int[L3CStructure.NETWORKS];
+    private final int[] lastConv = new int[L3CStructure.NETWORKS];  // the output conv of each network
 
     /** @param threads PyTorch intra-op threads (0 keeps the engine's setting); @param device "cpu", "gpu0", ... */
     public L3CLoss(L3CStructure shape, int threads, String device) {
@@ -63,11 +63,7 @@ public final class L3CLoss implements FamilyLoss {
         this.base = NDManager.newBaseManager(Device.fromName(device), "PyTorch");
         for (int net = 0; net < L3CStructure.NETWORKS; net++) {
             templates.add(shape.template(net));
-            for (int k = 0; k < templates.get(net).size(); k++) {
-                if (templates.get(net).get(k) instanceof Conv) {
-                    lastConv[net] = k;
-                }
-            }
+            lastConv[net] = L3CStructure.lastConv(templates.get(net));
         }
     }
 

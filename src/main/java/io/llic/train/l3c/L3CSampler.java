@@ -1,6 +1,7 @@
 package io.llic.train.l3c;
 
 import io.llic.image.RgbImage;
+import io.llic.model.l3c.L3CStructure;
 import io.llic.train.CropDraw;
 import io.llic.train.TrainBatch;
 import io.llic.train.TrainImage;
@@ -53,8 +54,8 @@ public final class L3CSampler {
      * image's (their borders lose context), a measurement, not the code length.
      */
     public static Iterator<TrainBatch> strips(RgbImage image, int maxPixels) {
-        int w = pad(image.width());
-        int h = pad(image.height());
+        int w = L3CStructure.pad(image.width());
+        int h = L3CStructure.pad(image.height());
         int rows = Math.max(8, Math.min(h, maxPixels / w / 8 * 8));
         List<TrainBatch> out = new ArrayList<>();
         byte[] s = image.samples();
@@ -71,10 +72,5 @@ public final class L3CSampler {
             out.add(new L3CBatch(1, n, w, Math.max(1, Math.min(n, image.height() - top)), image.width(), planes));
         }
         return out.iterator();
-    }
-
-    /** A side padded up to a multiple of 8. */
-    public static int pad(int side) {
-        return (side + 7) / 8 * 8;
     }
 }

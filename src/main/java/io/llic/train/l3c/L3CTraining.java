@@ -21,11 +21,10 @@ import java.util.List;
  * residual blocks per body, {@link L3CSampler} crops, {@link L3CLoss}.
  */
 public final class L3CTraining implements TrainableFamily {
-    public static final String FAMILY = "l3c";
 
     @Override
     public String name() {
-        return FAMILY;
+        return io.llic.model.l3c.L3CFamily.FAMILY;
     }
 
     @Override
