@@ -3,11 +3,15 @@ package io.llic.runtime;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import io.llic.model.FixedPointConvNet;
 import io.llic.model.FixedPointConvNet.Conv;
 import io.llic.model.FixedPointConvNet.Op;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,7 +37,10 @@ public final class DjlConvEvaluator implements ConvEvaluator {
     private final int threads;
     private final long bandValues;
     private final List<NDArray> weights = new ArrayList<>();
-    private final List<NDArray> biases = new ArrayList<>();
+    private final List<double[]> biasValues = new ArrayList<>();
+    /** Each conv's (out) x (k k in) weights with column t in + i for tap t of input channel i. */
+    private final List<NDArray> tapMajor = new ArrayList<>();
+    private ByteBuffer direct;
     private final JavaConvEvaluator walk;
     private Thread threadsSetIn;
 
@@ -59,11 +66,22 @@ public final class DjlConvEvaluator implements ConvEvaluator {
                 for (int i = 0; i < b.length; i++) {
                     b[i] = c.bias()[i] * scale;
                 }
-                weights.add(manager.create(w, new Shape(c.out(), (long) c.in() * c.kernel() * c.kernel())));
-                biases.add(manager.create(b, new Shape(c.out(), 1)));
+                int taps = c.kernel() * c.kernel();
+                weights.add(manager.create(w, new Shape(c.out(), (long) c.in() * taps)));
+                biasValues.add(b);
+                double[] m = new double[w.length];
+                for (int o = 0; o < c.out(); o++) {
+                    for (int t = 0; t < taps; t++) {
+                        for (int i = 0; i < c.in(); i++) {
+                            m[(o * taps + t) * c.in() + i] = w[(o * c.in() + i) * taps + t];
+                        }
+                    }
+                }
+                tapMajor.add(manager.create(m, new Shape(c.out(), (long) taps * c.in())));
             } else {
                 weights.add(null);
-                biases.add(null);
+                biasValues.add(null);
+                tapMajor.add(null);
             }
         }
         this.walk = new JavaConvEvaluator(net, this::conv);
@@ -85,6 +103,94 @@ public final class DjlConvEvaluator implements ConvEvaluator {
 
     /** Convolution {@code k} as banded matrix products (see the class comment). */
     private long[] conv(int k, Conv c, long[] x, int hi, int wi, int ho, int wo) {
+        return c.stride() == 1 ? shiftedConv(k, c, x, hi, wi) : gatheredConv(k, c, x, hi, wi, ho, wo);
+    }
+
+    /**
+     * A stride-1 conv: a band of output rows reads a band of the zero-padded input (width
+     * wp = wi + 2 pad), flattened per channel, in which tap (ky, kx) of output (y, q) of the band is
+     * element (y + ky d) wp + q + kx d. So row (tap, channel) of the band's tap matrix is one contiguous
+     * run of rows * wp values of the padded band (bulk-copied, no per-value work), and the product gives
+     * rows * wp columns, of which the last 2 pad of each row are discarded.
+     */
+    private long[] shiftedConv(int k, Conv c, long[] x, int hi, int wi) {
+        int kernel = c.kernel();
+        int d = c.dilation();
+        int pad = c.padding();
+        int in = c.in();
+        int taps = kernel * kernel;
+        int wp = wi + 2 * pad;
+        int halo = 2 * pad;
+        // the tap matrix of a band of r rows holds in k k r wp values
+        int band = (int) Math.max(1, Math.min(hi, bandValues / ((long) in * taps * wp)));
+        int planeIn = hi * wi;
+        long[] out = new long[c.out() * planeIn];
+        double[] bias = biasValues.get(k);
+        double[] padded = null;
+        for (int r0 = 0; r0 < hi; r0 += band) {
+            int rows = Math.min(band, hi - r0);
+            int length = (rows + halo) * wp + halo;
+            if (padded == null || padded.length != in * length) {
+                padded = new double[in * length];
+            } else {
+                java.util.Arrays.fill(padded, 0);
+            }
+            for (int i = 0; i < in; i++) {
+                for (int y = 0; y < rows + halo; y++) {
+                    int iy = r0 + y - pad;
+                    if (iy < 0 || iy >= hi) {
+                        continue;
+                    }
+                    int from = i * planeIn + iy * wi;
+                    int to = i * length + y * wp + pad;
+                    for (int q = 0; q < wi; q++) {
+                        padded[to + q] = x[from + q];
+                    }
+                }
+            }
+            int columns = rows * wp;
+            DoubleBuffer matrix = buffer(taps * in * columns);
+            for (int t = 0; t < taps; t++) {
+                int at = t / kernel * d * wp + t % kernel * d;
+                for (int i = 0; i < in; i++) {
+                    matrix.put((t * in + i) * columns, padded, i * length + at, columns);
+                }
+            }
+            double[] y = product(tapMajor.get(k), taps * in, columns);
+            for (int o = 0; o < c.out(); o++) {
+                double b = bias[o];
+                int base = o * planeIn + r0 * wi;
+                for (int r = 0; r < rows; r++) {
+                    int row = o * columns + r * wp;
+                    int to = base + r * wi;
+                    for (int q = 0; q < wi; q++) {
+                        out[to + q] = c.activate((long) Math.floor(y[row + q] + b));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The direct buffer of the next product's right-hand matrix, with room for {@code values} values. */
+    private DoubleBuffer buffer(int values) {
+        if (direct == null || direct.capacity() < (long) values * Double.BYTES) {
+            direct = ByteBuffer.allocateDirect(values * Double.BYTES).order(ByteOrder.nativeOrder());
+        }
+        direct.clear().limit(values * Double.BYTES);
+        return direct.asDoubleBuffer();
+    }
+
+    /** {@code weights} times the (rows) x (columns) matrix in {@link #buffer}, read back. */
+    private double[] product(NDArray weights, int rows, int columns) {
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray matrix = scope.create(direct, new Shape(rows, columns), DataType.FLOAT64);
+            return weights.matMul(matrix).toDoubleArray();
+        }
+    }
+
+    /** A conv of stride > 1: a band's taps gathered in Java into a (in k k) x (rows wo) matrix, one product. */
+    private long[] gatheredConv(int k, Conv c, long[] x, int hi, int wi, int ho, int wo) {
         int kernel = c.kernel();
         int st = c.stride();
         int d = c.dilation();
@@ -96,10 +202,14 @@ public final class DjlConvEvaluator implements ConvEvaluator {
         int planeIn = hi * wi;
         int planeOut = ho * wo;
         long[] out = new long[c.out() * planeOut];
-        double[] cols = new double[(int) Math.min((long) ho * perRow, (long) band * perRow)];
+        double[] bias = biasValues.get(k);
+        double[] cols = null;
         for (int r0 = 0; r0 < ho; r0 += band) {
             int rows = Math.min(band, ho - r0);
             int width = rows * wo;
+            if (cols == null || cols.length != (int) (rows * perRow)) {
+                cols = new double[(int) (rows * perRow)];
+            }
             // row (i k + ky) k + kx of the matrix: input channel i seen through tap (ky, kx), zero outside
             for (int i = 0; i < in; i++) {
                 for (int ky = 0; ky < kernel; ky++) {
@@ -122,14 +232,13 @@ public final class DjlConvEvaluator implements ConvEvaluator {
                     }
                 }
             }
-            try (NDManager scope = manager.newSubManager()) {
-                NDArray matrix = scope.create(cols, new Shape((long) in * taps, width));
-                double[] y = weights.get(k).matMul(matrix).add(biases.get(k)).floor().toDoubleArray();
-                for (int o = 0; o < c.out(); o++) {
-                    int base = o * planeOut + r0 * wo;
-                    for (int p = 0; p < width; p++) {
-                        out[base + p] = c.activate((long) y[o * width + p]);
-                    }
+            buffer(cols.length).put(0, cols, 0, cols.length);
+            double[] y = product(weights.get(k), in * taps, width);
+            for (int o = 0; o < c.out(); o++) {
+                double b = bias[o];
+                int base = o * planeOut + r0 * wo;
+                for (int p = 0; p < width; p++) {
+                    out[base + p] = c.activate((long) Math.floor(y[o * width + p] + b));
                 }
             }
         }
