@@ -115,8 +115,8 @@ final class ExecutorModels {
         return OptionalInt.empty();
     }
 
-    /** A task's evaluators and the device they really run on. */
-    record Acquired(String device, List<NetworkEvaluator> evaluators) {}
+    /** A task's evaluators, the device they really run on, and their PyTorch threads. */
+    record Acquired(String device, int threads, List<NetworkEvaluator> evaluators) {}
 
     /**
      * Evaluators (one per network of the model) for this task's thread on {@code device}; give them
@@ -125,15 +125,19 @@ final class ExecutorModels {
      * with a warning: the integers, hence the bitstreams, are the same on every device.
      */
     static Acquired acquire(LoadedModel model, String device) {
-        List<NetworkEvaluator> ev = idle(model, device).poll();
-        if (ev != null) {
-            return new Acquired(device, ev);
-        }
         TaskContext task = TaskContext.get();
-        int threads = task == null ? 0 : Math.max(1, task.cpus());
+        return acquire(model, device, task == null ? 0 : Math.max(1, task.cpus()));
+    }
+
+    /** {@link #acquire(LoadedModel, String)} with {@code threads} PyTorch threads per evaluator (0: the engine's). */
+    static Acquired acquire(LoadedModel model, String device, int threads) {
+        List<NetworkEvaluator> ev = idle(model, device, threads).poll();
+        if (ev != null) {
+            return new Acquired(device, threads, ev);
+        }
         try {
             ev = create(model, djlDevice(device), threads);
-            return new Acquired(device, ev);
+            return new Acquired(device, threads, ev);
         } catch (RuntimeException | LinkageError e) {
             if (!device.startsWith("gpu")) {
                 throw e;
@@ -141,13 +145,13 @@ final class ExecutorModels {
             String fallback = CPU_FALLBACK_PREFIX + device.substring(3);
             LOG.warn("cannot use {} for model {} ({}); this task runs on the CPU", device, model.id(),
                     e.getMessage() == null ? e.toString() : e.getMessage());
-            List<NetworkEvaluator> cpu = idle(model, fallback).poll();
-            return new Acquired(fallback, cpu != null ? cpu : create(model, "cpu", threads));
+            List<NetworkEvaluator> cpu = idle(model, fallback, threads).poll();
+            return new Acquired(fallback, threads, cpu != null ? cpu : create(model, "cpu", threads));
         }
     }
 
-    private static Queue<List<NetworkEvaluator>> idle(LoadedModel model, String device) {
-        return IDLE.computeIfAbsent(model.sha256Hex() + "@" + device, k -> new ConcurrentLinkedQueue<>());
+    private static Queue<List<NetworkEvaluator>> idle(LoadedModel model, String device, int threads) {
+        return IDLE.computeIfAbsent(model.sha256Hex() + "@" + device + "/" + threads, k -> new ConcurrentLinkedQueue<>());
     }
 
     private static List<NetworkEvaluator> create(LoadedModel model, String djlDevice, int threads) {
@@ -174,7 +178,7 @@ final class ExecutorModels {
     }
 
     static void release(LoadedModel model, Acquired acquired) {
-        idle(model, acquired.device()).add(acquired.evaluators());
+        idle(model, acquired.device(), acquired.threads()).add(acquired.evaluators());
     }
 
     /** What a coding task works with: the executor's model on the task's device, an encoder and a decoder. */
@@ -189,7 +193,9 @@ final class ExecutorModels {
      * The rows of a coding task (compress-, decode-, archive-job), each mapped by {@code step} as Spark
      * pulls them ({@link LazyPartition}), with the executor's cached model on the task's device (or the
      * CPU fallback), an encoder tiling at {@code tile} and a decoder; the evaluators go back when the
-     * rows run out or the task ends.
+     * rows run out or the task ends. A task given several cores ({@code spark.task.cpus} N > 1) codes
+     * up to N tiles of an image at once: its first evaluator set (N PyTorch threads, for untiled images)
+     * and N - 1 more of one thread each.
      */
     static <O> Iterator<O> codingTask(Broadcast<LoadedModel.ModelBytes> modelBytes, int tile,
                                       Iterator<org.apache.spark.sql.Row> rows, CodingStep<O> step) throws ModelException {
@@ -198,10 +204,25 @@ final class ExecutorModels {
         }
         LoadedModel model = model(modelBytes.value());
         Acquired acquired = acquire(model, device());
+        TaskContext task = TaskContext.get();
+        int cpus = task == null ? 1 : Math.max(1, task.cpus());
+        List<Acquired> more = new java.util.ArrayList<>();
+        try {
+            for (int i = 1; i < cpus; i++) {
+                more.add(acquire(model, acquired.device(), 1));
+            }
+        } catch (RuntimeException | LinkageError e) {
+            more.forEach(a -> release(model, a));
+            release(model, acquired);
+            throw e;
+        }
+        List<List<NetworkEvaluator>> tileSets = more.stream().map(Acquired::evaluators).toList();
         TaskCodec codec = new TaskCodec(model, acquired.device(), Jobs.executorId(),
-                new Encoder(model, acquired.evaluators(), true).tiled(tile),
-                new Decoder(model, acquired.evaluators(), Integer.MAX_VALUE));
-        return new LazyPartition<org.apache.spark.sql.Row, O>(rows, r -> step.apply(codec, r),
-                () -> release(model, acquired));
+                new Encoder(model, acquired.evaluators(), true).tiled(tile).parallelTiles(tileSets),
+                new Decoder(model, acquired.evaluators(), Integer.MAX_VALUE).parallelTiles(tileSets));
+        return new LazyPartition<org.apache.spark.sql.Row, O>(rows, r -> step.apply(codec, r), () -> {
+            more.forEach(a -> release(model, a));
+            release(model, acquired);
+        });
     }
 }
