@@ -31,8 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * compress-job and decode-job on a real standalone cluster: a Master and two Workers on 127.0.0.1
- * (1 core each), started from the jars Maven resolved, each Worker advertising one fake GPU so the
- * tasks see "gpu" resources and must fall back to the CPU.
+ * (2 cores each), started from the jars Maven resolved, each Worker advertising one fake GPU so the
+ * tasks see "gpu" resources and must fall back to the CPU. compress-job shares each executor's one
+ * GPU between its two task slots ({@code spark.task.resource.gpu.amount=0.5}).
  */
 class ClusterIT {
     @TempDir
@@ -101,7 +102,7 @@ class ClusterIT {
                 "-Dspark.worker.resource.gpu.discoveryScript=" + gpuScript);
         for (int w = 0; w < 2; w++) {
             workerEnv.put("SPARK_WORKER_DIR", dir.resolve("work" + w).toString());
-            daemon(workerEnv, gpu, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1", "--memory",
+            daemon(workerEnv, gpu, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "2", "--memory",
                     "3g", "--webui-port", "" + freePort(), master);
         }
         HttpClient http = HttpClient.newHttpClient();
@@ -145,9 +146,17 @@ class ClusterIT {
         String[] gpuConf = {"--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.task.resource.gpu.amount=1",
             "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=1500m", "--conf", "spark.ui.enabled=false",
             "--conf", "spark.driver.host=127.0.0.1"};
+        // two task slots per executor share its one GPU
+        Path events = dir.resolve("events");
+        Files.createDirectories(events);
+        String[] sharedGpuConf = {"--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.task.resource.gpu.amount=0.5",
+            "--conf", "spark.executor.cores=2", "--conf", "spark.task.cpus=1", "--conf", "spark.executor.memory=1500m",
+            "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.eventLog.enabled=true",
+            "--conf", "spark.eventLog.dir=" + events.toUri(), "--conf", "spark.eventLog.compress=false",
+            "--conf", "spark.eventLog.rolling.enabled=false"};
         Path out = dir.resolve("out");
         List<String> compress = new ArrayList<>(List.of("jobs/compress-job", "--master", master));
-        compress.addAll(List.of(gpuConf));
+        compress.addAll(List.of(sharedGpuConf));
         compress.addAll(List.of("--input", in.toString(), "--output", out.toString(), "--model", model.toString(),
                 "--run-id", "cluster", "--partitions", "4"));
         JobScriptsIT.Run c = runScript(compress);
@@ -165,6 +174,11 @@ class ClusterIT {
         } finally {
             spark.stop();
         }
+        // every task was given GPU 0 of its executor (the device column), and two of them ran at once on one
+        // executor, which has one GPU: the GPU was shared
+        String overlap = overlappingTasksOnOneExecutor(events);
+        assertTrue(overlap != null, "two tasks ran at the same time on one executor");
+        System.out.println("ClusterIT: " + overlap);
         List<String> decode = new ArrayList<>(List.of("jobs/decode-job", "--master", master));
         decode.addAll(List.of(gpuConf));
         Path decoded = dir.resolve("decoded");
@@ -194,6 +208,7 @@ class ClusterIT {
                 "--layers", "2", "--steps", "10", "--warmup", "2", "--validation", "0.2", "--val-crops", "4",
                 "--val-every", "5", "--checkpoint-every", "5");
         List<String> cluster = new ArrayList<>(List.of("jobs/train-job", "--master", master, "--conf", "spark.executor.cores=1",
+                "--conf", "spark.cores.max=2",
                 "--conf", "spark.executor.memory=1500m", "--conf", "spark.ui.enabled=false", "--conf",
                 "spark.driver.host=127.0.0.1", "--output", dir.resolve("trained-cluster").toString()));
         cluster.addAll(job);
@@ -209,6 +224,48 @@ class ClusterIT {
         assertTrue(java.util.Arrays.equals(a, b), "cluster and local[2] training give the same weights");
         String summary = Files.readString(dir.resolve("trained-cluster/train_summary.json"));
         assertTrue(summary.contains("spark://127.0.0.1"), summary);
+    }
+
+    /**
+     * Two tasks of one stage that ran at the same time (for more than half of the shorter one) on one
+     * executor in the event log in {@code events}, or null.
+     */
+    static String overlappingTasksOnOneExecutor(Path events) throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Map<String, List<long[]>> byExecutorAndStage = new HashMap<>();
+        try (var logs = Files.walk(events)) {
+            for (Path log : logs.filter(Files::isRegularFile).toList()) {
+                for (String line : Files.readAllLines(log)) {
+                    var e = json.readTree(line);
+                    if (!"SparkListenerTaskEnd".equals(e.path("Event").asText())) {
+                        continue;
+                    }
+                    var info = e.path("Task Info");
+                    String key = info.path("Executor ID").asText() + "/" + e.path("Stage ID").asText();
+                    byExecutorAndStage.computeIfAbsent(key, k -> new ArrayList<>())
+                            .add(new long[] {info.path("Launch Time").asLong(), info.path("Finish Time").asLong(),
+                                info.path("Task ID").asLong()});
+                }
+            }
+        }
+        assertTrue(!byExecutorAndStage.isEmpty(), "the event log has task ends: " + events);
+        for (var e : byExecutorAndStage.entrySet()) {
+            List<long[]> tasks = e.getValue();
+            for (int i = 0; i < tasks.size(); i++) {
+                for (int j = i + 1; j < tasks.size(); j++) {
+                    long[] a = tasks.get(i);
+                    long[] b = tasks.get(j);
+                    // more than half of the shorter task (the driver may log a task's launch a millisecond
+                    // before the previous one's finish on the same slot)
+                    long overlap = Math.min(a[1], b[1]) - Math.max(a[0], b[0]);
+                    if (overlap > 0.5 * Math.min(a[1] - a[0], b[1] - b[0])) {
+                        return "executor/stage " + e.getKey() + ": task " + a[2] + " " + a[0] + ".." + a[1] + " ms and task "
+                                + b[2] + " " + b[0] + ".." + b[1] + " ms";
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     private static JobScriptsIT.Run runScript(List<String> command) throws Exception {
