@@ -55,6 +55,8 @@ public final class L3CLoss implements FamilyLoss {
     private final int threads;
     private final List<List<Op>> templates = new ArrayList<>();
     private final int[] lastConv = new int[L3CStructure.NETWORKS];  // the output conv of each network
+    private NDArray[] parts;  // the last evaluation's bits per scale (image, z1, z2, z3), while its manager lives
+    private final double[] lastScaleBits = new double[4];
 
     /** @param threads PyTorch intra-op threads (0 keeps the engine's setting); @param device "cpu", "gpu0", ... */
     public L3CLoss(L3CStructure shape, int threads, String device) {
@@ -83,6 +85,9 @@ public final class L3CLoss implements FamilyLoss {
                 }
                 NDArray sum = bits(m, b, leaves);
                 double bits = sum.getDouble();
+                for (int i = 0; i < parts.length; i++) {
+                    lastScaleBits[i] = parts[i].toType(DataType.FLOAT64, false).getDouble();
+                }
                 if (!withGradient) {
                     return new LossModel.Result(bits, batch.subpixels(), null);
                 }
@@ -198,14 +203,20 @@ public final class L3CLoss implements FamilyLoss {
         double zIn = 1.0 / (1 << L3CStructure.Z_FRACTION);
         NDArray d3 = run(L3CStructure.D3, z3.mul(zIn), p[L3CStructure.D3]);
         NDArray g3 = d3.get(":, 0:" + c);
-        NDArray bits = latentBits(d3.get(":, " + c + ":"), z2);
+        NDArray z2Bits = latentBits(d3.get(":, " + c + ":"), z2);
         NDArray d2 = run(L3CStructure.D2, z2.mul(zIn).concat(g3, 1), p[L3CStructure.D2]);
         NDArray g2 = d2.get(":, 0:" + c);
-        bits = bits.add(latentBits(d2.get(":, " + c + ":"), z1));
+        NDArray z1Bits = latentBits(d2.get(":, " + c + ":"), z1);
         NDArray d1 = run(L3CStructure.D1, z1.mul(zIn).concat(g2, 1), p[L3CStructure.D1]);
-        bits = bits.add(imageBits(m, d1, pixels, b));
+        NDArray imageBits = imageBits(m, d1, pixels, b);
         double uniform = (double) n * L3CStructure.Z * (h / 8) * (w / 8) * Math.log(L3CStructure.LEVELS) * LOG2E;
-        return bits.add(uniform);
+        parts = new NDArray[] {imageBits, z1Bits, z2Bits, m.create((float) uniform)};
+        return imageBits.add(z1Bits).add(z2Bits).add(uniform);
+    }
+
+    /** The last evaluation's bits by scale: the image, z1, z2, z3 (whose sum is its bits). */
+    public double[] lastScaleBits() {
+        return lastScaleBits.clone();
     }
 
     /** Rounded to the nearest level in [-12, 12] going forward, the identity going back. */

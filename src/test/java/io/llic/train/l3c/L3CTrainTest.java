@@ -14,6 +14,7 @@ import io.llic.model.l3c.L3CStructure;
 import io.llic.runtime.Evaluators;
 import io.llic.runtime.NetworkEvaluator;
 import io.llic.train.Adam;
+import io.llic.train.LossModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -53,6 +54,11 @@ class L3CTrainTest {
                     adam.step(p, step, t, 3e-3);
                 }
             }
+            LossModel.Result whole = loss.evaluate(p, batch, 1.0, false);
+            double[] scales = loss.lastScaleBits();
+            assertEquals(whole.bits(), scales[0] + scales[1] + scales[2] + scales[3], 1e-4 * whole.bits(), "the scales add up");
+            assertEquals(5 * 4 * 4 * Math.log(25) / Math.log(2), scales[3], 1e-3, "z3: 4 x 4 x 5 symbols of 25 levels, uniform");
+            assertTrue(scales[0] > scales[1] && scales[1] > 0 && scales[2] > 0, java.util.Arrays.toString(scales));
             double[] g = loss.evaluate(p, batch, 1.0, true).gradient();
             for (int tries = 0; tries < 5 && !java.util.Arrays.stream(g).allMatch(Double::isFinite); tries++) {
                 g = loss.evaluate(p, batch, 1.0, true).gradient(); // the rare non-repeatable NaN (see above)
