@@ -51,6 +51,11 @@ public final class DjlConvEvaluator implements ConvEvaluator {
 
     /** With bands of at most {@code bandValues} gathered values (tests use tiny bands). */
     DjlConvEvaluator(FixedPointConvNet net, int threads, long bandValues) {
+        this(net, threads, bandValues, JavaConvEvaluator.BAND_BYTES);
+    }
+
+    /** ... and rows evaluated in bands when all tensors would take more than {@code rowBandBytes}. */
+    DjlConvEvaluator(FixedPointConvNet net, int threads, long bandValues, long rowBandBytes) {
         this.net = net;
         this.threads = threads;
         this.bandValues = bandValues;
@@ -84,7 +89,7 @@ public final class DjlConvEvaluator implements ConvEvaluator {
                 tapMajor.add(null);
             }
         }
-        this.walk = new JavaConvEvaluator(net, this::conv);
+        this.walk = new JavaConvEvaluator(net, this::conv, rowBandBytes);
     }
 
     @Override

@@ -22,18 +22,28 @@ public final class JavaConvEvaluator implements ConvEvaluator {
         long[] conv(int k, Conv c, long[] x, int hi, int wi, int ho, int wo);
     }
 
+    /**
+     * Most bytes of all of one evaluation's tensors together: a larger input is evaluated in bands of
+     * rows (see {@link #evaluate}).
+     */
+    static final long BAND_BYTES = 1L << 30;
     private final FixedPointConvNet net;
     private final Kernel kernel;
+    private final long bandBytes;
 
     public JavaConvEvaluator(FixedPointConvNet net) {
-        this.net = net;
-        this.kernel = (k, c, x, hi, wi, ho, wo) -> conv(c, x, hi, wi, ho, wo);
+        this(net, null, BAND_BYTES);
     }
 
-    /** The same walk over the operations, with convolutions computed by {@code kernel}. */
-    JavaConvEvaluator(FixedPointConvNet net, Kernel kernel) {
+    /**
+     * The same walk over the operations, with convolutions computed by {@code kernel} (null: the
+     * definition's), in bands of rows when all tensors of an evaluation would take more than
+     * {@code bandBytes}.
+     */
+    JavaConvEvaluator(FixedPointConvNet net, Kernel kernel, long bandBytes) {
         this.net = net;
-        this.kernel = kernel;
+        this.kernel = kernel != null ? kernel : (k, c, x, hi, wi, ho, wo) -> conv(c, x, hi, wi, ho, wo);
+        this.bandBytes = bandBytes;
     }
 
     @Override
@@ -41,12 +51,105 @@ public final class JavaConvEvaluator implements ConvEvaluator {
         return net;
     }
 
+    /**
+     * The network's output. When all its tensors would take more than the band budget, the output is
+     * computed in bands of rows, each from the input rows its receptive field needs (every conv's
+     * taps, every shuffle's source row, traced back from the band's output rows), aligned to the
+     * product of the strides so that every tensor's rows fall on the whole input's: each output value
+     * is computed from the same values as without bands, so the result is the same, and memory is
+     * bounded by the band's size whatever the image's.
+     */
     @Override
     public long[] evaluate(long[] input, int height, int width) {
         if (!net.fits(height, width)) {
             throw new IllegalArgumentException("a " + width + "x" + height + " input does not fit this network's strides");
         }
         net.checkInput(input, height * width);
+        int n = net.ops().size();
+        int[] h = net.sizes(height);
+        int[] w = net.sizes(width);
+        long bytes = 0;
+        for (int t = 0; t <= n; t++) {
+            bytes += (long) net.channels(t) * h[t] * w[t] * Long.BYTES;
+        }
+        int outRows = h[n];
+        int align = alignment();
+        int band = (int) Math.max(2L * align, bandBytes / Math.max(1, bytes / Math.max(1, outRows)));
+        if (band >= outRows) {
+            return whole(input, height, width);
+        }
+        int outChannels = net.outputChannels();
+        int outWidth = w[n];
+        long[] out = new long[outChannels * outRows * outWidth];
+        int plane = height * width;
+        for (int a = 0; a < outRows; a += band) {
+            int b = Math.min(outRows, a + band);
+            int[] rows = inputRows(a, b, h);
+            int from = Math.max(0, rows[0]) / align * align;
+            int to = Math.min(height, ceilDiv(rows[1], align) * align);
+            long[] sub = new long[net.inputChannels() * (to - from) * width];
+            for (int c = 0; c < net.inputChannels(); c++) {
+                System.arraycopy(input, c * plane + from * width, sub, c * (to - from) * width, (to - from) * width);
+            }
+            long[] y = whole(sub, to - from, width);
+            int offset = net.sizes(from)[n];        // the sub-band's first output row, in the whole output
+            int subRows = net.sizes(to - from)[n];
+            for (int c = 0; c < outChannels; c++) {
+                System.arraycopy(y, (c * subRows + a - offset) * outWidth, out, (c * outRows + a) * outWidth,
+                        (b - a) * outWidth);
+            }
+        }
+        return out;
+    }
+
+    /** The product of the convolutions' strides: bands start on multiples of it. */
+    private int alignment() {
+        int a = 1;
+        for (Op op : net.ops()) {
+            if (op instanceof Conv c) {
+                a = Math.multiplyExact(a, c.stride());
+            }
+        }
+        return a;
+    }
+
+    /** The input rows [from, to) that output rows [a, b) read, traced back through every operation (unclamped). */
+    private int[] inputRows(int a, int b, int[] h) {
+        int n = net.ops().size();
+        int[] lo = new int[n + 1];
+        int[] hi = new int[n + 1];
+        java.util.Arrays.fill(lo, Integer.MAX_VALUE);
+        java.util.Arrays.fill(hi, Integer.MIN_VALUE);
+        lo[n] = a;
+        hi[n] = b;
+        for (int k = n - 1; k >= 0; k--) {
+            int t = k + 1;
+            if (lo[t] >= hi[t]) {
+                continue;
+            }
+            Op op = net.ops().get(k);
+            int from;
+            int to;
+            if (op instanceof Conv c) {
+                from = lo[t] * c.stride() - c.padding();
+                to = (hi[t] - 1) * c.stride() - c.padding() + c.dilation() * (c.kernel() - 1) + 1;
+            } else if (op instanceof Shuffle) {
+                from = Math.floorDiv(lo[t], 2);
+                to = Math.floorDiv(hi[t] - 1, 2) + 1;
+            } else {
+                from = lo[t];
+                to = hi[t];
+            }
+            for (int s : FixedPointConvNet.operands(op)) {
+                lo[s] = Math.min(lo[s], Math.max(0, from));
+                hi[s] = Math.max(hi[s], Math.min(h[s], to));
+            }
+        }
+        return new int[] {lo[0], hi[0]};
+    }
+
+    /** The whole input at once. */
+    private long[] whole(long[] input, int height, int width) {
         int n = net.ops().size();
         long[][] tensors = new long[n + 1][];
         int[] h = net.sizes(height);
@@ -117,7 +220,8 @@ public final class JavaConvEvaluator implements ConvEvaluator {
         return out;
     }
 
-    private static long[] conv(Conv c, long[] x, int hi, int wi, int ho, int wo) {
+    /** The definition of one convolution. */
+    static long[] conv(Conv c, long[] x, int hi, int wi, int ho, int wo) {
         int k = c.kernel();
         int s = c.stride();
         int d = c.dilation();

@@ -176,6 +176,43 @@ class ConvEvaluatorTest {
         }
     }
 
+    /**
+     * Large inputs are evaluated in bands of rows, each from the input rows its receptive field needs
+     * (here: a stride-2 conv, 3x3 convs, a shuffle back up, dilations up to 4): the same output as the
+     * whole input at once, for bands of a few rows up to nearly the whole height, in Java and in DJL.
+     */
+    @Test
+    void bandsOfRowsGiveTheWholeInputsOutput() throws Exception {
+        FixedPointConvNet net = l3cShaped(5);
+        int[] convs = new int[1];
+        for (int[] size : new int[][] {{40, 14}, {38, 22}, {64, 8}}) {
+            long[] x = randomInput(net, size[0], size[1], size[0] * 7L + size[1]);
+            long[] expected = naive(net, x, size[0], size[1]);
+            long whole = 0;
+            for (int t = 0; t <= net.ops().size(); t++) {
+                whole += (long) net.channels(t) * net.sizes(size[0])[t] * net.sizes(size[1])[t] * Long.BYTES;
+            }
+            for (long budget : new long[] {1, whole / 9, whole / 3, whole - 1}) {
+                convs[0] = 0;
+                JavaConvEvaluator counted = new JavaConvEvaluator(net, (k, c, in, hi, wi, ho, wo) -> {
+                    convs[0]++;
+                    return JavaConvEvaluator.conv(c, in, hi, wi, ho, wo);
+                }, budget);
+                assertArrayEquals(expected, counted.evaluate(x, size[0], size[1]), "java, budget " + budget + " " + Arrays.toString(size));
+                assertTrue(convs[0] > 8, "evaluated in bands: " + convs[0] + " conv passes (8 convs)");
+                try (ConvEvaluator djl = new DjlConvEvaluator(net, 1, DjlConvEvaluator.BAND_VALUES, budget)) {
+                    assertArrayEquals(expected, djl.evaluate(x, size[0], size[1]), "djl, budget " + budget + " " + Arrays.toString(size));
+                }
+            }
+            convs[0] = 0;
+            new JavaConvEvaluator(net, (k, c, in, hi, wi, ho, wo) -> {
+                convs[0]++;
+                return JavaConvEvaluator.conv(c, in, hi, wi, ho, wo);
+            }, whole).evaluate(x, size[0], size[1]);
+            assertEquals(8, convs[0], "within the budget: one pass");
+        }
+    }
+
     /** Negative control: one weight changed by one unit changes the outputs, so agreement means something. */
     @Test
     void aPerturbedNetworkDisagrees() throws Exception {
