@@ -53,6 +53,7 @@ final class Bench {
         int repeat = args.getInt("repeat", 1, 1);
         int tile = Main.tile(args);
         boolean decode = !args.flag("no-decode");
+        boolean fallback = !args.flag("no-fallback");
         String scheduleOption = args.get("schedule", null);
         Main.checkEngineOptions(args);
         List<Path> files;
@@ -101,7 +102,7 @@ final class Bench {
                 evaluators.addAll(ev);
                 err.println("bench: " + files.size() + " images, model " + model.id() + ", schedule " + schedule
                         + ", engine " + ev.get(0).description() + (crop > 0 ? ", centre crop " + crop : "") + ", repeat " + repeat);
-                runs.add(new Run(model, ev, schedule, batch, repeat, decode, tile));
+                runs.add(new Run(model, ev, schedule, batch, repeat, decode, tile, fallback));
             }
             // the runs take turns image by image, so that a noisy machine slows them alike
             for (Path f : files) {
@@ -166,13 +167,15 @@ final class Bench {
         private final List<Double> decodeMs = new ArrayList<>();
         private long passes;
         private long multiplyAccumulates;
+        private int stored;   // images whose file stores the PNG instead (the model would have expanded them)
 
-        Run(LoadedModel model, List<NetworkEvaluator> ev, String schedule, int batch, int repeat, boolean decode, int tile) {
+        Run(LoadedModel model, List<NetworkEvaluator> ev, String schedule, int batch, int repeat, boolean decode, int tile,
+            boolean fallback) {
             this.model = model;
             this.ev = ev;
             this.schedule = schedule;
             this.tile = tile;
-            this.encoder = new Encoder(model, ev, true).tiled(tile);
+            this.encoder = new Encoder(model, ev, fallback).tiled(tile);
             this.decoder = new Decoder(model, ev, batch);
             this.repeat = repeat;
             this.decode = decode;
@@ -214,6 +217,9 @@ final class Bench {
                 }
             }
             long pixels = image.pixelCount();
+            if (r.header().mode() == io.llic.format.LlicHeader.Mode.STORED_PNG) {
+                stored++;
+            }
             PlanCost cost = PlanCost.of(model, schedule, image.width(), image.height(), r.header().tileSize());
             passes += cost.passes();
             multiplyAccumulates += cost.multiplyAccumulates();
@@ -246,13 +252,13 @@ final class Bench {
             double medianDecode = median(decodeMs.stream().mapToDouble(Double::doubleValue).toArray());
             out.printf("summary\timages=%d\tpixels=%d\tbpp=%.4f\tpredicted_bpp=%.4f\tpayload_bpp=%.4f\toverhead_pct=%.4f"
                             + "\tmedian_encode_ms=%.1f\tmedian_decode_ms=%s\tschedule=%s\tengine=%s\tunadapted_bpp=%s\tno_predictor_bpp=%s\tmodel=%s"
-                            + "\tpasses_per_image=%.1f\tmacs_per_pixel=%.0f\ttile=%d%n",
+                            + "\tpasses_per_image=%.1f\tmacs_per_pixel=%.0f\ttile=%d\tstored_png=%d%n",
                     encodeMs.size(), totalPixels, totalBits / totalPixels, totalPredicted / totalPixels,
                     totalPayload / totalPixels, 100.0 * (totalPayload - totalPredicted) / totalPredicted, medianEncode,
                     decode ? String.format("%.1f", medianDecode) : "-", schedule, ev.get(0).description(),
                     adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-",
                     withoutPredictor != null ? String.format("%.4f", totalWithoutPredictor / totalPixels) : "-", model.id(),
-                    (double) passes / encodeMs.size(), (double) multiplyAccumulates / totalPixels, tile);
+                    (double) passes / encodeMs.size(), (double) multiplyAccumulates / totalPixels, tile, stored);
             out.flush();
             return new Summary(model.id() + ":" + schedule, totalPixels, sumDecodeMs, sumEncodeMs, medianDecode,
                     medianEncode, totalBits / totalPixels);

@@ -38,7 +38,7 @@ public final class Main {
             "  decode  IN.llic OUT.png [--model DIR] [--batch N]",
             "  info    IN.llic                      one JSON object describing the header",
             "  import-reference SRC_DIR DEST_DIR [--id ID]",
-            "  bench   DIR [--model DIR[,DIR...]] [--schedule NAME[,NAME...]] [--limit N] [--crop N] [--batch N] [--tile N] [--repeat N] [--no-decode]",
+            "  bench   DIR [--model DIR[,DIR...]] [--schedule NAME[,NAME...]] [--limit N] [--crop N] [--batch N] [--tile N] [--repeat N] [--no-decode] [--no-fallback]",
             "  bench-memory [--megapixels N] [--model DIR] [--schedule NAME] [--tile N]   peak heap of a large synthetic image",
             "common options: --engine djl|java (default djl), --threads N, --device cpu|gpu0|...",
             "--tile N: images wider or taller than N pixels are coded as independent N x N tiles (default "
@@ -99,7 +99,7 @@ public final class Main {
                 }
                 case "bench" -> {
                     Args a = new Args(argv, 1, with("schedule", "limit", "crop", "batch", "repeat", "tsv", "tile"),
-                            Set.of("no-decode"));
+                            Set.of("no-decode", "no-fallback"));
                     a.expectPositional(1, "bench DIR");
                     file = a.positional().get(0);
                     new Bench(this, a, out, err).run();

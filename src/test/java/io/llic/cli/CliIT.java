@@ -201,6 +201,30 @@ class CliIT {
         assertTrue(rows[8].startsWith("ratio\t") && rows[8].contains("bpp=1.0000"), rows[8]);
     }
 
+    /**
+     * Noise expands under any model, so the file stores the PNG, and the summary counts it; with
+     * --no-fallback the bench measures the model's own code (above 24 bpp on noise).
+     */
+    @Test
+    void benchCountsStoredImagesAndNoFallbackMeasuresTheModel() throws Exception {
+        Path set = dir.resolve("noise");
+        Files.createDirectories(set);
+        java.util.Random r = new java.util.Random(7);
+        byte[] samples = new byte[32 * 32 * 3];
+        r.nextBytes(samples);
+        Files.write(set.resolve("noise.png"), PngIo.write(new io.llic.image.RgbImage(32, 32, samples)));
+        Run stored = llic("bench", set.toString(), "--model", model.toString(), "--schedule", "wavefront");
+        assertEquals(0, stored.status(), stored.err());
+        String summary = stored.out().strip().lines().filter(l -> l.startsWith("summary")).findFirst().orElseThrow();
+        assertTrue(summary.contains("\tstored_png=1"), summary);
+        Run learned = llic("bench", set.toString(), "--model", model.toString(), "--schedule", "wavefront", "--no-fallback");
+        assertEquals(0, learned.status(), learned.err());
+        String own = learned.out().strip().lines().filter(l -> l.startsWith("summary")).findFirst().orElseThrow();
+        assertTrue(own.contains("\tstored_png=0"), own);
+        double bpp = Double.parseDouble(own.replaceAll(".*\tbpp=([0-9.]+).*", "$1"));
+        assertTrue(bpp > 24, own);
+    }
+
     /** The shell script itself, as documented in the README (built by mvn package before failsafe runs). */
     @Test
     void jobsScriptRunsTheCommand() throws Exception {
