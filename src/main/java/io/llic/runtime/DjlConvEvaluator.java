@@ -40,9 +40,13 @@ public final class DjlConvEvaluator implements ConvEvaluator {
     private final List<double[]> biasValues = new ArrayList<>();
     /** Each conv's (out) x (k k in) weights with column t in + i for tap t of input channel i. */
     private final List<NDArray> tapMajor = new ArrayList<>();
+    /**
+     * The right-hand matrix of the products, one per thread: the networks of a model run one after
+     * another on a thread, so they share it (at most {@link #BAND_VALUES} values, 64 MB, per thread).
+     */
+    private static final ThreadLocal<ByteBuffer> DIRECT = new ThreadLocal<>();
     private ByteBuffer direct;
     private final JavaConvEvaluator walk;
-    private Thread threadsSetIn;
 
     /** @param threads PyTorch intra-op threads; 0 keeps the engine's setting */
     public DjlConvEvaluator(FixedPointConvNet net, int threads) {
@@ -99,9 +103,8 @@ public final class DjlConvEvaluator implements ConvEvaluator {
 
     @Override
     public long[] evaluate(long[] input, int height, int width) {
-        if (threads > 0 && Thread.currentThread() != threadsSetIn) {
-            JniUtils.setNumThreads(threads);
-            threadsSetIn = Thread.currentThread();
+        if (threads > 0 && JniUtils.getNumThreads() != threads) {
+            JniUtils.setNumThreads(threads); // as DjlEvaluator.evaluate
         }
         return walk.evaluate(input, height, width);
     }
@@ -179,8 +182,10 @@ public final class DjlConvEvaluator implements ConvEvaluator {
 
     /** The direct buffer of the next product's right-hand matrix, with room for {@code values} values. */
     private DoubleBuffer buffer(int values) {
+        direct = DIRECT.get();
         if (direct == null || direct.capacity() < (long) values * Double.BYTES) {
             direct = ByteBuffer.allocateDirect(values * Double.BYTES).order(ByteOrder.nativeOrder());
+            DIRECT.set(direct);
         }
         direct.clear().limit(values * Double.BYTES);
         return direct.asDoubleBuffer();
@@ -190,7 +195,11 @@ public final class DjlConvEvaluator implements ConvEvaluator {
     private double[] product(NDArray weights, int rows, int columns) {
         try (NDManager scope = manager.newSubManager()) {
             NDArray matrix = scope.create(direct, new Shape(rows, columns), DataType.FLOAT64);
-            return weights.matMul(matrix).toDoubleArray();
+            // a result belongs to its first operand's manager (the weights': the evaluator's own), so it
+            // is closed here, or every product would stay in native memory until the evaluator closes
+            try (NDArray y = weights.matMul(matrix)) {
+                return y.toDoubleArray();
+            }
         }
     }
 

@@ -35,7 +35,6 @@ public final class DjlEvaluator implements NetworkEvaluator {
     private final int inputs;
     private final int outputs;
     private final String description;
-    private Thread threadsSetIn;
 
     /**
      * An evaluator with its own copy of the weights (closed with it).
@@ -138,11 +137,11 @@ public final class DjlEvaluator implements NetworkEvaluator {
             return;
         }
         net.checkInputs(in, count);
-        if (threads > 0 && Thread.currentThread() != threadsSetIn) {
-            // OpenMP's thread count belongs to the calling thread, and a Spark task may call from a
-            // thread other than the one that built this evaluator: set it where the work happens
+        if (threads > 0 && JniUtils.getNumThreads() != threads) {
+            // OpenMP's thread count belongs to the calling thread, a Spark task may call from a thread
+            // other than the one that built this evaluator, and another evaluator (a tile thread's set
+            // of one thread) may have set it on this thread since: set it where the work happens
             JniUtils.setNumThreads(threads);
-            threadsSetIn = Thread.currentThread();
         }
         double[] x = new double[count * inputs];
         for (int i = 0; i < x.length; i++) {

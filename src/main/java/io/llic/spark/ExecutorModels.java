@@ -205,21 +205,23 @@ final class ExecutorModels {
         LoadedModel model = model(modelBytes.value());
         Acquired acquired = acquire(model, device());
         TaskContext task = TaskContext.get();
-        int cpus = task == null ? 1 : Math.max(1, task.cpus());
+        // extra sets only where tiles can use them
+        int cpus = task == null || tile == 0 ? 1 : Math.max(1, task.cpus());
         List<Acquired> more = new java.util.ArrayList<>();
+        TaskCodec codec;
         try {
             for (int i = 1; i < cpus; i++) {
                 more.add(acquire(model, acquired.device(), 1));
             }
+            List<List<NetworkEvaluator>> tileSets = more.stream().map(Acquired::evaluators).toList();
+            codec = new TaskCodec(model, acquired.device(), Jobs.executorId(),
+                    new Encoder(model, acquired.evaluators(), true).tiled(tile).parallelTiles(tileSets),
+                    new Decoder(model, acquired.evaluators(), Integer.MAX_VALUE).parallelTiles(tileSets));
         } catch (RuntimeException | LinkageError e) {
             more.forEach(a -> release(model, a));
             release(model, acquired);
             throw e;
         }
-        List<List<NetworkEvaluator>> tileSets = more.stream().map(Acquired::evaluators).toList();
-        TaskCodec codec = new TaskCodec(model, acquired.device(), Jobs.executorId(),
-                new Encoder(model, acquired.evaluators(), true).tiled(tile).parallelTiles(tileSets),
-                new Decoder(model, acquired.evaluators(), Integer.MAX_VALUE).parallelTiles(tileSets));
         return new LazyPartition<org.apache.spark.sql.Row, O>(rows, r -> step.apply(codec, r), () -> {
             more.forEach(a -> release(model, a));
             release(model, acquired);
