@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Files coded with a published model decode for ever: bitstreams written with {@code llic-causal-1}
  * and {@code llic-causal-2} (with its adaptation stage), by the builds that released them and before
- * the model-family seam, and with {@code llic-causal-4} (the first with the error predictor), are kept
+ * the model-family seam, with {@code llic-causal-4} (the first with the error predictor), with the interp
+ * models and with {@code llic-l3c-1}, are kept
  * as fixtures, and every later build must decode them exactly,
  * whatever changes in the codec.
  */
@@ -53,6 +54,15 @@ class PublishedModelsTest {
     void filesCodedWithLlicInterp3StillDecode() throws Exception {
         LoadedModel model = decodesFixtures("models/interp-3", "llic-interp-3", "interp", "checkerboard");
         assertTrue(model.adaptation() != null && model.adaptation().lms(), "llic-interp-3 codes with the interp family's stage");
+    }
+
+    /** Written by the Java evaluator in learned mode (the model does not beat PNG yet), decoded here with DJL. */
+    @Test
+    void filesCodedWithLlicL3c1StillDecode() throws Exception {
+        LoadedModel model = decodesFixtures("models/l3c", "llic-l3c-1", "l3c");
+        assertEquals(6, model.convNets().size(), "six convolutional networks");
+        assertEquals(io.llic.format.LlicHeader.Mode.LEARNED,
+                LlicFile.readHeader(Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-l3c-1-l3c.llic"))).mode());
     }
 
     /** The committed fixtures {@code <id>-<schedule>.llic} (default: the causal schedules) decode to the synthetic image. */
