@@ -164,20 +164,28 @@ public final class DjlConvEvaluator implements ConvEvaluator {
                     matrix.put((t * in + i) * columns, padded, i * length + at, columns);
                 }
             }
-            double[] y = product(tapMajor.get(k), taps * in, columns);
-            for (int o = 0; o < c.out(); o++) {
-                double b = bias[o];
-                int base = o * planeIn + r0 * wi;
-                for (int r = 0; r < rows; r++) {
-                    int row = o * columns + r * wp;
-                    int to = base + r * wi;
-                    for (int q = 0; q < wi; q++) {
-                        out[to + q] = c.activate((long) Math.floor(y[row + q] + b));
-                    }
+            store(c, product(tapMajor.get(k), taps * in, columns), bias, rows, wp, out, hi, wi, r0);
+        }
+        return out;
+    }
+
+    /**
+     * Output rows {@code r0 .. r0 + rows - 1} of conv {@code c} ({@code ho x wo} planes of {@code out})
+     * from a band's product {@code y} ((out) x (rows * stride)): the definition's floor of sum plus
+     * bias, then the activation; columns from {@code wo} to {@code stride} of each row are dropped.
+     */
+    private static void store(Conv c, double[] y, double[] bias, int rows, int stride, long[] out, int ho, int wo, int r0) {
+        int plane = ho * wo;
+        for (int o = 0; o < c.out(); o++) {
+            double b = bias[o];
+            for (int r = 0; r < rows; r++) {
+                int from = (o * rows + r) * stride;
+                int to = o * plane + (r0 + r) * wo;
+                for (int q = 0; q < wo; q++) {
+                    out[to + q] = c.activate((long) Math.floor(y[from + q] + b));
                 }
             }
         }
-        return out;
     }
 
     /** The direct buffer of the next product's right-hand matrix, with room for {@code values} values. */
@@ -247,14 +255,7 @@ public final class DjlConvEvaluator implements ConvEvaluator {
                 }
             }
             buffer(cols.length).put(0, cols, 0, cols.length);
-            double[] y = product(weights.get(k), in * taps, width);
-            for (int o = 0; o < c.out(); o++) {
-                double b = bias[o];
-                int base = o * planeOut + r0 * wo;
-                for (int p = 0; p < width; p++) {
-                    out[base + p] = c.activate((long) Math.floor(y[o * width + p] + b));
-                }
-            }
+            store(c, product(weights.get(k), in * taps, width), bias, rows, wo, out, ho, wo, r0);
         }
         return out;
     }
