@@ -76,6 +76,10 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             throw new IllegalArgumentException("--validation is a fraction below 1");
         }
         int valEvery = a.getInt("val-every", 500, 0);
+        long rateWarmup = a.getInt("rate-warmup", 0, 0);
+        if (rateWarmup > 0 && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)) {
+            throw new IllegalArgumentException("--rate-warmup belongs to --family l3c (the family with latents)");
+        }
         TrainConfig config = new TrainConfig(family, inputs, downsample, a.getInt("hidden", trainable.defaultHidden(), 1),
                 a.getInt("layers", trainable.defaultLayers(), 1), a.getInt("crop", trainable.defaultCrop(), 1), a.getInt("batch", 16, 1),
                 a.getInt("shards", defaultShards, 1), a.getDouble("lr", 2e-3, 0), lrSchedule, a.getDouble("final-lr", 2e-5, 0),
@@ -83,7 +87,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
                 validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
                 a.getInt("checkpoint-every", 500, 0), cooldown, ema, null, init != null ? "init" : start,
                 a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1), adaptOption,
-                a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()));
+                a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()), rateWarmup);
         if (config.batch() < config.shards()) {
             throw new IllegalArgumentException("--batch (" + config.batch() + " crops) must be at least --shards ("
                     + config.shards() + ")");
@@ -116,7 +120,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             "  --output       model directory to write (manifest.json, weights.bin, MODEL_CARD.md, train_log.tsv,",
             "                 checkpoints/); local, hdfs: or s3a:",
             "  --downsample   box-filter factor per input, comma-separated, or one for all (default 1)",
-            "  --family       model family: causal (default; the 59K pixel model) or interp (LLICTI interpolation)",
+            "  --family       model family: causal (default; the 59K pixel model), interp (LLICTI interpolation) or l3c",
             "  --steps        total training steps (the learning-rate schedule's length)",
             "  --minutes      wall-clock budget of this invocation; without --steps the first steps are timed",
             "                 and the total is fixed so the run fits. When the budget is used up the job",
@@ -151,6 +155,9 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             "  --id           model id written into bitstreams (default: the output folder's name)",
             "  --measure-pixels  pixels of whole validation images measured at export (default 2000000); the",
             "                 adaptation stage is calibrated on the same images",
+            "  --rate-warmup  l3c: steps over which the latents' bits enter the gradient, their weight rising",
+            "                 linearly from 0 to 1 (default 0: fully from the start); the loss logged and validated",
+            "                 is always the whole code length. Keeps the latents from collapsing early",
             "  --adaptation   on (default): the model ships the adaptation-while-coding stage; off: the network alone",
             "  --glob         file name pattern (default " + InputListing.DEFAULT_GLOB + ")",
             "  --log-seconds  seconds between progress lines (default 30)",
@@ -159,7 +166,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
     static final Set<String> VALUED = Set.of("input", "output", "downsample", "family", "steps", "minutes",
             "until", "crop", "batch", "lr", "final-lr", "warmup", "seed", "shards", "validation", "val-crops",
             "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds", "lr-schedule",
-            "cooldown", "ema", "init", "start", "resume-from", "adaptation");
+            "cooldown", "ema", "init", "start", "resume-from", "adaptation", "rate-warmup");
 
     static final Set<String> FLAGS = Set.of("resume");
 
@@ -186,7 +193,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             Map.entry("checkpointEvery", "checkpoint-every"),
             Map.entry("cooldown", "cooldown"), Map.entry("ema", "ema"), Map.entry("start", "start"),
             Map.entry("measurePixels", "measure-pixels"), Map.entry("adaptation", "adaptation"), Map.entry("glob", "glob"),
-            Map.entry("modelId", "id"));
+            Map.entry("modelId", "id"), Map.entry("rateWarmup", "rate-warmup"));
 
     /**
      * On --resume the run keeps its own settings; options given again must agree with them, except

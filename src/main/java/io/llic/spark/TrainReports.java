@@ -61,6 +61,10 @@ final class TrainReports {
             s.append(String.format(Locale.ROOT, "- Schedule: peak rate until step %d, then a linear cool-down of %d steps%n",
                     c.stableEnd(), c.cooldown()));
         }
+        if (c.rateWarmup() > 0) {
+            s.append(String.format(Locale.ROOT, "- Rate warm-up: the latents' bits weighted in the gradient from 0 to 1"
+                    + " over the first %d steps (the loss is always the whole code length)%n", c.rateWarmup()));
+        }
         Object export = provenance.get("export");
         if (export instanceof Map<?, ?> e && e.containsKey("validationAverage")) {
             s.append(String.format(Locale.ROOT, "- Exported: the %s (validation: weights %s, moving average %s bits/sub-pixel)%n",

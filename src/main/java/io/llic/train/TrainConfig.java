@@ -40,12 +40,16 @@ import java.util.List;
  * @param adaptation      "on": the exported model ships the adaptation-while-coding stage; "off": the network alone
  * @param glob            file name pattern of the inputs (null: every PNG)
  * @param modelId         id of the exported model (null: the output folder's name)
+ * @param rateWarmup      l3c: steps over which the weight of the latents' bits in the gradient rises linearly
+ *                        from 0 to 1 (0: always 1). The loss reported and validated is always the whole code
+ *                        length; the warm-up only lets the latents learn to carry the image before they learn to
+ *                        be cheap (without it, the rate's pull to the centre collapsed them early)
  */
 public record TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
                           int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate, int warmup,
                           long steps, long seed, double validation, int validationCrops, int validateEvery,
                           int checkpointEvery, long cooldown, double ema, String init, String start, long measurePixels,
-                          String adaptation, String glob, String modelId) implements Serializable {
+                          String adaptation, String glob, String modelId, long rateWarmup) implements Serializable {
 
     public static final long DEFAULT_MEASURE_PIXELS = 2_000_000;
 
@@ -68,6 +72,9 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         if (!adaptation.equals("on") && !adaptation.equals("off")) {
             throw new IllegalArgumentException("adaptation is on or off, got " + adaptation);
         }
+        if (rateWarmup < 0) {
+            throw new IllegalArgumentException("rate warm-up steps must be >= 0");
+        }
         if (cooldown < 0 || ema < 0 || ema >= 1) {
             throw new IllegalArgumentException("cool-down steps must be >= 0 and the EMA decay in [0, 1)");
         }
@@ -80,7 +87,23 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
                        int checkpointEvery) {
         this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
                 finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery, 0, 0,
-                null, "predictor", DEFAULT_MEASURE_PIXELS, "on", null, null);
+                null, "predictor", DEFAULT_MEASURE_PIXELS, "on", null, null, 0);
+    }
+
+    /** The fields of a run before the rate warm-up existed (a run without one). */
+    public TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
+                       int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate,
+                       int warmup, long steps, long seed, double validation, int validationCrops, int validateEvery,
+                       int checkpointEvery, long cooldown, double ema, String init, String start, long measurePixels,
+                       String adaptation, String glob, String modelId) {
+        this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
+                finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
+                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, 0);
+    }
+
+    /** The weight of the latents' bits in the gradient of step {@code t} (1-based): see {@code rateWarmup}. */
+    public double rateWeight(long t) {
+        return rateWarmup <= 0 || t >= rateWarmup ? 1 : Math.max(0, (double) t / rateWarmup);
     }
 
     /** First step of the cool-down of a "wsd" run (steps after it decay); {@code steps} for other schedules. */
@@ -137,28 +160,28 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
     public TrainConfig withSchedule(long total, long cooldownSteps) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldownSteps, ema, init, start, measurePixels, adaptation, glob, modelId);
+                cooldownSteps, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup);
     }
 
     /** The same run with another network shape. */
     public TrainConfig withNet(int newHidden, int newHiddenLayers) {
         return new TrainConfig(family, inputs, downsample, newHidden, newHiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId);
+                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup);
     }
 
     /** The same run with the invocation-level settings an older checkpoint did not record. */
     public TrainConfig withNaming(String newGlob, String newModelId) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, newGlob, newModelId);
+                cooldown, ema, init, start, measurePixels, adaptation, newGlob, newModelId, rateWarmup);
     }
 
     /** The same run with fine-tuning provenance. */
     public TrainConfig withInit(String from) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, from, start, measurePixels, adaptation, glob, modelId);
+                cooldown, ema, from, start, measurePixels, adaptation, glob, modelId, rateWarmup);
     }
 
     /**

@@ -30,7 +30,8 @@ import java.util.List;
  * E1..E3 make the latents (rounded to symbols in the forward pass, the gradient passed straight
  * through), the predictors D3..D1 give the logistic mixtures of z2, z1 and the image; the bits are
  * those of the image's pixels (the valid ones), of z1 and z2 under their mixtures, and log2(25) per
- * symbol of z3 (coded uniformly: a constant). Pixel and latent values are on the codec's scale: a
+ * symbol of z3 (coded uniformly: a constant). The gradient is that of the image's bits plus the
+ * batch's {@link L3CBatch#rateWeight} times z1's and z2's (all of them outside a rate warm-up). Pixel and latent values are on the codec's scale: a
  * value v of an alphabet of A symbols sits at v / 255 with bins of width 1 / 255 (the edge symbols
  * take the tails), mixture weights are a softmax, sigmas are bounded below by the codec's
  * {@code SIGMA_MIN}, probabilities floored at 1e-9. RGB coupling as the codec: G's means move by
@@ -85,13 +86,15 @@ public final class L3CLoss implements FamilyLoss {
                 }
                 NDArray sum = bits(m, b, leaves);
                 double bits = sum.getDouble();
+                NDArray objective = b.rateWeight() == 1 ? sum
+                        : parts[0].add(parts[1].add(parts[2]).mul(b.rateWeight())).add(parts[3]);
                 for (int i = 0; i < parts.length; i++) {
                     lastScaleBits[i] = parts[i].toType(DataType.FLOAT64, false).getDouble();
                 }
                 if (!withGradient) {
                     return new LossModel.Result(bits, batch.subpixels(), null);
                 }
-                NDArray target = sum.mul(weight);
+                NDArray target = objective.mul(weight);
                 JniUtils.backward((PtNDArray) target, (PtNDArray) m.ones(target.getShape(), target.getDataType()), false,
                         false);
                 double[] gradient = new double[params.length];
