@@ -36,10 +36,16 @@ import java.util.List;
  *
  * <p>Serialised form: magic {@code LLICCNV1}, u32 input channels, one u32 bound per input channel,
  * u32 operation count, then per operation a u8 kind and its fields (see {@link #toBytes}). Big-endian.
+ * In {@code LLICCNV1} every bound, clip, weight and bias is an 8-byte integer; {@code LLICCNV2} (what
+ * networks built here are written in) stores each of them as a zig-zag LEB128 varint (1 to 10 bytes,
+ * typically 2 for a weight), everything else as in version 1. A network keeps the version it was
+ * read in, so a model written before version 2 re-serialises to the same bytes (its hash names it).
  */
 public final class FixedPointConvNet {
     private static final byte[] MAGIC = {'L', 'L', 'I', 'C', 'C', 'N', 'V', '1'};
+    private static final byte[] MAGIC_COMPACT = {'L', 'L', 'I', 'C', 'C', 'N', 'V', '2'};
     private static final int MAX_OPS = 256;
+    private final boolean compact;
     private static final int MAX_CHANNELS = 1 << 12;
     private static final int MAX_KERNEL = 9;
     private static final int MAX_STRIDE = 4;
@@ -123,6 +129,11 @@ public final class FixedPointConvNet {
      * @param ops         the operations; operation k writes tensor k + 1
      */
     public FixedPointConvNet(long[] inputBounds, List<Op> ops) throws ModelException {
+        this(inputBounds, ops, true);
+    }
+
+    private FixedPointConvNet(long[] inputBounds, List<Op> ops, boolean compact) throws ModelException {
+        this.compact = compact;
         this.inputBounds = inputBounds.clone();
         this.ops = List.copyOf(ops);
         if (inputBounds.length < 1 || inputBounds.length > MAX_CHANNELS) {
@@ -391,10 +402,10 @@ public final class FixedPointConvNet {
 
     /** Writes the serialised form: see the class comment; per operation a u8 kind, then its u32 fields. */
     public void write(DataOutputStream out) throws IOException {
-        out.write(MAGIC);
+        out.write(compact ? MAGIC_COMPACT : MAGIC);
         out.writeInt(inputBounds.length);
         for (long b : inputBounds) {
-            out.writeLong(b);
+            writeLong(out, b);
         }
         out.writeInt(ops.size());
         for (Op op : ops) {
@@ -404,12 +415,12 @@ public final class FixedPointConvNet {
                         c.activation()}) {
                     out.writeInt(v);
                 }
-                out.writeLong(c.clip());
+                writeLong(out, c.clip());
                 for (long w : c.weights()) {
-                    out.writeLong(w);
+                    writeLong(out, w);
                 }
                 for (long b : c.bias()) {
-                    out.writeLong(b);
+                    writeLong(out, b);
                 }
             } else if (op instanceof Add a) {
                 out.writeByte(ADD);
@@ -446,7 +457,9 @@ public final class FixedPointConvNet {
     /** Reads a network from the start of {@code in}, leaving whatever follows unread. */
     public static FixedPointConvNet read(DataInputStream in, String what) throws ModelException {
         try {
-            if (!Arrays.equals(in.readNBytes(MAGIC.length), MAGIC)) {
+            byte[] magic = in.readNBytes(MAGIC.length);
+            boolean compact = Arrays.equals(magic, MAGIC_COMPACT);
+            if (!compact && !Arrays.equals(magic, MAGIC)) {
                 throw new ModelException(what + " is not an llic fixed-point convolutional network");
             }
             int channels = in.readInt();
@@ -455,7 +468,7 @@ public final class FixedPointConvNet {
             }
             long[] bounds = new long[channels];
             for (int c = 0; c < channels; c++) {
-                bounds[c] = in.readLong();
+                bounds[c] = readLong(in, compact, what);
             }
             int count = in.readInt();
             if (count < 1 || count > MAX_OPS) {
@@ -469,18 +482,18 @@ public final class FixedPointConvNet {
                     for (int i = 0; i < f.length; i++) {
                         f[i] = in.readInt();
                     }
-                    long clip = in.readLong();
+                    long clip = readLong(in, compact, what);
                     // shape limits before allocating: a corrupt count cannot ask for gigabytes
                     if (f[1] < 1 || f[2] < 1 || f[1] > MAX_CHANNELS || f[2] > MAX_CHANNELS || f[3] < 1 || f[3] > MAX_KERNEL) {
                         throw new ModelException(what + ": bad shape of operation " + k);
                     }
                     long[] w = new long[f[2] * f[1] * f[3] * f[3]];
                     for (int i = 0; i < w.length; i++) {
-                        w[i] = in.readLong();
+                        w[i] = readLong(in, compact, what);
                     }
                     long[] b = new long[f[2]];
                     for (int i = 0; i < b.length; i++) {
-                        b[i] = in.readLong();
+                        b[i] = readLong(in, compact, what);
                     }
                     try {
                         ops.add(new Conv(f[0], f[1], f[2], f[3], f[4], f[5], w, b, f[6], f[7], clip));
@@ -499,11 +512,47 @@ public final class FixedPointConvNet {
                 throw new ModelException(what + ": operation " + k + " has unknown kind " + kind);
             }
             }
-            return new FixedPointConvNet(bounds, ops);
+            return new FixedPointConvNet(bounds, ops, compact);
         } catch (EOFException e) {
             throw new ModelException(what + " is truncated");
         } catch (IOException e) {
             throw new ModelException(what + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Whether this network is written as {@code LLICCNV2} (varints) rather than {@code LLICCNV1}. */
+    public boolean compact() {
+        return compact;
+    }
+
+    private void writeLong(DataOutputStream out, long v) throws IOException {
+        if (!compact) {
+            out.writeLong(v);
+            return;
+        }
+        long z = (v << 1) ^ (v >> 63);  // zig-zag: small magnitudes of either sign take few bytes
+        while ((z & ~0x7FL) != 0) {
+            out.writeByte((int) (z & 0x7F) | 0x80);
+            z >>>= 7;
+        }
+        out.writeByte((int) z);
+    }
+
+    private static long readLong(DataInputStream in, boolean compact, String what) throws IOException, ModelException {
+        if (!compact) {
+            return in.readLong();
+        }
+        long z = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            int b = in.readUnsignedByte();
+            z |= (long) (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) {
+                if (shift == 63 && b > 1) {
+                    break;
+                }
+                return (z >>> 1) ^ -(z & 1);
+            }
+        }
+        throw new ModelException(what + ": a varint longer than 64 bits (damaged weights)");
     }
 }

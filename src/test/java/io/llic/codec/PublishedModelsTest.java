@@ -1,5 +1,6 @@
 package io.llic.codec;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -61,6 +62,10 @@ class PublishedModelsTest {
     void filesCodedWithLlicL3c1StillDecode() throws Exception {
         LoadedModel model = decodesFixtures("models/l3c", "llic-l3c-1", "l3c");
         assertEquals(6, model.convNets().size(), "six convolutional networks");
+        // written before the compact weight format: its networks keep version 1, so the bytes a job
+        // broadcasts are the file's (whose SHA-256 names the model in every bitstream)
+        assertTrue(model.convNets().stream().noneMatch(io.llic.model.FixedPointConvNet::compact));
+        assertArrayEquals(Files.readAllBytes(Path.of("models/l3c/weights.bin")), model.toFiles().weights());
         assertEquals(io.llic.format.LlicHeader.Mode.LEARNED,
                 LlicFile.readHeader(Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-l3c-1-l3c.llic"))).mode());
     }

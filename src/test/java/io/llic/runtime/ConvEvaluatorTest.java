@@ -350,6 +350,21 @@ class ConvEvaluatorTest {
         assertThrows(ModelException.class, () -> FixedPointConvNet.fromBytes(junk, "test net"));
         byte[] longer = Arrays.copyOf(bytes, bytes.length + 1);
         assertThrows(ModelException.class, () -> FixedPointConvNet.fromBytes(longer, "test net"));
+        assertTrue(net.compact() && back.compact(), "networks built here are written in version 2");
+        // varints of either sign and any size (a 1x1 conv whose weights span 0 to 2^40), and a damaged one
+        long[] w = {0, 1, -1, 63, -64, 64, -65, 8191, -8192, 1L << 20, -(1L << 20), 1L << 40};
+        FixedPointConvNet wide = new FixedPointConvNet(new long[] {1},
+                List.of(new Conv(0, 1, w.length, 1, 1, 1, w, w.clone(), 0, FixedPointConvNet.NONE, 1L << 45)));
+        byte[] wideBytes = wide.toBytes();
+        FixedPointConvNet wideBack = FixedPointConvNet.fromBytes(wideBytes, "wide");
+        assertArrayEquals(w, ((Conv) wideBack.ops().get(0)).weights());
+        assertArrayEquals(w, ((Conv) wideBack.ops().get(0)).bias());
+        assertArrayEquals(wideBytes, wideBack.toBytes());
+        byte[] overlong = Arrays.copyOf(wideBytes, wideBytes.length + 11);
+        int at = wideBytes.length - 2 * 6;  // inside the bias of 2^40 (6 varint bytes): make it run on
+        Arrays.fill(overlong, at, overlong.length, (byte) 0xFF);
+        ModelException damaged = assertThrows(ModelException.class, () -> FixedPointConvNet.fromBytes(overlong, "wide"));
+        assertTrue(damaged.getMessage().contains("varint"), damaged.getMessage());
         // multiply-accumulates: computed from the shapes, e.g. the first conv: 4x4 outputs * 8 * 3 * 25 on 8x8
         assertTrue(net.multiplyAccumulates(8, 8) > 16L * 8 * 3 * 25);
     }

@@ -37,4 +37,22 @@ class TrainJobOptionsTest {
         e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.reconcile(cosine, cool, Set.of("cooldown"), 50));
         assertTrue(e.getMessage().contains("wsd"), e.getMessage());
     }
+
+    @Test
+    void rateWarmupIsAnL3cRunSetting() {
+        TrainConfig l3c = TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o", "--steps", "100",
+            "--rate-warmup", "40"}, 2).config();
+        assertEquals(40, l3c.rateWarmup());
+        assertEquals(0.5, l3c.rateWeight(20), 1e-12);
+        assertEquals(0, TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o", "--steps", "100"},
+                2).config().rateWarmup(), "off by default");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {
+            "--input", "x", "--output", "o", "--steps", "100", "--rate-warmup", "40"}, 2));
+        assertTrue(e.getMessage().contains("l3c"), e.getMessage());
+        // a resumed run keeps its warm-up; another one is a different run
+        TrainConfig other = TrainOptions.parse(new String[] {"--family", "l3c", "--output", "o", "--resume", "--rate-warmup",
+            "80"}, 2).config();
+        e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.reconcile(l3c, other, Set.of("rate-warmup"), 10));
+        assertTrue(e.getMessage().contains("--rate-warmup 80"), e.getMessage());
+    }
 }

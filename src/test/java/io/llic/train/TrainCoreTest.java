@@ -355,6 +355,18 @@ class TrainCoreTest {
     }
 
     @Test
+    void rateWarmupRisesLinearlyToOne() {
+        assertEquals(1, wsd(100, 0, 0).rateWeight(1), 0, "no warm-up: the latents count fully from step 1");
+        TrainConfig c = new TrainConfig("l3c", List.of("x"), List.of(1), 8, 1, 64, 6, 2, 3e-3, "wsd", 1e-4, 2, 1000, 7,
+                0, 0, 0, 2, 0, 0, null, "random", 0, null, null, null, 200);
+        assertEquals(0.005, c.rateWeight(1), 1e-12);
+        assertEquals(0.5, c.rateWeight(100), 1e-12);
+        assertEquals(1, c.rateWeight(200), 0);
+        assertEquals(1, c.rateWeight(900), 0);
+        assertEquals(200, c.withSchedule(5000, 100).rateWarmup(), "re-planning keeps the warm-up");
+    }
+
+    @Test
     void wsdHoldsThePeakThenCoolsDownLinearly() {
         TrainConfig c = wsd(12, 4, 0);
         assertEquals(1.5e-3, c.learningRate(1), 1e-12);
