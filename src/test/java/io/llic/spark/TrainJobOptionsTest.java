@@ -39,7 +39,7 @@ class TrainJobOptionsTest {
     }
 
     @Test
-    void rateWarmupIsAnL3cRunSetting() {
+    void rateWarmupAndPyramidStartAreL3cRunSettings() {
         TrainConfig l3c = TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o", "--steps", "100",
             "--rate-warmup", "40"}, 2).config();
         assertEquals(40, l3c.rateWarmup());
@@ -49,6 +49,11 @@ class TrainJobOptionsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {
             "--input", "x", "--output", "o", "--steps", "100", "--rate-warmup", "40"}, 2));
         assertTrue(e.getMessage().contains("l3c"), e.getMessage());
+        assertEquals("pyramid", TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o", "--steps",
+            "100", "--start", "pyramid"}, 2).config().start());
+        e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--input", "x", "--output",
+            "o", "--steps", "100", "--start", "pyramid"}, 2));
+        assertTrue(e.getMessage().contains("another family"), e.getMessage());
         // a resumed run keeps its warm-up; another one is a different run
         TrainConfig other = TrainOptions.parse(new String[] {"--family", "l3c", "--output", "o", "--resume", "--rate-warmup",
             "80"}, 2).config();

@@ -260,6 +260,66 @@ public final class L3CStructure {
         return p;
     }
 
+    /**
+     * The "pyramid" start: {@link #initial} with the encoders set so that latent channels 0..2 begin as
+     * the colour image's means over 2x2 (z1), 4x4 (z2) and 8x8 (z3) blocks on the 25 levels (symbol
+     * {@code 12 (mean / 128 - 1)}, rounded), an RGB pyramid; channels 3 and 4 and the decoders start
+     * random. Each encoder's head conv passes its input's channels 0..2 through, its stride-2 conv
+     * averages them over 2x2 blocks, and the convs that add into channels 0..2 (each residual block's
+     * second conv and the body's last) start at zero there, so the features' channels 0..2 are the block
+     * means (x / 128) through the whole encoder. Training is free to move away from it: the start only
+     * spares the latents the slow way from noise to a representation that carries the image (D1 given
+     * such a z1 learns in a few hundred steps what llic-l3c-1's predictor never reached).
+     */
+    public double[] pyramid(long seed) {
+        double[] p = initial(seed);
+        for (int net = E1; net <= E3; net++) {
+            List<Op> ops = template(net);
+            List<int[]> convs = new ArrayList<>(); // {op index, weight offset}
+            int at = offset(net);
+            for (int k = 0; k < ops.size(); k++) {
+                if (ops.get(k) instanceof Conv c) {
+                    convs.add(new int[] {k, at});
+                    at += c.weights().length + c.bias().length;
+                }
+            }
+            for (int i = 0; i < convs.size(); i++) {
+                Conv c = (Conv) ops.get(convs.get(i)[0]);
+                int w = convs.get(i)[1];
+                int b = w + c.weights().length;
+                int kk = c.kernel() * c.kernel();
+                boolean head = i == 0;
+                boolean stride = i == 1;
+                boolean latent = i == convs.size() - 1;
+                boolean residualSecond = i >= 2 && i < 2 + 2 * blocks && (i - 2) % 2 == 1;
+                boolean bodyLast = i == 2 + 2 * blocks;
+                if (!(head || stride || latent || residualSecond || bodyLast)) {
+                    continue;  // the residual blocks' first convs read channels 0..2 and stay random
+                }
+                for (int o = 0; o < 3; o++) {
+                    java.util.Arrays.fill(p, w + o * c.in() * kk, w + (o + 1) * c.in() * kk, 0);
+                    p[b + o] = 0;
+                    int from = w + (o * c.in() + o) * kk;  // the taps from input channel o
+                    if (head) {
+                        p[from + kk / 2] = 1;                              // the centre tap
+                    } else if (stride) {
+                        int k = c.kernel();
+                        int centre = k / 2;                                // tap (centre, centre) reads (2y, 2x)
+                        for (int dy = 0; dy < 2; dy++) {
+                            for (int dx = 0; dx < 2; dx++) {
+                                p[from + (centre + dy) * k + centre + dx] = 0.25;
+                            }
+                        }
+                    } else if (latent) {
+                        p[from] = CENTRE;                                 // 12 (mean / 128 - 1)
+                        p[b + o] = -CENTRE;
+                    }
+                }
+            }
+        }
+        return p;
+    }
+
     /** Fraction bits of the weights of a conv from {@code in} to {@code out} fraction bits. */
     static int weightFraction(int in, int out) {
         return Math.max(14, out - in + 8);

@@ -57,11 +57,13 @@ public final class L3CTraining implements TrainableFamily {
         return structure(config).parameters();
     }
 
-    /** {@link L3CStructure#initial}. */
+    /** {@link L3CStructure#initial} ("random"), or {@link L3CStructure#pyramid} ("pyramid"). */
     @Override
     public double[] init(TrainConfig config) {
-        return structure(config).initial(config.seed());
+        return PYRAMID.equals(config.start()) ? structure(config).pyramid(config.seed()) : structure(config).initial(config.seed());
     }
+
+    static final String PYRAMID = "pyramid";
 
     @Override
     public TrainBatch sample(List<TrainImage> images, TrainConfig config, long step, int shard, int crops) {
@@ -102,7 +104,7 @@ public final class L3CTraining implements TrainableFamily {
 
     @Override
     public List<String> starts() {
-        return List.of("random");
+        return List.of("random", PYRAMID);
     }
 
     @Override

@@ -134,6 +134,66 @@ class L3CTrainTest {
         assertThrows(IllegalArgumentException.class, () -> batch.withRateWeight(1.5));
     }
 
+    /**
+     * The pyramid start, exported to fixed point: E1's, E2's and E3's latent channels 0..2 are the crop's
+     * colour means over 2x2, 4x4 and 8x8 blocks as symbols 12 (mean / 128 - 1), channels 3 and 4 are
+     * not, and the decoders start as the random start's.
+     */
+    @Test
+    void pyramidStartMakesTheLatentsAnRgbPyramid() throws Exception {
+        L3CStructure shape = new L3CStructure(8, 1);
+        double[] p = shape.pyramid(7);
+        double[] random = shape.initial(7);
+        for (int i = shape.offset(L3CStructure.D3); i < p.length; i++) {
+            assertEquals(random[i], p[i], 0, "decoders start as the random start's");
+        }
+        List<io.llic.model.FixedPointConvNet> nets = shape.export(p);
+        RgbImage crop = kodakCrop(200, 300, 64, 64);
+        long[] x = new long[3 * 64 * 64];
+        for (int r = 0; r < 64; r++) {
+            for (int c = 0; c < 64; c++) {
+                for (int ch = 0; ch < 3; ch++) {
+                    x[(ch * 64 + r) * 64 + c] = crop.get(r, c, ch);
+                }
+            }
+        }
+        long[] input = x;
+        int side = 64;
+        int exact = 0;
+        int total = 0;
+        for (int net = L3CStructure.E1; net <= L3CStructure.E3; net++) {
+            long[] out = new io.llic.runtime.JavaConvEvaluator(nets.get(net)).evaluate(input, side, side);
+            side /= 2;
+            int plane = side * side;
+            int zAt = net == L3CStructure.E3 ? 0 : 8 * plane;
+            int block = 64 / side;
+            java.util.Set<Integer> other = new java.util.HashSet<>();
+            for (int ch = 0; ch < 3; ch++) {
+                for (int y = 0; y < side; y++) {
+                    for (int xx = 0; xx < side; xx++) {
+                        double sum = 0;
+                        for (int dy = 0; dy < block; dy++) {
+                            for (int dx = 0; dx < block; dx++) {
+                                sum += crop.get(y * block + dy, xx * block + dx, ch);
+                            }
+                        }
+                        double expected = 12 * (sum / (block * block) / 128 - 1);
+                        double u = out[zAt + ch * plane + y * side + xx] / 256.0;
+                        assertEquals(expected, u, 0.02, L3CStructure.NAMES[net] + " channel " + ch + " at " + y + "," + xx);
+                        total++;
+                        exact += L3CStructure.symbol(out[zAt + ch * plane + y * side + xx])
+                                == (int) Math.max(0, Math.min(24, Math.round(expected) + 12)) ? 1 : 0;
+                        other.add(L3CStructure.symbol(out[zAt + 3 * plane + y * side + xx]));
+                    }
+                }
+            }
+            if (net != L3CStructure.E3) {
+                input = java.util.Arrays.copyOf(out, 8 * plane);  // F(s), the next encoder's input
+            }
+        }
+        assertTrue(exact >= 0.98 * total, exact + " of " + total + " symbols are the rounded means");
+    }
+
     private static double distance(double[] a, double[] b, L3CStructure shape, int net) {
         double s = 0;
         for (int i = shape.offset(net); i < shape.offset(net) + shape.parameters(net); i++) {
