@@ -272,6 +272,10 @@ public final class L3CStructure {
      * such a z1 learns in a few hundred steps what llic-l3c-1's predictor never reached).
      */
     public double[] pyramid(long seed) {
+        if (channels < 3) {
+            throw new IllegalArgumentException("the pyramid start carries R, G and B in 3 feature channels; this"
+                    + " model has " + channels);
+        }
         double[] p = initial(seed);
         for (int net = E1; net <= E3; net++) {
             List<Op> ops = template(net);

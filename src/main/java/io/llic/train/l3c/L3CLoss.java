@@ -31,8 +31,8 @@ import java.util.List;
  * through), the predictors D3..D1 give the logistic mixtures of z2, z1 and the image; the bits are
  * those of the image's pixels (the valid ones), of z1 and z2 under their mixtures, and log2(25) per
  * symbol of z3 (coded uniformly: a constant). The gradient is that of the image's bits plus the
- * batch's {@link L3CBatch#rateWeight} times z1's and z2's (all of them outside a rate warm-up). Pixel and latent values are on the codec's scale: a
- * value v of an alphabet of A symbols sits at v / 255 with bins of width 1 / 255 (the edge symbols
+ * batch's {@link L3CBatch#rateWeight} times z1's and z2's (all of them outside a rate warm-up). Pixel
+ * and latent values are on the codec's scale: a value v of an alphabet of A symbols sits at v / 255 with bins of width 1 / 255 (the edge symbols
  * take the tails), mixture weights are a softmax, sigmas are bounded below by the codec's
  * {@code SIGMA_MIN}, probabilities floored at 1e-9. RGB coupling as the codec: G's means move by
  * {@code c_gr (R - 127) / 255}, B's by {@code c_br (R - 127) / 255 + c_bg (G - 127) / 255}.
@@ -75,8 +75,8 @@ public final class L3CLoss implements FamilyLoss {
      * again, up to this many times in all. PyTorch's backward of this graph now and then returns NaN
      * for every parameter of E1 and E2 on inputs whose forward pass (and every other evaluation) is
      * finite and identical: in llic-l3c-1's run about 1% of steps, more in the first hundred. Not
-     * repeatable, so a second evaluation gives the gradient; the cause is not known (see the
-     * model card). The trainer still skips a step whose gradient stays non-finite.
+     * repeatable, so a second evaluation gives the gradient; the cause is not known (README, "The
+     * l3c family"). The trainer still skips a step whose gradient stays non-finite.
      */
     static final int GRADIENT_ATTEMPTS = 3;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(L3CLoss.class);
@@ -93,11 +93,6 @@ public final class L3CLoss implements FamilyLoss {
             LOG.warn("l3c: PyTorch's backward gave a non-finite gradient for a finite loss ({} bits): computed again"
                     + " ({} such recomputations by this loss)", r.bits(), recomputed);
         }
-    }
-
-    /** How many gradients this instance computed again because the first came back non-finite. */
-    public long recomputed() {
-        return recomputed;
     }
 
     private static boolean finite(double[] g) {
