@@ -77,8 +77,11 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
         }
         int valEvery = a.getInt("val-every", 500, 0);
         long rateWarmup = a.getInt("rate-warmup", 0, 0);
-        if (rateWarmup > 0 && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)) {
-            throw new IllegalArgumentException("--rate-warmup belongs to --family l3c (the family with latents)");
+        long freezeEncoders = a.getInt("freeze-encoders", 0, 0);
+        for (String option : new String[] {"rate-warmup", "freeze-encoders"}) {
+            if (a.getInt(option, 0, 0) > 0 && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)) {
+                throw new IllegalArgumentException("--" + option + " belongs to --family l3c (the family with latents)");
+            }
         }
         TrainConfig config = new TrainConfig(family, inputs, downsample, a.getInt("hidden", trainable.defaultHidden(), 1),
                 a.getInt("layers", trainable.defaultLayers(), 1), a.getInt("crop", trainable.defaultCrop(), 1), a.getInt("batch", 16, 1),
@@ -87,7 +90,8 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
                 validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
                 a.getInt("checkpoint-every", 500, 0), cooldown, ema, null, init != null ? "init" : start,
                 a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1), adaptOption,
-                a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()), rateWarmup);
+                a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()), rateWarmup,
+                freezeEncoders);
         if (config.batch() < config.shards()) {
             throw new IllegalArgumentException("--batch (" + config.batch() + " crops) must be at least --shards ("
                     + config.shards() + ")");
@@ -156,9 +160,11 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             "  --id           model id written into bitstreams (default: the output folder's name)",
             "  --measure-pixels  pixels of whole validation images measured at export (default 2000000); the",
             "                 adaptation stage is calibrated on the same images",
-            "  --rate-warmup  l3c: steps over which the latents' bits enter the gradient, their weight rising",
-            "                 linearly from 0 to 1 (default 0: fully from the start); the loss logged and validated",
-            "                 is always the whole code length. Keeps the latents from collapsing early",
+            "  --rate-warmup  l3c: steps over which the latents' bits reach the encoders (their pull towards cheap",
+            "                 symbols) with a weight rising linearly from 0 to 1 (default 0: fully from the start); the",
+            "                 decoders always learn, and the log and validation always show, the whole code length",
+            "  --freeze-encoders  l3c: steps in which the encoders keep their start while the decoders learn to",
+            "                 read the latents (default 0); with --start pyramid the latents begin as an RGB pyramid",
             "  --adaptation   on (default): the model ships the adaptation-while-coding stage; off: the network alone",
             "  --glob         file name pattern (default " + InputListing.DEFAULT_GLOB + ")",
             "  --log-seconds  seconds between progress lines (default 30)",
@@ -167,7 +173,8 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
     static final Set<String> VALUED = Set.of("input", "output", "downsample", "family", "steps", "minutes",
             "until", "crop", "batch", "lr", "final-lr", "warmup", "seed", "shards", "validation", "val-crops",
             "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds", "lr-schedule",
-            "cooldown", "ema", "init", "start", "resume-from", "adaptation", "rate-warmup");
+            "cooldown", "ema", "init", "start", "resume-from", "adaptation", "rate-warmup",
+            "freeze-encoders");
 
     static final Set<String> FLAGS = Set.of("resume");
 
@@ -194,7 +201,8 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             Map.entry("checkpointEvery", "checkpoint-every"),
             Map.entry("cooldown", "cooldown"), Map.entry("ema", "ema"), Map.entry("start", "start"),
             Map.entry("measurePixels", "measure-pixels"), Map.entry("adaptation", "adaptation"), Map.entry("glob", "glob"),
-            Map.entry("modelId", "id"), Map.entry("rateWarmup", "rate-warmup"));
+            Map.entry("modelId", "id"), Map.entry("rateWarmup", "rate-warmup"),
+            Map.entry("freezeEncoders", "freeze-encoders"));
 
     /**
      * On --resume the run keeps its own settings; options given again must agree with them, except

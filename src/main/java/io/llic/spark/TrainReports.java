@@ -61,9 +61,14 @@ final class TrainReports {
             s.append(String.format(Locale.ROOT, "- Schedule: peak rate until step %d, then a linear cool-down of %d steps%n",
                     c.stableEnd(), c.cooldown()));
         }
+        if (c.freezeEncoders() > 0) {
+            s.append(String.format(Locale.ROOT, "- Encoders frozen at their start (%s) for the first %d steps%n", c.start(),
+                    c.freezeEncoders()));
+        }
         if (c.rateWarmup() > 0) {
-            s.append(String.format(Locale.ROOT, "- Rate warm-up: the latents' bits weighted in the gradient from 0 to 1"
-                    + " over the first %d steps (the loss is always the whole code length)%n", c.rateWarmup()));
+            s.append(String.format(Locale.ROOT, "- Rate warm-up: the latents' bits reach the encoders with a weight rising"
+                    + " from 0 to 1 over the first %d steps (the decoders always learn the whole code length)%n",
+                    c.rateWarmup()));
         }
         Object export = provenance.get("export");
         if (export instanceof Map<?, ?> e && e.containsKey("validationAverage")) {

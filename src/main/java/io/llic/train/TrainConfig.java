@@ -40,16 +40,19 @@ import java.util.List;
  * @param adaptation      "on": the exported model ships the adaptation-while-coding stage; "off": the network alone
  * @param glob            file name pattern of the inputs (null: every PNG)
  * @param modelId         id of the exported model (null: the output folder's name)
- * @param rateWarmup      l3c: steps over which the weight of the latents' bits in the gradient rises linearly
- *                        from 0 to 1 (0: always 1). The loss reported and validated is always the whole code
- *                        length; the warm-up only lets the latents learn to carry the image before they learn to
- *                        be cheap (without it, the rate's pull to the centre collapsed them early)
+ * @param rateWarmup      l3c: steps over which the weight with which the latents' bits reach the encoders (their
+ *                        pull towards cheap, central symbols) rises linearly from 0 to 1 (0: always 1). The
+ *                        decoders always learn the whole code length, which is also what is logged and validated
+ * @param freezeEncoders  l3c: the first steps in which the encoders keep their start (no gradient reaches them)
+ *                        while the decoders learn to read and model the latents it gives (with {@code --start
+ *                        pyramid}: an RGB pyramid)
  */
 public record TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
                           int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate, int warmup,
                           long steps, long seed, double validation, int validationCrops, int validateEvery,
                           int checkpointEvery, long cooldown, double ema, String init, String start, long measurePixels,
-                          String adaptation, String glob, String modelId, long rateWarmup) implements Serializable {
+                          String adaptation, String glob, String modelId, long rateWarmup,
+                          long freezeEncoders) implements Serializable {
 
     public static final long DEFAULT_MEASURE_PIXELS = 2_000_000;
 
@@ -72,8 +75,8 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         if (!adaptation.equals("on") && !adaptation.equals("off")) {
             throw new IllegalArgumentException("adaptation is on or off, got " + adaptation);
         }
-        if (rateWarmup < 0) {
-            throw new IllegalArgumentException("rate warm-up steps must be >= 0");
+        if (rateWarmup < 0 || freezeEncoders < 0) {
+            throw new IllegalArgumentException("rate warm-up and encoder freeze steps must be >= 0");
         }
         if (cooldown < 0 || ema < 0 || ema >= 1) {
             throw new IllegalArgumentException("cool-down steps must be >= 0 and the EMA decay in [0, 1)");
@@ -87,10 +90,10 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
                        int checkpointEvery) {
         this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
                 finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery, 0, 0,
-                null, "predictor", DEFAULT_MEASURE_PIXELS, "on", null, null, 0);
+                null, "predictor", DEFAULT_MEASURE_PIXELS, "on", null, null, 0, 0);
     }
 
-    /** The fields of a run before the rate warm-up existed (a run without one). */
+    /** The fields of a run before the l3c warm-ups existed (a run without them). */
     public TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
                        int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate,
                        int warmup, long steps, long seed, double validation, int validationCrops, int validateEvery,
@@ -98,10 +101,15 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
                        String adaptation, String glob, String modelId) {
         this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
                 finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, 0);
+                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, 0, 0);
     }
 
-    /** The weight of the latents' bits in the gradient of step {@code t} (1-based): see {@code rateWarmup}. */
+    /** Whether the encoders keep their parameters in step {@code t} (1-based): see {@code freezeEncoders}. */
+    public boolean encodersFrozen(long t) {
+        return t <= freezeEncoders;
+    }
+
+    /** The weight with which the latents' bits reach the encoders in step {@code t} (1-based): see {@code rateWarmup}. */
     public double rateWeight(long t) {
         return rateWarmup <= 0 || t >= rateWarmup ? 1 : Math.max(0, (double) t / rateWarmup);
     }
@@ -160,28 +168,28 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
     public TrainConfig withSchedule(long total, long cooldownSteps) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldownSteps, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup);
+                cooldownSteps, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders);
     }
 
     /** The same run with another network shape. */
     public TrainConfig withNet(int newHidden, int newHiddenLayers) {
         return new TrainConfig(family, inputs, downsample, newHidden, newHiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup);
+                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders);
     }
 
     /** The same run with the invocation-level settings an older checkpoint did not record. */
     public TrainConfig withNaming(String newGlob, String newModelId) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, newGlob, newModelId, rateWarmup);
+                cooldown, ema, init, start, measurePixels, adaptation, newGlob, newModelId, rateWarmup, freezeEncoders);
     }
 
     /** The same run with fine-tuning provenance. */
     public TrainConfig withInit(String from) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, from, start, measurePixels, adaptation, glob, modelId, rateWarmup);
+                cooldown, ema, from, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders);
     }
 
     /**

@@ -49,8 +49,13 @@ class TrainJobOptionsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {
             "--input", "x", "--output", "o", "--steps", "100", "--rate-warmup", "40"}, 2));
         assertTrue(e.getMessage().contains("l3c"), e.getMessage());
-        assertEquals("pyramid", TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o", "--steps",
-            "100", "--start", "pyramid"}, 2).config().start());
+        TrainConfig pyramid = TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o", "--steps",
+            "100", "--start", "pyramid", "--freeze-encoders", "30"}, 2).config();
+        assertEquals("pyramid", pyramid.start());
+        assertEquals(30, pyramid.freezeEncoders());
+        e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--input", "x", "--output",
+            "o", "--steps", "100", "--freeze-encoders", "30"}, 2));
+        assertTrue(e.getMessage().contains("l3c"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--input", "x", "--output",
             "o", "--steps", "100", "--start", "pyramid"}, 2));
         assertTrue(e.getMessage().contains("another family"), e.getMessage());

@@ -355,15 +355,18 @@ class TrainCoreTest {
     }
 
     @Test
-    void rateWarmupRisesLinearlyToOne() {
+    void l3cWarmupsFollowTheStep() {
         assertEquals(1, wsd(100, 0, 0).rateWeight(1), 0, "no warm-up: the latents count fully from step 1");
         TrainConfig c = new TrainConfig("l3c", List.of("x"), List.of(1), 8, 1, 64, 6, 2, 3e-3, "wsd", 1e-4, 2, 1000, 7,
-                0, 0, 0, 2, 0, 0, null, "random", 0, null, null, null, 200);
+                0, 0, 0, 2, 0, 0, null, "random", 0, null, null, null, 200, 50);
         assertEquals(0.005, c.rateWeight(1), 1e-12);
         assertEquals(0.5, c.rateWeight(100), 1e-12);
         assertEquals(1, c.rateWeight(200), 0);
         assertEquals(1, c.rateWeight(900), 0);
         assertEquals(200, c.withSchedule(5000, 100).rateWarmup(), "re-planning keeps the warm-up");
+        assertTrue(c.encodersFrozen(1) && c.encodersFrozen(50) && !c.encodersFrozen(51));
+        assertEquals(50, c.withSchedule(5000, 100).freezeEncoders());
+        assertFalse(wsd(100, 0, 0).encodersFrozen(1));
     }
 
     @Test

@@ -7,22 +7,24 @@ import io.llic.train.TrainBatch;
  * {@code height x width}, sides multiples of 8): their RGB samples, channel-major per image. Only the
  * top-left {@code validHeight x validWidth} pixels are the image's (the rest is the zero padding the
  * codec adds and does not code): the loss counts the bits of those pixels, and of every latent.
- * {@code rateWeight} (0..1) weights the latents' bits in the gradient only (the rate warm-up of
- * {@link io.llic.train.TrainConfig#rateWeight}); the bits reported are always the whole code length.
+ * The schedule of the step the crops are for shapes the gradient only: {@code rateWeight} (0..1) is
+ * the weight with which the latents' bits reach the encoders ({@link io.llic.train.TrainConfig#rateWeight}),
+ * and {@code encodersFrozen} keeps every gradient from the encoders
+ * ({@link io.llic.train.TrainConfig#encodersFrozen}); the bits are always the whole code length.
  */
 public record L3CBatch(int count, int height, int width, int validHeight, int validWidth, byte[] planes,
-                       double rateWeight) implements TrainBatch {
+                       double rateWeight, boolean encodersFrozen) implements TrainBatch {
     public L3CBatch(int count, int height, int width, byte[] planes) {
-        this(count, height, width, height, width, planes, 1);
+        this(count, height, width, height, width, planes, 1, false);
     }
 
     public L3CBatch(int count, int height, int width, int validHeight, int validWidth, byte[] planes) {
-        this(count, height, width, validHeight, validWidth, planes, 1);
+        this(count, height, width, validHeight, validWidth, planes, 1, false);
     }
 
-    /** The same crops with the latents' bits weighted by {@code w} in the gradient. */
-    public L3CBatch withRateWeight(double w) {
-        return new L3CBatch(count, height, width, validHeight, validWidth, planes, w);
+    /** The same crops under another step's schedule. */
+    public L3CBatch withSchedule(double newRateWeight, boolean frozen) {
+        return new L3CBatch(count, height, width, validHeight, validWidth, planes, newRateWeight, frozen);
     }
 
     public L3CBatch {

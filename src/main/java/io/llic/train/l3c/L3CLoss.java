@@ -30,9 +30,10 @@ import java.util.List;
  * E1..E3 make the latents (rounded to symbols in the forward pass, the gradient passed straight
  * through), the predictors D3..D1 give the logistic mixtures of z2, z1 and the image; the bits are
  * those of the image's pixels (the valid ones), of z1 and z2 under their mixtures, and log2(25) per
- * symbol of z3 (coded uniformly: a constant). The gradient is that of the image's bits plus the
- * batch's {@link L3CBatch#rateWeight} times z1's and z2's (all of them outside a rate warm-up). Pixel
- * and latent values are on the codec's scale: a value v of an alphabet of A symbols sits at v / 255 with bins of width 1 / 255 (the edge symbols
+ * symbol of z3 (coded uniformly: a constant). The gradient is that of the bits, except that z1's and
+ * z2's bits reach the encoders through the symbols they are the bits of with the batch's
+ * {@link L3CBatch#rateWeight} (1 outside a rate warm-up), and that no gradient reaches frozen encoders
+ * ({@link L3CBatch#encodersFrozen}). Pixel and latent values are on the codec's scale: a value v of an alphabet of A symbols sits at v / 255 with bins of width 1 / 255 (the edge symbols
  * take the tails), mixture weights are a softmax, sigmas are bounded below by the codec's
  * {@code SIGMA_MIN}, probabilities floored at 1e-9. RGB coupling as the codec: G's means move by
  * {@code c_gr (R - 127) / 255}, B's by {@code c_br (R - 127) / 255 + c_bg (G - 127) / 255}.
@@ -115,23 +116,24 @@ public final class L3CLoss implements FamilyLoss {
             try {
                 NDArray[][] leaves = new NDArray[L3CStructure.NETWORKS][];
                 for (int net = 0; net < L3CStructure.NETWORKS; net++) {
-                    leaves[net] = parameters(m, params, net, withGradient);
+                    leaves[net] = parameters(m, params, net, withGradient && learns(net, b));
                 }
                 NDArray sum = bits(m, b, leaves);
                 double bits = sum.getDouble();
-                NDArray objective = b.rateWeight() == 1 ? sum
-                        : parts[0].add(parts[1].add(parts[2]).mul(b.rateWeight())).add(parts[3]);
                 for (int i = 0; i < parts.length; i++) {
                     lastScaleBits[i] = parts[i].toType(DataType.FLOAT64, false).getDouble();
                 }
                 if (!withGradient) {
                     return new LossModel.Result(bits, batch.subpixels(), null);
                 }
-                NDArray target = objective.mul(weight);
+                NDArray target = sum.mul(weight);
                 JniUtils.backward((PtNDArray) target, (PtNDArray) m.ones(target.getShape(), target.getDataType()), false,
                         false);
                 double[] gradient = new double[params.length];
                 for (int net = 0; net < L3CStructure.NETWORKS; net++) {
+                    if (!learns(net, b)) {
+                        continue; // a frozen encoder: its gradient stays 0
+                    }
                     int at = shape.offset(net);
                     for (NDArray leaf : leaves[net]) {
                         NDArray g = leaf.getGradient();
@@ -147,6 +149,10 @@ public final class L3CLoss implements FamilyLoss {
                 JniUtils.setGradMode(before);
             }
         }
+    }
+
+    private static boolean learns(int net, L3CBatch b) {
+        return net > L3CStructure.E3 || !b.encodersFrozen();
     }
 
     /** Each conv's weights and bias of network {@code net}, in order, as tensors. */
@@ -239,10 +245,10 @@ public final class L3CLoss implements FamilyLoss {
         double zIn = 1.0 / (1 << L3CStructure.Z_FRACTION);
         NDArray d3 = run(L3CStructure.D3, z3.mul(zIn), p[L3CStructure.D3]);
         NDArray g3 = d3.get(":, 0:" + c);
-        NDArray z2Bits = latentBits(d3.get(":, " + c + ":"), z2);
+        NDArray z2Bits = latentBits(d3.get(":, " + c + ":"), towardsEncoders(z2, b.rateWeight()));
         NDArray d2 = run(L3CStructure.D2, z2.mul(zIn).concat(g3, 1), p[L3CStructure.D2]);
         NDArray g2 = d2.get(":, 0:" + c);
-        NDArray z1Bits = latentBits(d2.get(":, " + c + ":"), z1);
+        NDArray z1Bits = latentBits(d2.get(":, " + c + ":"), towardsEncoders(z1, b.rateWeight()));
         NDArray d1 = run(L3CStructure.D1, z1.mul(zIn).concat(g2, 1), p[L3CStructure.D1]);
         NDArray imageBits = imageBits(m, d1, pixels, b);
         double uniform = (double) n * L3CStructure.Z * (h / 8) * (w / 8) * Math.log(L3CStructure.LEVELS) * LOG2E;
@@ -253,6 +259,11 @@ public final class L3CLoss implements FamilyLoss {
     /** The last evaluation's bits by scale: the image, z1, z2, z3 (whose sum is its bits). */
     public double[] lastScaleBits() {
         return lastScaleBits.clone();
+    }
+
+    /** z itself going forward (exactly: z - z is 0), its gradient scaled by w going back. */
+    private static NDArray towardsEncoders(NDArray z, double w) {
+        return w == 1 ? z : z.add(z.sub(z.stopGradient()).mul(w - 1));
     }
 
     /** Rounded to the nearest level in [-12, 12] going forward, the identity going back. */

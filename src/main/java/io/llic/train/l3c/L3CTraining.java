@@ -68,7 +68,7 @@ public final class L3CTraining implements TrainableFamily {
     @Override
     public TrainBatch sample(List<TrainImage> images, TrainConfig config, long step, int shard, int crops) {
         return new L3CSampler(images, config.crop()).sample(config.seed(), step, shard, crops)
-                .withRateWeight(config.rateWeight(step));
+                .withSchedule(config.rateWeight(step), config.encodersFrozen(step));
     }
 
     @Override
