@@ -30,9 +30,33 @@ public final class Adam {
 
     /** Applies update number {@code t} (1-based) with learning rate {@code lr} to {@code params}. */
     public void step(double[] params, double[] gradient, long t, double lr) {
+        step(params, gradient, t, lr, 0, 0);
+    }
+
+    /**
+     * Update number {@code t} where the first {@code frozen} parameters are held for the first
+     * {@code frozenSteps} updates (their gradient ignored, their moments left at 0) and then start
+     * their own Adam: their bias correction counts from their first update, so that they do not
+     * take steps of several times the learning rate while their second moment is still near 0 (as
+     * they would under the run's count).
+     */
+    public void step(double[] params, double[] gradient, long t, double lr, int frozen, long frozenSteps) {
+        int from = 0;
+        if (frozen > 0 && frozenSteps > 0) {
+            if (t <= frozenSteps) {
+                from = frozen;
+            } else {
+                update(params, gradient, t - frozenSteps, lr, 0, frozen);
+                from = frozen;
+            }
+        }
+        update(params, gradient, t, lr, from, params.length);
+    }
+
+    private void update(double[] params, double[] gradient, long t, double lr, int from, int to) {
         double c1 = 1 - StrictMath.pow(BETA1, t);
         double c2 = 1 - StrictMath.pow(BETA2, t);
-        for (int i = 0; i < params.length; i++) {
+        for (int i = from; i < to; i++) {
             double g = gradient[i];
             m[i] = BETA1 * m[i] + (1 - BETA1) * g;
             v[i] = BETA2 * v[i] + (1 - BETA2) * g * g;

@@ -66,6 +66,14 @@ public interface TrainableFamily {
      * Whether a step whose gradient has NaN, infinite or huge elements is skipped (no update) rather
      * than applied with those elements clamped.
      */
+    /**
+     * How many leading parameters are held during the run's first {@link TrainConfig#freezeEncoders} steps
+     * (l3c: the encoders'); Adam starts them afresh when they are released.
+     */
+    default int frozenPrefix(TrainConfig config) {
+        return 0;
+    }
+
     default boolean skipsNonFiniteSteps() {
         return false;
     }

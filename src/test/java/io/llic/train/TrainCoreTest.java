@@ -354,6 +354,48 @@ class TrainCoreTest {
                 3e-3, "wsd", 1e-4, 2, steps, 7, 0, 0, 0, 2, cooldown, ema, null, "predictor", 0, null, null, null);
     }
 
+    /**
+     * Adam with a frozen prefix: the first parameters do not move (their moments stay 0) for the
+     * frozen steps, and then take exactly the steps of a fresh Adam (about lr each, not the several
+     * times lr the run's bias correction would give moments that start at 0); the others move as under
+     * plain Adam throughout.
+     */
+    @Test
+    void adamStartsAFrozenPrefixAfresh() {
+        java.util.Random r = new java.util.Random(3);
+        int n = 6;
+        int frozen = 2;
+        double[] p = new double[n];
+        double[] plain = new double[n];
+        double[] fresh = new double[frozen];
+        Adam adam = new Adam(n);
+        Adam reference = new Adam(n);
+        Adam prefix = new Adam(frozen);
+        for (long t = 1; t <= 40; t++) {
+            double[] g = new double[n];
+            for (int i = 0; i < n; i++) {
+                g[i] = r.nextGaussian();
+            }
+            adam.step(p, g, t, 1e-2, frozen, 25);
+            reference.step(plain, g, t, 1e-2);
+            if (t > 25) {
+                prefix.step(fresh, java.util.Arrays.copyOf(g, frozen), t - 25, 1e-2);
+            }
+            for (int i = 0; i < frozen; i++) {
+                assertEquals(fresh[i], p[i], 1e-15, "step " + t);
+                if (t <= 25) {
+                    assertEquals(0, adam.firstMoment()[i] + adam.secondMoment()[i], 0);
+                }
+            }
+            for (int i = frozen; i < n; i++) {
+                assertEquals(plain[i], p[i], 1e-15);
+            }
+            if (t == 26) {
+                assertEquals(1e-2, Math.abs(p[0]), 1e-6, "the first released step is lr, as a fresh Adam's");
+            }
+        }
+    }
+
     @Test
     void l3cWarmupsFollowTheStep() {
         assertEquals(1, wsd(100, 0, 0).rateWeight(1), 0, "no warm-up: the latents count fully from step 1");

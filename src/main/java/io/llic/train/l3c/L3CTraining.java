@@ -107,6 +107,12 @@ public final class L3CTraining implements TrainableFamily {
         return List.of("random", PYRAMID);
     }
 
+    /** The encoders E1..E3 come first in the parameter vector. */
+    @Override
+    public int frozenPrefix(TrainConfig config) {
+        return structure(config).offset(L3CStructure.D3);
+    }
+
     @Override
     public boolean skipsNonFiniteSteps() {
         return true;
