@@ -61,7 +61,10 @@ final class TrainReports {
             s.append(String.format(Locale.ROOT, "- Schedule: peak rate until step %d, then a linear cool-down of %d steps%n",
                     c.stableEnd(), c.cooldown()));
         }
-        if (c.freezeEncoders() > 0) {
+        if (c.freezeEncoders() >= last.step()) {
+            s.append(String.format(Locale.ROOT, "- Encoders frozen at their start (%s) for the whole run: the latents are"
+                    + " the start's, not learned%n", c.start()));
+        } else if (c.freezeEncoders() > 0) {
             s.append(String.format(Locale.ROOT, "- Encoders frozen at their start (%s) for the first %d steps%n", c.start(),
                     c.freezeEncoders()));
         }

@@ -263,8 +263,8 @@ public final class L3CStructure {
     /**
      * The "pyramid" start: {@link #initial} with the encoders set so that latent channels 0..2 begin as
      * the colour image's means over 2x2 (z1), 4x4 (z2) and 8x8 (z3) blocks on the 25 levels (symbol
-     * {@code 12 (mean / 128 - 1)}, rounded), an RGB pyramid; channels 3 and 4 and the decoders start
-     * random. Each encoder's head conv passes its input's channels 0..2 through, its stride-2 conv
+     * {@code 12 (mean / 128 - 1)}, rounded), an RGB pyramid, and channels 3 and 4 at the centre symbol
+     * (zero weights: nothing to code until training gives them a use); the decoders start random. Each encoder's head conv passes its input's channels 0..2 through, its stride-2 conv
      * averages them over 2x2 blocks, and the convs that add into channels 0..2 (each residual block's
      * second conv and the body's last) start at zero there, so the features' channels 0..2 are the block
      * means (x / 128) through the whole encoder. Training is free to move away from it: the start only
@@ -299,6 +299,10 @@ public final class L3CStructure {
                 boolean bodyLast = i == 2 + 2 * blocks;
                 if (!(head || stride || latent || residualSecond || bodyLast)) {
                     continue;  // the residual blocks' first convs read channels 0..2 and stay random
+                }
+                if (latent) {
+                    java.util.Arrays.fill(p, w + 3 * c.in() * kk, w + Z * c.in() * kk, 0);
+                    java.util.Arrays.fill(p, b + 3, b + Z, 0);
                 }
                 for (int o = 0; o < 3; o++) {
                     java.util.Arrays.fill(p, w + o * c.in() * kk, w + (o + 1) * c.in() * kk, 0);
