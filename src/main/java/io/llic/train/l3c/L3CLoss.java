@@ -33,7 +33,8 @@ import java.util.List;
  * symbol of z3 (coded uniformly: a constant). The gradient is that of the bits, except that z1's and
  * z2's bits reach the encoders through the symbols they are the bits of with the batch's
  * {@link L3CBatch#rateWeight} (1 outside a rate warm-up), and that no gradient reaches frozen encoders
- * ({@link L3CBatch#encodersFrozen}). Pixel and latent values are on the codec's scale: a value v of an alphabet of A symbols sits at v / 255 with bins of width 1 / 255 (the edge symbols
+ * ({@link L3CBatch#encodersFrozen}). Pixel and latent values are on the codec's scale: a value v of
+ * an alphabet of A symbols sits at v / 255 with bins of width 1 / 255 (the edge symbols
  * take the tails), mixture weights are a softmax, sigmas are bounded below by the codec's
  * {@code SIGMA_MIN}, probabilities floored at 1e-9. RGB coupling as the codec: G's means move by
  * {@code c_gr (R - 127) / 255}, B's by {@code c_br (R - 127) / 255 + c_bg (G - 127) / 255}.
