@@ -40,7 +40,9 @@ final class TrainReports {
             s.append("- Fine-tuned from model ").append(c.init()).append(" (id, weights SHA-256)\n");
         } else {
             s.append("- Start: ").append("ls".equals(c.start()) ? "least-squares linear predictor fitted on training crops"
-                    : "predictor".equals(c.start()) ? "(left + above) / 2 predictor" : "random weights").append('\n');
+                    : "predictor".equals(c.start()) ? "(left + above) / 2 predictor"
+                    : "pyramid".equals(c.start()) ? "pyramid (encoders pass colour means; decoders random)"
+                    : "random weights").append('\n');
         }
         if (provenance.containsKey("continuedWith")) {
             s.append("- Continued with: ").append(provenance.get("continuedWith")).append('\n');

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * Files coded with a published model decode for ever: bitstreams written with {@code llic-causal-1}
  * and {@code llic-causal-2} (with its adaptation stage), by the builds that released them and before
  * the model-family seam, with {@code llic-causal-4} (the first with the error predictor), with the interp
- * models and with {@code llic-l3c-1}, are kept
+ * models and with {@code llic-l3c-1} and {@code llic-l3c-2}, are kept
  * as fixtures, and every later build must decode them exactly,
  * whatever changes in the codec.
  */
@@ -68,6 +68,16 @@ class PublishedModelsTest {
         assertArrayEquals(Files.readAllBytes(Path.of("models/l3c/weights.bin")), model.toFiles().weights());
         assertEquals(io.llic.format.LlicHeader.Mode.LEARNED,
                 LlicFile.readHeader(Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-l3c-1-l3c.llic"))).mode());
+    }
+
+    /** Written by the Java evaluator in learned mode, decoded here with DJL; its networks are version 2 (varints). */
+    @Test
+    void filesCodedWithLlicL3c2StillDecode() throws Exception {
+        LoadedModel model = decodesFixtures("models/l3c-2", "llic-l3c-2", "l3c");
+        assertTrue(model.convNets().stream().allMatch(io.llic.model.FixedPointConvNet::compact));
+        assertArrayEquals(Files.readAllBytes(Path.of("models/l3c-2/weights.bin")), model.toFiles().weights());
+        assertEquals(io.llic.format.LlicHeader.Mode.LEARNED,
+                LlicFile.readHeader(Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-l3c-2-l3c.llic"))).mode());
     }
 
     /** The committed fixtures {@code <id>-<schedule>.llic} (default: the causal schedules) decode to the synthetic image. */
