@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * Files coded with a published model decode for ever: bitstreams written with {@code llic-causal-1}
  * and {@code llic-causal-2} (with its adaptation stage), by the builds that released them and before
  * the model-family seam, with {@code llic-causal-4} (the first with the error predictor), with the interp
- * models and with {@code llic-l3c-1} and {@code llic-l3c-2}, are kept
+ * models and with {@code llic-l3c-2}, are kept
  * as fixtures, and every later build must decode them exactly,
  * whatever changes in the codec.
  */
@@ -55,19 +55,6 @@ class PublishedModelsTest {
     void filesCodedWithLlicInterp3StillDecode() throws Exception {
         LoadedModel model = decodesFixtures("models/interp-3", "llic-interp-3", "interp", "checkerboard");
         assertTrue(model.adaptation() != null && model.adaptation().lms(), "llic-interp-3 codes with the interp family's stage");
-    }
-
-    /** Written by the Java evaluator in learned mode (the model does not beat PNG yet), decoded here with DJL. */
-    @Test
-    void filesCodedWithLlicL3c1StillDecode() throws Exception {
-        LoadedModel model = decodesFixtures("models/l3c", "llic-l3c-1", "l3c");
-        assertEquals(6, model.convNets().size(), "six convolutional networks");
-        // written before the compact weight format: its networks keep version 1, so the bytes a job
-        // broadcasts are the file's (whose SHA-256 names the model in every bitstream)
-        assertTrue(model.convNets().stream().noneMatch(io.llic.model.FixedPointConvNet::compact));
-        assertArrayEquals(Files.readAllBytes(Path.of("models/l3c/weights.bin")), model.toFiles().weights());
-        assertEquals(io.llic.format.LlicHeader.Mode.LEARNED,
-                LlicFile.readHeader(Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-l3c-1-l3c.llic"))).mode());
     }
 
     /** Written by the Java evaluator in learned mode, decoded here with DJL; its networks are version 2 (varints). */

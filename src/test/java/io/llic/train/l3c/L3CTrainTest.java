@@ -67,11 +67,7 @@ class L3CTrainTest {
             for (int net = L3CStructure.D3; net <= L3CStructure.D1; net++) {
                 int from = shape.offset(net);
                 int to = from + shape.parameters(net);
-                double norm = 0;
-                for (int i = from; i < to; i++) {
-                    norm += g[i] * g[i];
-                }
-                norm = Math.sqrt(norm);
+                double norm = distance(g, new double[p.length], shape, net);
                 assertTrue(norm > 0, L3CStructure.NAMES[net] + " has a gradient");
                 double h = 1.0 / norm;
                 double[] up = p.clone();
@@ -85,11 +81,7 @@ class L3CTrainTest {
             }
             // the encoders get a gradient too (through the straight-through rounding)
             for (int net = L3CStructure.E1; net <= L3CStructure.E3; net++) {
-                double norm = 0;
-                for (int i = shape.offset(net); i < shape.offset(net) + shape.parameters(net); i++) {
-                    norm += g[i] * g[i];
-                }
-                assertTrue(norm > 0, L3CStructure.NAMES[net] + " has a gradient");
+                assertTrue(distance(g, new double[p.length], shape, net) > 0, L3CStructure.NAMES[net] + " has a gradient");
             }
         }
     }
