@@ -78,8 +78,12 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
         int valEvery = a.getInt("val-every", 500, 0);
         long rateWarmup = a.getInt("rate-warmup", 0, 0);
         long freezeEncoders = a.getInt("freeze-encoders", 0, 0);
-        for (String option : new String[] {"rate-warmup", "freeze-encoders"}) {
-            if (a.getInt(option, 0, 0) > 0 && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)) {
+        double encoderLr = a.getDouble("encoder-lr", 1, 0);
+        if (!(encoderLr > 0 && encoderLr <= 1)) {
+            throw new IllegalArgumentException("--encoder-lr is a fraction of the learning rate in (0, 1], got " + encoderLr);
+        }
+        for (String option : new String[] {"rate-warmup", "freeze-encoders", "encoder-lr"}) {
+            if (a.get(option, null) != null && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)) {
                 throw new IllegalArgumentException("--" + option + " belongs to --family l3c (the family with latents)");
             }
         }
@@ -91,7 +95,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
                 a.getInt("checkpoint-every", 500, 0), cooldown, ema, null, init != null ? "init" : start,
                 a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1), adaptOption,
                 a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()), rateWarmup,
-                freezeEncoders);
+                freezeEncoders, encoderLr);
         if (config.batch() < config.shards()) {
             throw new IllegalArgumentException("--batch (" + config.batch() + " crops) must be at least --shards ("
                     + config.shards() + ")");
@@ -165,6 +169,10 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             "                 decoders always learn, and the log and validation always show, the whole code length",
             "  --freeze-encoders  l3c: steps in which the encoders keep their start while the decoders learn to",
             "                 read the latents (default 0); with --start pyramid the latents begin as an RGB pyramid",
+            "  --encoder-lr   l3c: the encoders' learning rate as a fraction of the run's (default 1), e.g. 0.02 to let",
+            "                 learned latents grow out of the pyramid slowly. On --resume / --resume-from both",
+            "                 encoder options may be re-planned for the steps not yet taken (e.g. release encoders",
+            "                 frozen so far: --freeze-encoders <steps done> --encoder-lr 0.02)",
             "  --adaptation   on (default): the model ships the adaptation-while-coding stage; off: the network alone",
             "  --glob         file name pattern (default " + InputListing.DEFAULT_GLOB + ")",
             "  --log-seconds  seconds between progress lines (default 30)",
@@ -174,7 +182,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             "until", "crop", "batch", "lr", "final-lr", "warmup", "seed", "shards", "validation", "val-crops",
             "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds", "lr-schedule",
             "cooldown", "ema", "init", "start", "resume-from", "adaptation", "rate-warmup",
-            "freeze-encoders");
+            "freeze-encoders", "encoder-lr");
 
     static final Set<String> FLAGS = Set.of("resume");
 
@@ -202,13 +210,15 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             Map.entry("cooldown", "cooldown"), Map.entry("ema", "ema"), Map.entry("start", "start"),
             Map.entry("measurePixels", "measure-pixels"), Map.entry("adaptation", "adaptation"), Map.entry("glob", "glob"),
             Map.entry("modelId", "id"), Map.entry("rateWarmup", "rate-warmup"),
-            Map.entry("freezeEncoders", "freeze-encoders"));
+            Map.entry("freezeEncoders", "freeze-encoders"), Map.entry("encoderLr", "encoder-lr"));
 
     /**
      * On --resume the run keeps its own settings; options given again must agree with them, except
      * the run's length: {@code --steps} (and {@code --cooldown}) may re-plan it as long as no step
      * already taken ({@code done}) would have had another learning rate, so the resumed run is exactly
      * the run of the new plan. {@code --cooldown K} without {@code --steps} ends a wsd run K steps from now.
+     * The l3c encoder settings ({@code --freeze-encoders}, {@code --encoder-lr}) are re-planned by the same
+     * rule: accepted when no step already taken would have treated the encoders differently.
      */
     static TrainConfig reconcile(TrainConfig saved, TrainConfig given, Set<String> options, long done) {
         if (saved.glob() == null || saved.modelId() == null) {
@@ -222,7 +232,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
         for (String k : a.keySet()) {
             String option = OPTION_OF.get(k);
             if (option == null || !options.contains(option) || k.equals("steps") || k.equals("cooldown")
-                    || k.equals("modelId")) {
+                    || k.equals("modelId") || k.equals("freezeEncoders") || k.equals("encoderLr")) {
                 continue;
             }
             if (!String.valueOf(a.get(k)).equals(String.valueOf(b.get(k)))) {
@@ -236,6 +246,19 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
         if (options.contains("id") && !given.modelId().equals(saved.modelId())) {
             // naming only: the exported model gets this id (and with it its own identity)
             saved = saved.withNaming(saved.glob(), given.modelId());
+        }
+        if (options.contains("freeze-encoders") || options.contains("encoder-lr")) {
+            TrainConfig encoders = saved.withEncoders(
+                    options.contains("freeze-encoders") ? given.freezeEncoders() : saved.freezeEncoders(),
+                    options.contains("encoder-lr") ? given.encoderLr() : saved.encoderLr());
+            long differs = encoders.firstDifferentEncoderStep(saved, done);
+            if (differs > 0) {
+                throw new IllegalArgumentException("--freeze-encoders " + encoders.freezeEncoders() + " --encoder-lr "
+                        + encoders.encoderLr() + " would change how the encoders learned in step " + differs
+                        + ", already taken (the run has --freeze-encoders " + saved.freezeEncoders() + " --encoder-lr "
+                        + saved.encoderLr() + "); only steps after " + done + " can be re-planned");
+            }
+            saved = encoders;
         }
         boolean stepsGiven = options.contains("steps");
         boolean cooldownGiven = options.contains("cooldown");

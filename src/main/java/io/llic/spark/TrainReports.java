@@ -70,6 +70,10 @@ final class TrainReports {
             s.append(String.format(Locale.ROOT, "- Encoders frozen at their start (%s) for the first %d steps%n", c.start(),
                     c.freezeEncoders()));
         }
+        if (c.encoderLr() != 1 && c.freezeEncoders() < last.step()) {
+            s.append(String.format(Locale.ROOT, "- Encoders learned at %s times the run's learning rate%s%n",
+                    c.encoderLr(), c.freezeEncoders() > 0 ? " from step " + (c.freezeEncoders() + 1) : ""));
+        }
         if (c.rateWarmup() > 0) {
             s.append(String.format(Locale.ROOT, "- Rate warm-up: the latents' bits reach the encoders with a weight rising"
                     + " from 0 to 1 over the first %d steps (the decoders always learn the whole code length)%n",

@@ -33,22 +33,26 @@ public final class Adam {
         step(params, gradient, t, lr, 0, 0);
     }
 
-    /**
-     * Update number {@code t} where the first {@code frozen} parameters are held for the first
-     * {@code frozenSteps} updates (their gradient ignored, their moments left at 0) and then start
-     * their own Adam: their bias correction counts from their first update, so that they do not
-     * take steps of several times the learning rate while their second moment is still near 0 (as
-     * they would under the run's count).
-     */
+    /** {@link #step(double[], double[], long, double, int, long, double)} with the prefix at the run's rate. */
     public void step(double[] params, double[] gradient, long t, double lr, int frozen, long frozenSteps) {
+        step(params, gradient, t, lr, frozen, frozenSteps, 1);
+    }
+
+    /**
+     * Update number {@code t} where the first {@code prefix} parameters are held for the first
+     * {@code frozenSteps} updates (their gradient ignored, their moments left at 0) and then start
+     * their own Adam at {@code prefixLrScale} times the rate: their bias correction counts from their
+     * first update, so that they do not take steps of several times the learning rate while their
+     * second moment is still near 0 (as they would under the run's count).
+     */
+    public void step(double[] params, double[] gradient, long t, double lr, int prefix, long frozenSteps,
+                     double prefixLrScale) {
         int from = 0;
-        if (frozen > 0 && frozenSteps > 0) {
-            if (t <= frozenSteps) {
-                from = frozen;
-            } else {
-                update(params, gradient, t - frozenSteps, lr, 0, frozen);
-                from = frozen;
+        if (prefix > 0) {
+            if (t > frozenSteps) {
+                update(params, gradient, t - frozenSteps, lr * prefixLrScale, 0, prefix);
             }
+            from = prefix;
         }
         update(params, gradient, t, lr, from, params.length);
     }

@@ -46,13 +46,16 @@ import java.util.List;
  * @param freezeEncoders  l3c: the first steps in which the encoders keep their start (no gradient reaches them)
  *                        while the decoders learn to read and model the latents it gives (with {@code --start
  *                        pyramid}: an RGB pyramid)
+ * @param encoderLr       l3c: the encoders' learning rate as a fraction of the run's (after any freeze), so that
+ *                        the latents can move slowly while the decoders keep up with them (0 in checkpoints
+ *                        written before it existed: 1)
  */
 public record TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
                           int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate, int warmup,
                           long steps, long seed, double validation, int validationCrops, int validateEvery,
                           int checkpointEvery, long cooldown, double ema, String init, String start, long measurePixels,
                           String adaptation, String glob, String modelId, long rateWarmup,
-                          long freezeEncoders) implements Serializable {
+                          long freezeEncoders, double encoderLr) implements Serializable {
 
     public static final long DEFAULT_MEASURE_PIXELS = 2_000_000;
 
@@ -75,6 +78,12 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         if (!adaptation.equals("on") && !adaptation.equals("off")) {
             throw new IllegalArgumentException("adaptation is on or off, got " + adaptation);
         }
+        if (encoderLr == 0) {
+            encoderLr = 1; // checkpoints written before the option existed
+        }
+        if (!(encoderLr > 0 && encoderLr <= 1)) {
+            throw new IllegalArgumentException("the encoders' learning-rate fraction must be in (0, 1], got " + encoderLr);
+        }
         if (rateWarmup < 0 || freezeEncoders < 0) {
             throw new IllegalArgumentException("rate warm-up and encoder freeze steps must be >= 0");
         }
@@ -90,7 +99,7 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
                        int checkpointEvery) {
         this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
                 finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery, 0, 0,
-                null, "predictor", DEFAULT_MEASURE_PIXELS, "on", null, null, 0, 0);
+                null, "predictor", DEFAULT_MEASURE_PIXELS, "on", null, null, 0, 0, 1);
     }
 
     /** The fields of a run before the l3c warm-ups existed (a run without them). */
@@ -101,7 +110,7 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
                        String adaptation, String glob, String modelId) {
         this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
                 finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, 0, 0);
+                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, 0, 0, 1);
     }
 
     /** Whether the encoders keep their parameters in step {@code t} (1-based): see {@code freezeEncoders}. */
@@ -168,28 +177,50 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
     public TrainConfig withSchedule(long total, long cooldownSteps) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldownSteps, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders);
+                cooldownSteps, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders, encoderLr);
     }
 
     /** The same run with another network shape. */
     public TrainConfig withNet(int newHidden, int newHiddenLayers) {
         return new TrainConfig(family, inputs, downsample, newHidden, newHiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders);
+                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders, encoderLr);
     }
 
     /** The same run with the invocation-level settings an older checkpoint did not record. */
     public TrainConfig withNaming(String newGlob, String newModelId) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, newGlob, newModelId, rateWarmup, freezeEncoders);
+                cooldown, ema, init, start, measurePixels, adaptation, newGlob, newModelId, rateWarmup, freezeEncoders, encoderLr);
     }
 
     /** The same run with fine-tuning provenance. */
     public TrainConfig withInit(String from) {
         return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                 lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, from, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders);
+                cooldown, ema, from, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders, encoderLr);
+    }
+
+    /** The same run with other encoder settings (l3c: re-planned on resume for the steps not yet taken). */
+    public TrainConfig withEncoders(long newFreezeEncoders, double newEncoderLr) {
+        return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
+                lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
+                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, newFreezeEncoders, newEncoderLr);
+    }
+
+    /**
+     * The first step (1-based) up to {@code done} whose encoders would be treated differently under
+     * {@code other} (frozen in one and not the other, or learning at another rate), or 0 when none.
+     */
+    public long firstDifferentEncoderStep(TrainConfig other, long done) {
+        for (long t = 1; t <= done; t++) {
+            boolean frozenHere = encodersFrozen(t);
+            if (frozenHere != other.encodersFrozen(t)
+                    || !frozenHere && Double.doubleToLongBits(encoderLr) != Double.doubleToLongBits(other.encoderLr)) {
+                return t;
+            }
+        }
+        return 0;
     }
 
     /**

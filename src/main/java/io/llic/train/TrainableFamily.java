@@ -68,7 +68,8 @@ public interface TrainableFamily {
      */
     /**
      * How many leading parameters are held during the run's first {@link TrainConfig#freezeEncoders} steps
-     * (l3c: the encoders'); Adam starts them afresh when they are released.
+     * (l3c: the encoders'); Adam starts them afresh when they are released, at {@link TrainConfig#encoderLr}
+     * times the run's rate.
      */
     default int frozenPrefix(TrainConfig config) {
         return 0;

@@ -71,7 +71,9 @@ public final class Trainer {
         double[] params = state.params().clone();
         Adam adam = new Adam(state.m().clone(), state.v().clone());
         long frozenSteps = config.freezeEncoders();
-        int frozen = frozenSteps > 0 ? TrainableFamilies.byName(config.family()).frozenPrefix(config) : 0;
+        // the encoders (l3c) have their own Adam when they are held for a while or learn at their own rate
+        int frozen = frozenSteps > 0 || config.encoderLr() != 1
+                ? TrainableFamilies.byName(config.family()).frozenPrefix(config) : 0;
         double[] ema = config.ema() > 0 ? (state.ema() != null ? state.ema() : state.params()).clone() : null;
         List<Checkpoint.HistoryRow> history = new ArrayList<>(state.history());
         long step = state.step();
@@ -132,7 +134,7 @@ public final class Trainer {
                 LOG.warn("step {}: {} gradient elements were NaN, infinite or huge and were clamped", t, g.clamped());
             }
             double lr = config.learningRate(t);
-            adam.step(params, g.gradient(), t, lr, frozen, frozenSteps);
+            adam.step(params, g.gradient(), t, lr, frozen, frozenSteps, config.encoderLr());
             if (ema != null) {
                 double d = config.ema();
                 for (int i = 0; i < ema.length; i++) {

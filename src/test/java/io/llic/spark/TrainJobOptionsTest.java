@@ -65,4 +65,40 @@ class TrainJobOptionsTest {
         e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.reconcile(l3c, other, Set.of("rate-warmup"), 10));
         assertTrue(e.getMessage().contains("--rate-warmup 80"), e.getMessage());
     }
+
+    /**
+     * The encoders' settings re-planned on resume: a run whose encoders were frozen so far may release
+     * them now, at a fraction of the rate; nothing that changes how a step already taken treated them.
+     */
+    @Test
+    void encoderSettingsCanBeReplannedForStepsNotYetTaken() {
+        TrainConfig frozen = TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o", "--steps",
+            "5000", "--start", "pyramid", "--freeze-encoders", "100000"}, 2).config();
+        assertEquals(1, frozen.encoderLr(), 0, "the encoders learn at the run's rate by default");
+        TrainConfig release = TrainOptions.parse(new String[] {"--family", "l3c", "--output", "o2", "--resume-from", "f",
+            "--freeze-encoders", "4000", "--encoder-lr", "0.02"}, 2).config();
+        TrainConfig released = TrainOptions.reconcile(frozen, release, Set.of("freeze-encoders", "encoder-lr"), 4000);
+        assertEquals(4000, released.freezeEncoders());
+        assertEquals(0.02, released.encoderLr(), 0);
+        assertTrue(released.encodersFrozen(4000) && !released.encodersFrozen(4001));
+        assertEquals(frozen.steps(), released.steps(), "the rest of the run is its own");
+        // releasing before the steps already taken would rewrite them
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainOptions.reconcile(frozen, release, Set.of("freeze-encoders", "encoder-lr"), 4100));
+        assertTrue(e.getMessage().contains("step 4001"), e.getMessage());
+        // the rate of encoders that have been learning is part of the steps taken
+        TrainConfig learning = released.withEncoders(10, 1);
+        e = assertThrows(IllegalArgumentException.class,
+                () -> TrainOptions.reconcile(learning, release, Set.of("encoder-lr"), 20));
+        assertTrue(e.getMessage().contains("step 11"), e.getMessage());
+        assertEquals(0.02, TrainOptions.reconcile(learning, release, Set.of("encoder-lr"), 10).encoderLr(), 0,
+                "from the release on, the rate may change");
+        for (String bad : new String[] {"0", "1.5", "-1"}) {
+            assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--family", "l3c", "--input",
+                "x", "--output", "o", "--steps", "10", "--encoder-lr", bad}, 2), bad);
+        }
+        e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--input", "x", "--output",
+            "o", "--steps", "10", "--encoder-lr", "0.5"}, 2));
+        assertTrue(e.getMessage().contains("l3c"), e.getMessage());
+    }
 }

@@ -396,11 +396,50 @@ class TrainCoreTest {
         }
     }
 
+    /**
+     * The prefix at its own rate: released (after 10 frozen steps, or from step 1) it takes a fresh
+     * Adam's steps at 0.05 times the rate, while the rest moves as under plain Adam at the full rate.
+     */
+    @Test
+    void adamMovesThePrefixAtItsOwnRate() {
+        for (long frozenSteps : new long[] {0, 10}) {
+            java.util.Random r = new java.util.Random(5);
+            int n = 5;
+            int prefixLength = 2;
+            double[] p = new double[n];
+            double[] plain = new double[n];
+            double[] slow = new double[prefixLength];
+            Adam adam = new Adam(n);
+            Adam reference = new Adam(n);
+            Adam prefix = new Adam(prefixLength);
+            for (long t = 1; t <= 30; t++) {
+                double[] g = new double[n];
+                for (int i = 0; i < n; i++) {
+                    g[i] = r.nextGaussian();
+                }
+                adam.step(p, g, t, 1e-2, prefixLength, frozenSteps, 0.05);
+                reference.step(plain, g, t, 1e-2);
+                if (t > frozenSteps) {
+                    prefix.step(slow, java.util.Arrays.copyOf(g, prefixLength), t - frozenSteps, 0.05 * 1e-2);
+                }
+                for (int i = 0; i < prefixLength; i++) {
+                    assertEquals(slow[i], p[i], 1e-15, "step " + t);
+                }
+                for (int i = prefixLength; i < n; i++) {
+                    assertEquals(plain[i], p[i], 1e-15);
+                }
+                if (t == frozenSteps + 1) {
+                    assertEquals(5e-4, Math.abs(p[0]), 1e-7, "the first step of the prefix is 0.05 lr");
+                }
+            }
+        }
+    }
+
     @Test
     void l3cWarmupsFollowTheStep() {
         assertEquals(1, wsd(100, 0, 0).rateWeight(1), 0, "no warm-up: the latents count fully from step 1");
         TrainConfig c = new TrainConfig("l3c", List.of("x"), List.of(1), 8, 1, 64, 6, 2, 3e-3, "wsd", 1e-4, 2, 1000, 7,
-                0, 0, 0, 2, 0, 0, null, "random", 0, null, null, null, 200, 50);
+                0, 0, 0, 2, 0, 0, null, "random", 0, null, null, null, 200, 50, 1);
         assertEquals(0.005, c.rateWeight(1), 1e-12);
         assertEquals(0.5, c.rateWeight(100), 1e-12);
         assertEquals(1, c.rateWeight(200), 0);
