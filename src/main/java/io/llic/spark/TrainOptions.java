@@ -83,7 +83,9 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             throw new IllegalArgumentException("--encoder-lr is a fraction of the learning rate in (0, 1], got " + encoderLr);
         }
         for (String option : new String[] {"rate-warmup", "freeze-encoders", "encoder-lr"}) {
-            if (a.get(option, null) != null && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)) {
+            // a resumed run's family is the checkpoint's: checked when the options are reconciled with it
+            if (a.get(option, null) != null && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)
+                    && (!resume || a.get("family", null) != null)) {
                 throw new IllegalArgumentException("--" + option + " belongs to --family l3c (the family with latents)");
             }
         }
@@ -246,6 +248,12 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
         if (options.contains("id") && !given.modelId().equals(saved.modelId())) {
             // naming only: the exported model gets this id (and with it its own identity)
             saved = saved.withNaming(saved.glob(), given.modelId());
+        }
+        if (options.contains("freeze-encoders") || options.contains("encoder-lr") || options.contains("rate-warmup")) {
+            if (!io.llic.model.l3c.L3CFamily.FAMILY.equals(saved.family())) {
+                throw new IllegalArgumentException("--freeze-encoders, --encoder-lr and --rate-warmup belong to --family l3c;"
+                        + " this run trains the " + saved.family() + " family");
+            }
         }
         if (options.contains("freeze-encoders") || options.contains("encoder-lr")) {
             TrainConfig encoders = saved.withEncoders(

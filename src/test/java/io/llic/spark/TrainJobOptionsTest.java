@@ -75,7 +75,7 @@ class TrainJobOptionsTest {
         TrainConfig frozen = TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o", "--steps",
             "5000", "--start", "pyramid", "--freeze-encoders", "100000"}, 2).config();
         assertEquals(1, frozen.encoderLr(), 0, "the encoders learn at the run's rate by default");
-        TrainConfig release = TrainOptions.parse(new String[] {"--family", "l3c", "--output", "o2", "--resume-from", "f",
+        TrainConfig release = TrainOptions.parse(new String[] {"--output", "o2", "--resume-from", "f",
             "--freeze-encoders", "4000", "--encoder-lr", "0.02"}, 2).config();
         TrainConfig released = TrainOptions.reconcile(frozen, release, Set.of("freeze-encoders", "encoder-lr"), 4000);
         assertEquals(4000, released.freezeEncoders());
@@ -100,5 +100,10 @@ class TrainJobOptionsTest {
         e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--input", "x", "--output",
             "o", "--steps", "10", "--encoder-lr", "0.5"}, 2));
         assertTrue(e.getMessage().contains("l3c"), e.getMessage());
+        // on resume the family is the checkpoint's (no --family needed for an l3c run; refused for another)
+        TrainConfig causal = TrainOptions.parse(new String[] {"--input", "x", "--output", "o", "--steps", "100"}, 2).config();
+        e = assertThrows(IllegalArgumentException.class,
+                () -> TrainOptions.reconcile(causal, release, Set.of("freeze-encoders", "encoder-lr"), 10));
+        assertTrue(e.getMessage().contains("causal family"), e.getMessage());
     }
 }
