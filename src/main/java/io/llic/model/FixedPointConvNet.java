@@ -501,16 +501,16 @@ public final class FixedPointConvNet {
                         throw new ModelException(what + ": operation " + k + ": " + e.getMessage());
                     }
                 } else if (kind == ADD) {
-                ops.add(new Add(in.readInt(), in.readInt()));
+                    ops.add(new Add(in.readInt(), in.readInt()));
                 } else if (kind == SHUFFLE) {
-                ops.add(new Shuffle(in.readInt()));
+                    ops.add(new Shuffle(in.readInt()));
                 } else if (kind == CONCAT) {
-                ops.add(new Concat(in.readInt(), in.readInt()));
+                    ops.add(new Concat(in.readInt(), in.readInt()));
                 } else if (kind == SLICE) {
-                ops.add(new Slice(in.readInt(), in.readInt(), in.readInt()));
+                    ops.add(new Slice(in.readInt(), in.readInt(), in.readInt()));
                 } else {
-                throw new ModelException(what + ": operation " + k + " has unknown kind " + kind);
-            }
+                    throw new ModelException(what + ": operation " + k + " has unknown kind " + kind);
+                }
             }
             return new FixedPointConvNet(bounds, ops, compact);
         } catch (EOFException e) {

@@ -14,6 +14,8 @@ import io.llic.model.FixedPointConvNet.Op;
 import io.llic.model.FixedPointConvNet.Shuffle;
 import io.llic.model.FixedPointConvNet.Slice;
 import io.llic.model.ModelException;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -365,6 +367,34 @@ class ConvEvaluatorTest {
         Arrays.fill(overlong, at, overlong.length, (byte) 0xFF);
         ModelException damaged = assertThrows(ModelException.class, () -> FixedPointConvNet.fromBytes(overlong, "wide"));
         assertTrue(damaged.getMessage().contains("varint"), damaged.getMessage());
+        // version 1 (8-byte integers, what models written before version 2 hold), typed out byte by byte:
+        // a 1x1 conv from 2 channels to 1, weights 3 and -5, bias 7, shift 1, no activation, clip 1000
+        ByteArrayOutputStream v1 = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(v1)) {
+            out.writeBytes("LLICCNV1");
+            out.writeInt(2);
+            out.writeLong(255);
+            out.writeLong(24);
+            out.writeInt(1);
+            out.writeByte(1); // a conv: src, in, out, kernel, stride, dilation, shift, activation
+            for (int f : new int[] {0, 2, 1, 1, 1, 1, 1, FixedPointConvNet.NONE}) {
+                out.writeInt(f);
+            }
+            out.writeLong(1000);
+            out.writeLong(3);
+            out.writeLong(-5);
+            out.writeLong(7);
+        }
+        FixedPointConvNet old = FixedPointConvNet.fromBytes(v1.toByteArray(), "version 1 net");
+        assertFalse(old.compact(), "read as version 1");
+        assertArrayEquals(new long[] {255, 24}, old.inputBounds());
+        assertArrayEquals(new long[] {3, -5}, ((Conv) old.ops().get(0)).weights());
+        assertArrayEquals(v1.toByteArray(), old.toBytes(), "a version-1 network re-serialises to its own bytes");
+        // (3 * 10 - 5 * 4 + 7) >> 1 = 8 at the one pixel
+        assertArrayEquals(new long[] {8}, new JavaConvEvaluator(old).evaluate(new long[] {10, 4}, 1, 1));
+        ModelException shortV1 = assertThrows(ModelException.class,
+                () -> FixedPointConvNet.fromBytes(Arrays.copyOf(v1.toByteArray(), v1.size() - 4), "version 1 net"));
+        assertTrue(shortV1.getMessage().contains("truncated"), shortV1.getMessage());
         // multiply-accumulates: computed from the shapes, e.g. the first conv: 4x4 outputs * 8 * 3 * 25 on 8x8
         assertTrue(net.multiplyAccumulates(8, 8) > 16L * 8 * 3 * 25);
     }
