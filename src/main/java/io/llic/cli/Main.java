@@ -9,6 +9,7 @@ import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.model.Families;
 import io.llic.model.LoadedModel;
+import io.llic.model.ModelFamily;
 import io.llic.model.causal.ReferenceImporter;
 import io.llic.runtime.Evaluators;
 import io.llic.runtime.NetworkEvaluator;
@@ -41,8 +42,8 @@ public final class Main {
             "  bench   DIR [--model DIR[,DIR...]] [--schedule NAME[,NAME...]] [--limit N] [--crop N] [--batch N] [--tile N] [--repeat N] [--no-decode] [--no-fallback]",
             "  bench-memory [--megapixels N] [--model DIR] [--schedule NAME] [--tile N]   peak heap of a large synthetic image",
             "common options: --engine djl|java (default djl), --threads N, --device cpu|gpu0|...",
-            "--tile N: images wider or taller than N pixels are coded as independent N x N tiles (default "
-                    + Encoder.DEFAULT_TILE + "; 0: never), which bounds memory; smaller images are not tiled",
+            "--tile N: images wider or taller than N pixels are coded as independent N x N tiles (default: the model's,"
+                    + " " + ModelFamily.DEFAULT_TILE + ", l3c 1024; 0: never), which bounds memory; smaller images are not tiled",
             "schedules (by model family, the first is the default): " + Families.describeSchedules(),
             "default model: $LLIC_HOME/models/default");
 
@@ -132,10 +133,10 @@ public final class Main {
         }
     }
 
-    /** {@code --tile N}: tile side for images larger than N (default {@link Encoder#DEFAULT_TILE}; 0: never tile). */
+    /** {@code --tile N}: tile side for images larger than N (default {@link Encoder#MODEL_TILE}, the model's; 0: never tile). */
     static int tile(Args a) throws UsageException {
         try {
-            return Encoder.checkTile(a.getInt("tile", Encoder.DEFAULT_TILE, 0));
+            return Encoder.checkTile(a.getInt("tile", Encoder.MODEL_TILE, 0));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -156,7 +157,8 @@ public final class Main {
         String schedule = schedule(a, model);
         byte[] png = Files.readAllBytes(in);
         RgbImage image = PngIo.read(png);
-        int tileThreads = tileThreads(a, Encoder.tileSide(tile, image.width(), image.height()), image.width(), image.height());
+        int tileThreads = tileThreads(a, Encoder.tileSide(Encoder.resolveTile(tile, model), image.width(), image.height()),
+                image.width(), image.height());
         List<List<NetworkEvaluator>> sets = evaluatorSets(a, model, tileThreads);
         List<NetworkEvaluator> ev = sets.get(0);
         try {

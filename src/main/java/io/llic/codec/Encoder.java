@@ -7,6 +7,7 @@ import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.model.CodingPlan;
 import io.llic.model.LoadedModel;
+import io.llic.model.ModelFamily;
 import io.llic.prob.IntCdf;
 import io.llic.runtime.NetworkEvaluator;
 import io.llic.schedule.Schedule;
@@ -23,11 +24,12 @@ public final class Encoder {
     /** Positions evaluated per network call when encoding (the whole image is known). */
     public static final int ENCODE_BATCH = 4096;
     /**
-     * Default tile side: an image wider or taller than this is coded as independent tiles of this
-     * size (the header's {@code tileSize}), which bounds the coder's memory by the tile instead of the
-     * image. Images that fit in one tile are not tiled, so their bitstreams are as before tiling.
+     * The tile setting "the model family's default" ({@link ModelFamily#defaultTile}: 2048, l3c 1024):
+     * an image wider or taller than the tile side is coded as independent tiles of that size (the
+     * header's {@code tileSize}), which bounds the coder's memory by the tile instead of the image.
+     * Images that fit in one tile are not tiled, so their bitstreams are as before tiling.
      */
-    public static final int DEFAULT_TILE = 2048;
+    public static final int MODEL_TILE = -1;
     /** Smallest tile side accepted (a tile below this loses too much context to its borders). */
     public static final int MIN_TILE = 64;
     private final LoadedModel model;
@@ -36,7 +38,7 @@ public final class Encoder {
     private List<List<NetworkEvaluator>> tileSets;
     private final boolean storedFallback;
     private boolean measureUnadapted;
-    private int tileSize = DEFAULT_TILE;
+    private int tileSize = MODEL_TILE;
 
     public Encoder(LoadedModel model, NetworkEvaluator evaluator) {
         this(model, List.of(evaluator), true);
@@ -82,16 +84,20 @@ public final class Encoder {
     }
 
     /**
-     * Tile side for images larger than it ({@link #DEFAULT_TILE} unless set); 0 never tiles. Returns this.
+     * Tile side for images larger than it ({@link #MODEL_TILE}, the model family's, unless set); 0 never tiles.
+     * Returns this.
      */
     public Encoder tiled(int size) {
         this.tileSize = checkTile(size);
         return this;
     }
 
-    /** {@code size} if it is a tile side this encoder takes (0, or at least {@link #MIN_TILE}); the one check of --tile. */
+    /**
+     * {@code size} if it is a tile setting this encoder takes (0, {@link #MODEL_TILE}, or at least
+     * {@link #MIN_TILE}); the one check of --tile.
+     */
     public static int checkTile(int size) {
-        if (size != 0 && size < MIN_TILE) {
+        if (size != 0 && size != MODEL_TILE && size < MIN_TILE) {
             throw new IllegalArgumentException("tile size (--tile) must be 0 (no tiles) or at least " + MIN_TILE + ", got "
                     + size);
         }
@@ -100,7 +106,12 @@ public final class Encoder {
 
     /** The tile side this encoder uses for {@code image}: 0 when the image is coded as one piece. */
     public int tileSizeFor(RgbImage image) {
-        return tileSide(tileSize, image.width(), image.height());
+        return tileSide(resolveTile(tileSize, model), image.width(), image.height());
+    }
+
+    /** The tile side the setting {@code tile} means for {@code model}: its family's default for {@link #MODEL_TILE}. */
+    public static int resolveTile(int tile, LoadedModel model) {
+        return tile == MODEL_TILE ? model.family().defaultTile() : tile;
     }
 
     /** The tile side a {@code width} x {@code height} image is cut with under the setting {@code tile}: 0 for one piece. */

@@ -17,6 +17,17 @@ public interface ModelFamily {
     /** Number of networks stored one after another in {@code weights.bin}. */
     int networks();
 
+    /** Tile side of a family whose coder's memory grows like the others' (a few hundred bytes per pixel of a tile). */
+    int DEFAULT_TILE = 2048;
+
+    /**
+     * Tile side used when none is asked for: images wider or taller than it are coded as independent
+     * tiles, which bounds the coder's memory by the tile instead of the image.
+     */
+    default int defaultTile() {
+        return DEFAULT_TILE;
+    }
+
     /** Number of convolutional networks ({@link FixedPointConvNet}) stored after them. */
     default int convNetworks() {
         return 0;

@@ -61,8 +61,8 @@ public final class CompressJob {
             "  --run-id     name of the run folder (default: derived from input, model and schedule)",
             "  --no-verify  skip decoding each bitstream again before writing it",
             "  --glob       file name pattern of the inputs (default " + InputListing.DEFAULT_GLOB + ")",
-            "  --tile       images wider or taller than N pixels are coded as independent N x N tiles (default "
-                    + Encoder.DEFAULT_TILE + "; 0: never), which bounds a task's memory",
+            "  --tile       images wider or taller than N pixels are coded as independent N x N tiles (default: the"
+                    + " model's, " + io.llic.model.ModelFamily.DEFAULT_TILE + ", l3c 1024; 0: never), which bounds a task's memory",
             "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
     private static final Set<String> VALUED = Set.of("input", "output", "model", "schedule", "run-id", "partitions",
             "glob", "progress-seconds", "tile");
@@ -77,7 +77,7 @@ public final class CompressJob {
                     Families.checkKnownSchedule(a.get("schedule", null)),
                     a.get("run-id", null), !a.flag("no-verify"), a.getInt("partitions", 0, 1),
                     a.get("glob", InputListing.DEFAULT_GLOB), a.getInt("progress-seconds", 10, 1),
-                    Encoder.checkTile(a.getInt("tile", Encoder.DEFAULT_TILE, 0)));
+                    Encoder.checkTile(a.getInt("tile", Encoder.MODEL_TILE, 0)));
         }
 
         /** This config with the schedule checked against the model's family (its default when none was given). */
@@ -246,10 +246,11 @@ public final class CompressJob {
     }
 
     static String defaultRunId(SparkSession spark, Config config, LoadedModel model) throws IOException {
-        // the tile size is part of the bitstreams: a non-default one is a different run (the default
-        // leaves the ids of runs from before tiling as they were)
+        // the tile size is part of the bitstreams: one other than the model family's default is a
+        // different run (the default leaves the ids of runs from before tiling as they were)
+        int tile = Encoder.resolveTile(config.tile(), model);
         String key = InputListing.root(spark, config.input()) + "|" + config.input() + "|" + model.sha256Hex() + "|"
-                + config.schedule() + (config.tile() == Encoder.DEFAULT_TILE ? "" : "|tile=" + config.tile());
+                + config.schedule() + (tile == model.family().defaultTile() ? "" : "|tile=" + tile);
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
             return "run-" + model.id() + "-" + config.schedule() + "-" + HexFormat.of().formatHex(h).substring(0, 12);

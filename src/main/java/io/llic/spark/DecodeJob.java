@@ -266,7 +266,7 @@ public final class DecodeJob {
         @Override
         public Iterator<Row> call(Iterator<Row> rows) throws Exception {
             // one image at a time as Spark pulls the rows: an ok row (stage null) or an error row per image
-            return ExecutorModels.codingTask(modelBytes, io.llic.codec.Encoder.DEFAULT_TILE, rows, (codec, r) -> {
+            return ExecutorModels.codingTask(modelBytes, io.llic.codec.Encoder.MODEL_TILE, rows, (codec, r) -> {
                 String executor = codec.executor();
                 String id = r.getString(0);
                 String stage = "decode";

@@ -60,7 +60,7 @@ public final class ArchiveBench {
 
     static ArchiveJob.Config archive(Path source, Path archive, Path model, String runId) {
         return new ArchiveJob.Config(source.toString(), archive.toString(), model, null, runId, "*.{png,PNG}", 0, 30,
-                Encoder.DEFAULT_TILE, 10, false);
+                Encoder.MODEL_TILE, 10, false);
     }
 
     /** Median seconds of no-op runs over {@code n} small files archived by a first run. */
@@ -101,7 +101,7 @@ public final class ArchiveBench {
             long t = System.nanoTime();
             CompressJob.Result c = CompressJob.run(spark, new CompressJob.Config(images.toString(),
                     dir.resolve("compress-" + i).toString(), model, null, "bench", true, 0, "*.{png,PNG}", 30,
-                    Encoder.DEFAULT_TILE));
+                    Encoder.MODEL_TILE));
             compress.add((System.nanoTime() - t) / 1e9);
             pixels = c.pixels();
             t = System.nanoTime();

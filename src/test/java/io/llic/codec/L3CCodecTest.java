@@ -71,6 +71,30 @@ class L3CCodecTest {
         }
     }
 
+    /**
+     * Without a tile setting an l3c model tiles at 1024 (its plan holds about 1 KB per tile pixel),
+     * a causal model at 2048; an explicit setting wins.
+     */
+    @Test
+    void theFamilysDefaultTileBoundsItsMemory() throws Exception {
+        RgbImage wide = new RgbImage(1100, 40);
+        RgbImage fits = new RgbImage(1024, 40);
+        List<NetworkEvaluator> ev = RoundTrips.evaluators(model, false, 1);
+        try {
+            assertEquals(1024, new Encoder(model, ev, false).tileSizeFor(wide));
+            assertEquals(0, new Encoder(model, ev, false).tileSizeFor(fits));
+            assertEquals(0, new Encoder(model, ev, false).tiled(0).tileSizeFor(wide));
+            assertEquals(0, new Encoder(model, ev, false).tiled(2048).tileSizeFor(wide));
+            assertEquals(512, new Encoder(model, ev, false).tiled(512).tileSizeFor(wide));
+        } finally {
+            RoundTrips.close(ev);
+        }
+        LoadedModel causal = TestData.randomModel(dir.resolve("causal"), 3);
+        assertEquals(2048, Encoder.resolveTile(Encoder.MODEL_TILE, causal));
+        assertEquals(1024, Encoder.resolveTile(Encoder.MODEL_TILE, model));
+        assertEquals(700, Encoder.resolveTile(700, model));
+    }
+
     /** Tiles: each tile padded and coded on its own. */
     @Test
     void tiledImagesRoundTrip() throws Exception {

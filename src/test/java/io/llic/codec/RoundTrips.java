@@ -47,7 +47,7 @@ final class RoundTrips {
      * and 100000 positions. Returns the file.
      */
     static byte[] everywhere(LoadedModel model, RgbImage image, String schedule) throws Exception {
-        return everywhere(model, image, schedule, Encoder.DEFAULT_TILE);
+        return everywhere(model, image, schedule, Encoder.MODEL_TILE);
     }
 
     /** As {@link #everywhere(LoadedModel, RgbImage, String)}, with tiles of side {@code tile} (0: none). */

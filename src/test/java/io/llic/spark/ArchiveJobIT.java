@@ -61,7 +61,7 @@ class ArchiveJobIT {
 
     static ArchiveJob.Config config(Path source, Path archive, String runId) {
         return new ArchiveJob.Config(source.toString(), archive.toString(), model, "wavefront", runId,
-                InputListing.DEFAULT_GLOB, 0, 1, Encoder.DEFAULT_TILE, 1, false);
+                InputListing.DEFAULT_GLOB, 0, 1, Encoder.MODEL_TILE, 1, false);
     }
 
     /** The restored images of an archive (id -> pixels), checked by decode-job against their pixel hashes. */

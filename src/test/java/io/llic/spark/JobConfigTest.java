@@ -25,11 +25,14 @@ class JobConfigTest {
     @Test
     void tileSizeDefaultsToTheEncodersAndSmallTilesAreRefused() {
         String[] base = {"--input", "in", "--output", "out"};
-        assertEquals(io.llic.codec.Encoder.DEFAULT_TILE, CompressJob.Config.parse(base).tile());
+        assertEquals(io.llic.codec.Encoder.MODEL_TILE, CompressJob.Config.parse(base).tile());
         assertEquals(0, CompressJob.Config.parse(new String[] {"--input", "in", "--output", "out", "--tile", "0"}).tile());
         assertEquals(512, CompressJob.Config.parse(new String[] {"--input", "in", "--output", "out", "--tile", "512"}).tile());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CompressJob.Config.parse(
                 new String[] {"--input", "in", "--output", "out", "--tile", "10"}));
         assertTrue(e.getMessage().contains("--tile"), e.getMessage());
+        // the model's default is what no --tile means; it cannot be typed
+        assertThrows(IllegalArgumentException.class, () -> CompressJob.Config.parse(
+                new String[] {"--input", "in", "--output", "out", "--tile", "-1"}));
     }
 }

@@ -104,7 +104,7 @@ class S3IT {
     }
 
     static CompressJob.Config compress(String input, String output, String runId) {
-        return new CompressJob.Config(input, output, model, "wavefront", runId, true, 0, InputListing.DEFAULT_GLOB, 1, io.llic.codec.Encoder.DEFAULT_TILE);
+        return new CompressJob.Config(input, output, model, "wavefront", runId, true, 0, InputListing.DEFAULT_GLOB, 1, io.llic.codec.Encoder.MODEL_TILE);
     }
 
     @Test

@@ -67,7 +67,7 @@ class SparkJobsIT {
 
     static CompressJob.Config config(Path out, String runId) {
         return new CompressJob.Config(input.toString(), out.toString(), model, "wavefront", runId, true, 0,
-                InputListing.DEFAULT_GLOB, 1, io.llic.codec.Encoder.DEFAULT_TILE);
+                InputListing.DEFAULT_GLOB, 1, io.llic.codec.Encoder.MODEL_TILE);
     }
 
     @Test
@@ -175,7 +175,7 @@ class SparkJobsIT {
         Files.copy(input.resolve("b.png"), in.resolve("b.png"));
         Path out = dir.resolve("partial-out");
         CompressJob.Config c = new CompressJob.Config(in.toString(), out.toString(), model, "wavefront", "r", true, 0,
-                InputListing.DEFAULT_GLOB, 1, io.llic.codec.Encoder.DEFAULT_TILE);
+                InputListing.DEFAULT_GLOB, 1, io.llic.codec.Encoder.MODEL_TILE);
         CompressJob.Result first = CompressJob.run(spark, c);
         assertEquals(2, first.coded());
         assertEquals(Files.size(in.resolve("a.png")) + Files.size(in.resolve("b.png")), inputBytesRead(out));

@@ -31,6 +31,15 @@ public final class L3CFamily implements ModelFamily {
         return 0;
     }
 
+    /**
+     * 1024: the plan holds D1's mixture parameters for every pixel of a tile (60 per pixel as longs,
+     * and a copy by rows), about 1 KB per pixel, so a 2048 tile would need about 4 GB.
+     */
+    @Override
+    public int defaultTile() {
+        return 1024;
+    }
+
     @Override
     public int convNetworks() {
         return L3CStructure.NETWORKS;
