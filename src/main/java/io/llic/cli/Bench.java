@@ -258,7 +258,7 @@ final class Bench {
                     decode ? String.format("%.1f", medianDecode) : "-", schedule, ev.get(0).description(),
                     adapted ? String.format("%.4f", totalUnadapted / totalPixels) : "-",
                     withoutPredictor != null ? String.format("%.4f", totalWithoutPredictor / totalPixels) : "-", model.id(),
-                    (double) passes / encodeMs.size(), (double) multiplyAccumulates / totalPixels, tile, stored);
+                    (double) passes / encodeMs.size(), (double) multiplyAccumulates / totalPixels, Encoder.resolveTile(tile, model), stored);
             out.flush();
             return new Summary(model.id() + ":" + schedule, totalPixels, sumDecodeMs, sumEncodeMs, medianDecode,
                     medianEncode, totalBits / totalPixels);

@@ -54,7 +54,7 @@ final class MemoryBench {
         }
         long heapLimit = Runtime.getRuntime().maxMemory();
         err.printf(Locale.ROOT, "bench-memory: %dx%d synthetic image (%.1f MP), model %s, schedule %s, tile %d, heap limit %d MB%n",
-                width, height, width * (double) height / 1e6, model.id(), schedule, tile, heapLimit >> 20);
+                width, height, width * (double) height / 1e6, model.id(), schedule, Encoder.resolveTile(tile, model), heapLimit >> 20);
         byte[] png = PngIo.write(synthetic(width, height));
         byte[] sha;
         byte[] file;
