@@ -89,15 +89,18 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
                 throw new IllegalArgumentException("--" + option + " belongs to --family l3c (the family with latents)");
             }
         }
-        TrainConfig config = new TrainConfig(family, inputs, downsample, a.getInt("hidden", trainable.defaultHidden(), 1),
-                a.getInt("layers", trainable.defaultLayers(), 1), a.getInt("crop", trainable.defaultCrop(), 1), a.getInt("batch", 16, 1),
-                a.getInt("shards", defaultShards, 1), a.getDouble("lr", 2e-3, 0), lrSchedule, a.getDouble("final-lr", 2e-5, 0),
-                a.getInt("warmup", 200, 0), steps, a.getInt("seed", 1, 0), validation,
-                validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0,
-                a.getInt("checkpoint-every", 500, 0), cooldown, ema, null, init != null ? "init" : start,
-                a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1), adaptOption,
-                a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()), rateWarmup,
-                freezeEncoders, encoderLr);
+        TrainConfig config = TrainConfig.builder(family, inputs, downsample)
+                .net(a.getInt("hidden", trainable.defaultHidden(), 1), a.getInt("layers", trainable.defaultLayers(), 1))
+                .crop(a.getInt("crop", trainable.defaultCrop(), 1)).batch(a.getInt("batch", 16, 1))
+                .shards(a.getInt("shards", defaultShards, 1)).learningRate(a.getDouble("lr", 2e-3, 0)).lrSchedule(lrSchedule)
+                .finalLearningRate(a.getDouble("final-lr", 2e-5, 0)).warmup(a.getInt("warmup", 200, 0)).steps(steps)
+                .seed(a.getInt("seed", 1, 0))
+                .validation(validation, validation > 0 ? a.getInt("val-crops", 256, 1) : 0, validation > 0 ? valEvery : 0)
+                .checkpointEvery(a.getInt("checkpoint-every", 500, 0)).cooldown(cooldown).ema(ema)
+                .start(init != null ? "init" : start)
+                .measurePixels(a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1)).adaptation(adaptOption)
+                .naming(a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()))
+                .rateWarmup(rateWarmup).encoders(freezeEncoders, encoderLr).build();
         if (config.batch() < config.shards()) {
             throw new IllegalArgumentException("--batch (" + config.batch() + " crops) must be at least --shards ("
                     + config.shards() + ")");

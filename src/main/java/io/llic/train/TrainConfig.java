@@ -92,25 +92,183 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         }
     }
 
-    /** The config of a run before the fields added later (cool-down, EMA, init, start) existed. */
-    public TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
-                       int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate,
-                       int warmup, long steps, long seed, double validation, int validationCrops, int validateEvery,
-                       int checkpointEvery) {
-        this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
-                finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery, 0, 0,
-                null, "predictor", DEFAULT_MEASURE_PIXELS, "on", null, null, 0, 0, 1);
+    /** A config built field by field, from the defaults of {@link Builder}. */
+    public static Builder builder(String family, List<String> inputs, List<Integer> downsample) {
+        return new Builder(family, inputs, downsample);
     }
 
-    /** The fields of a run before the l3c warm-ups existed (a run without them). */
-    public TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
-                       int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate,
-                       int warmup, long steps, long seed, double validation, int validationCrops, int validateEvery,
-                       int checkpointEvery, long cooldown, double ema, String init, String start, long measurePixels,
-                       String adaptation, String glob, String modelId) {
-        this(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate, lrSchedule,
-                finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, 0, 0, 1);
+    /** A builder holding this config's fields, to change some of them. */
+    public Builder toBuilder() {
+        return new Builder(family, inputs, downsample).net(hidden, hiddenLayers).crop(crop).batch(batch).shards(shards)
+                .learningRate(learningRate).lrSchedule(lrSchedule).finalLearningRate(finalLearningRate).warmup(warmup)
+                .steps(steps).seed(seed).validation(validation, validationCrops, validateEvery)
+                .checkpointEvery(checkpointEvery).cooldown(cooldown).ema(ema).init(init).start(start)
+                .measurePixels(measurePixels).adaptation(adaptation).naming(glob, modelId).rateWarmup(rateWarmup)
+                .encoders(freezeEncoders, encoderLr);
+    }
+
+    /**
+     * The fields of a {@link TrainConfig} by name. Defaults: a 128 x 4 network, crops of 32, batch 16,
+     * one shard, Adam at 2e-3 cosine to 2e-5 after 200 warm-up steps, no validation, checkpoints every
+     * 500 steps, no cool-down or average, a fresh start ({@code predictor}), the adaptation stage on, no
+     * l3c warm-ups, encoders at the run's rate.
+     */
+    public static final class Builder {
+        private final String family;
+        private final List<String> inputs;
+        private final List<Integer> downsample;
+        private int hidden = 128;
+        private int hiddenLayers = 4;
+        private int crop = 32;
+        private int batch = 16;
+        private int shards = 1;
+        private double learningRate = 2e-3;
+        private String lrSchedule = "cosine";
+        private double finalLearningRate = 2e-5;
+        private int warmup = 200;
+        private long steps;
+        private long seed = 1;
+        private double validation;
+        private int validationCrops;
+        private int validateEvery;
+        private int checkpointEvery = 500;
+        private long cooldown;
+        private double ema;
+        private String init;
+        private String start;
+        private long measurePixels = DEFAULT_MEASURE_PIXELS;
+        private String adaptation = "on";
+        private String glob;
+        private String modelId;
+        private long rateWarmup;
+        private long freezeEncoders;
+        private double encoderLr = 1;
+
+        private Builder(String family, List<String> inputs, List<Integer> downsample) {
+            this.family = family;
+            this.inputs = inputs;
+            this.downsample = downsample;
+        }
+
+        public Builder net(int newHidden, int newHiddenLayers) {
+            this.hidden = newHidden;
+            this.hiddenLayers = newHiddenLayers;
+            return this;
+        }
+
+        public Builder crop(int v) {
+            this.crop = v;
+            return this;
+        }
+
+        public Builder batch(int v) {
+            this.batch = v;
+            return this;
+        }
+
+        public Builder shards(int v) {
+            this.shards = v;
+            return this;
+        }
+
+        public Builder learningRate(double v) {
+            this.learningRate = v;
+            return this;
+        }
+
+        public Builder lrSchedule(String v) {
+            this.lrSchedule = v;
+            return this;
+        }
+
+        public Builder finalLearningRate(double v) {
+            this.finalLearningRate = v;
+            return this;
+        }
+
+        public Builder warmup(int v) {
+            this.warmup = v;
+            return this;
+        }
+
+        public Builder steps(long v) {
+            this.steps = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            this.seed = v;
+            return this;
+        }
+
+        /** The held-out fraction, the crops measured at each validation and the steps between validations. */
+        public Builder validation(double fraction, int crops, int every) {
+            this.validation = fraction;
+            this.validationCrops = crops;
+            this.validateEvery = every;
+            return this;
+        }
+
+        public Builder checkpointEvery(int v) {
+            this.checkpointEvery = v;
+            return this;
+        }
+
+        public Builder cooldown(long v) {
+            this.cooldown = v;
+            return this;
+        }
+
+        public Builder ema(double v) {
+            this.ema = v;
+            return this;
+        }
+
+        public Builder init(String v) {
+            this.init = v;
+            return this;
+        }
+
+        public Builder start(String v) {
+            this.start = v;
+            return this;
+        }
+
+        public Builder measurePixels(long v) {
+            this.measurePixels = v;
+            return this;
+        }
+
+        public Builder adaptation(String v) {
+            this.adaptation = v;
+            return this;
+        }
+
+        /** The inputs' file name pattern and the exported model's id. */
+        public Builder naming(String newGlob, String newModelId) {
+            this.glob = newGlob;
+            this.modelId = newModelId;
+            return this;
+        }
+
+        public Builder rateWarmup(long v) {
+            this.rateWarmup = v;
+            return this;
+        }
+
+        /** l3c: steps with the encoders frozen, and their learning rate as a fraction of the run's. */
+        public Builder encoders(long freeze, double lrFraction) {
+            this.freezeEncoders = freeze;
+            this.encoderLr = lrFraction;
+            return this;
+        }
+
+        public TrainConfig build() {
+            return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
+                    lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery,
+                    checkpointEvery, cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup,
+                    freezeEncoders, encoderLr);
+        }
     }
 
     /** Whether the encoders keep their parameters in step {@code t} (1-based): see {@code freezeEncoders}. */
@@ -175,37 +333,27 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
 
     /** The same run with another length and cool-down (extending a run, or starting its cool-down). */
     public TrainConfig withSchedule(long total, long cooldownSteps) {
-        return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
-                lrSchedule, finalLearningRate, warmup, total, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldownSteps, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders, encoderLr);
+        return toBuilder().steps(total).cooldown(cooldownSteps).build();
     }
 
     /** The same run with another network shape. */
     public TrainConfig withNet(int newHidden, int newHiddenLayers) {
-        return new TrainConfig(family, inputs, downsample, newHidden, newHiddenLayers, crop, batch, shards, learningRate,
-                lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders, encoderLr);
+        return toBuilder().net(newHidden, newHiddenLayers).build();
     }
 
     /** The same run with the invocation-level settings an older checkpoint did not record. */
     public TrainConfig withNaming(String newGlob, String newModelId) {
-        return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
-                lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, newGlob, newModelId, rateWarmup, freezeEncoders, encoderLr);
+        return toBuilder().naming(newGlob, newModelId).build();
     }
 
     /** The same run with fine-tuning provenance. */
     public TrainConfig withInit(String from) {
-        return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
-                lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, from, start, measurePixels, adaptation, glob, modelId, rateWarmup, freezeEncoders, encoderLr);
+        return toBuilder().init(from).build();
     }
 
     /** The same run with other encoder settings (l3c: re-planned on resume for the steps not yet taken). */
     public TrainConfig withEncoders(long newFreezeEncoders, double newEncoderLr) {
-        return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
-                lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery, checkpointEvery,
-                cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup, newFreezeEncoders, newEncoderLr);
+        return toBuilder().encoders(newFreezeEncoders, newEncoderLr).build();
     }
 
     /**

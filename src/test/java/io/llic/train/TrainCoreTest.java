@@ -52,8 +52,14 @@ class TrainCoreTest {
     }
 
     private static TrainConfig config(long steps) {
-        return new TrainConfig("causal", List.of("bsd200"), List.of(2), SMALL.hidden(), SMALL.hiddenLayers(), 8, 6, 2,
-                3e-3, "cosine", 1e-4, 2, steps, 7, 0, 0, 0, 2);
+        return small("cosine").steps(steps).build();
+    }
+
+    /** The small causal test run on bsd200 (downsampled by 2): 8x8 crops, batch 6 in 2 shards, seed 7. */
+    private static TrainConfig.Builder small(String schedule) {
+        return TrainConfig.builder("causal", List.of("bsd200"), List.of(2)).net(SMALL.hidden(), SMALL.hiddenLayers()).crop(8)
+                .batch(6).shards(2).learningRate(3e-3).lrSchedule(schedule).finalLearningRate(1e-4).warmup(2).seed(7)
+                .checkpointEvery(2);
     }
 
     @Test
@@ -231,8 +237,8 @@ class TrainCoreTest {
     @Test
     void nonFiniteGradientsAreClampedOrSkippedAsTheFamilySays() {
         for (String family : List.of("causal", "l3c")) {
-            TrainConfig config = new TrainConfig(family, List.of("x"), List.of(1), 4, 1, 8, 6, 2, 3e-3, "cosine", 1e-4, 2,
-                    3, 7, 0, 0, 0, 2);
+            TrainConfig config = TrainConfig.builder(family, List.of("x"), List.of(1)).net(4, 1).crop(8).batch(6).shards(2)
+                    .learningRate(3e-3).finalLearningRate(1e-4).warmup(2).steps(3).seed(7).checkpointEvery(2).build();
             Trainer.Backend broken = new Trainer.Backend() {
                 @Override
                 public GradientSum gradient(double[] params, long step) {
@@ -340,18 +346,15 @@ class TrainCoreTest {
         assertEquals(3e-3, c.learningRate(2), 1e-12);
         assertEquals(1e-4, c.learningRate(102), 1e-12);
         assertEquals((3e-3 + 1e-4) / 2, c.learningRate(52), 1e-12);
-        TrainConfig linear = new TrainConfig("causal", List.of("x"), List.of(1), 16, 2, 8, 6, 2, 3e-3, "linear", 1e-4, 2,
-                102, 7, 0, 0, 0, 2);
+        TrainConfig linear = small("linear").steps(102).build();
         assertEquals(3e-3 - (3e-3 - 1e-4) * 0.25, linear.learningRate(27), 1e-12);
-        TrainConfig constant = new TrainConfig("causal", List.of("x"), List.of(1), 16, 2, 8, 6, 2, 3e-3, "constant", 1e-4,
-                2, 102, 7, 0, 0, 0, 2);
+        TrainConfig constant = small("constant").steps(102).build();
         assertEquals(3e-3, constant.learningRate(90), 1e-12);
         assertEquals(3e-3, config(0).learningRate(50), 1e-12, "before a --minutes run fixes its length: the peak");
     }
 
     private static TrainConfig wsd(long steps, long cooldown, double ema) {
-        return new TrainConfig("causal", List.of("bsd200"), List.of(2), SMALL.hidden(), SMALL.hiddenLayers(), 8, 6, 2,
-                3e-3, "wsd", 1e-4, 2, steps, 7, 0, 0, 0, 2, cooldown, ema, null, "predictor", 0, null, null, null);
+        return small("wsd").steps(steps).cooldown(cooldown).ema(ema).build();
     }
 
     /**
@@ -438,8 +441,9 @@ class TrainCoreTest {
     @Test
     void l3cWarmupsFollowTheStep() {
         assertEquals(1, wsd(100, 0, 0).rateWeight(1), 0, "no warm-up: the latents count fully from step 1");
-        TrainConfig c = new TrainConfig("l3c", List.of("x"), List.of(1), 8, 1, 64, 6, 2, 3e-3, "wsd", 1e-4, 2, 1000, 7,
-                0, 0, 0, 2, 0, 0, null, "random", 0, null, null, null, 200, 50, 1);
+        TrainConfig c = TrainConfig.builder("l3c", List.of("x"), List.of(1)).net(8, 1).crop(64).batch(6).shards(2)
+                .learningRate(3e-3).lrSchedule("wsd").finalLearningRate(1e-4).warmup(2).steps(1000).seed(7).checkpointEvery(2)
+                .start("random").rateWarmup(200).encoders(50, 1).build();
         assertEquals(0.005, c.rateWeight(1), 1e-12);
         assertEquals(0.5, c.rateWeight(100), 1e-12);
         assertEquals(1, c.rateWeight(200), 0);
