@@ -9,7 +9,6 @@ import io.llic.image.PngIo;
 import io.llic.image.RgbImage;
 import io.llic.model.Families;
 import io.llic.model.LoadedModel;
-import io.llic.model.ModelFamily;
 import io.llic.model.causal.ReferenceImporter;
 import io.llic.runtime.Evaluators;
 import io.llic.runtime.NetworkEvaluator;
@@ -43,7 +42,7 @@ public final class Main {
             "  bench-memory [--megapixels N] [--model DIR] [--schedule NAME] [--tile N]   peak heap of a large synthetic image",
             "common options: --engine djl|java (default djl), --threads N, --device cpu|gpu0|...",
             "--tile N: images wider or taller than N pixels are coded as independent N x N tiles (default: the model's,"
-                    + " " + ModelFamily.DEFAULT_TILE + ", l3c 1024; 0: never), which bounds memory; smaller images are not tiled",
+                    + " " + Families.describeTiles() + "; 0: never), which bounds memory; smaller images are not tiled",
             "schedules (by model family, the first is the default): " + Families.describeSchedules(),
             "default model: $LLIC_HOME/models/default");
 

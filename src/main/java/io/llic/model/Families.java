@@ -20,6 +20,17 @@ public final class Families {
         return String.join("; ", ALL.stream().map(f -> f.name() + ": " + String.join(", ", f.schedules())).toList());
     }
 
+    /** The default tile sides for help texts, e.g. "2048, l3c 1024": the common one, then each family's own. */
+    public static String describeTiles() {
+        StringBuilder s = new StringBuilder(String.valueOf(ModelFamily.DEFAULT_TILE));
+        for (ModelFamily f : ALL) {
+            if (f.defaultTile() != ModelFamily.DEFAULT_TILE) {
+                s.append(", ").append(f.name()).append(' ').append(f.defaultTile());
+            }
+        }
+        return s.toString();
+    }
+
     /**
      * {@code schedule} if some family codes along it (checked again against the model's family once it
      * is loaded); IllegalArgumentException naming every family's schedules otherwise.

@@ -72,8 +72,8 @@ public final class ArchiveJob {
             "  --schedule       one of the model family's schedules (" + Families.describeSchedules() + "; default: the first)",
             "  --run-id         this run's id (default: $" + RUN_ENV + ", else a new one); the same id again is the same run",
             "  --glob           file name pattern of the inputs (default " + InputListing.DEFAULT_GLOB + ")",
-            "  --tile           tile size for large images (default: the model's, " + io.llic.model.ModelFamily.DEFAULT_TILE
-                    + ", l3c 1024; 0: never)",
+            "  --tile           tile size for large images (default: the model's, "
+                    + io.llic.model.Families.describeTiles() + "; 0: never)",
             "  --lease-minutes  how long a killed run keeps others out (default 10; renewed while a run is alive)",
             "  --checksum       read and hash every source file, not only those whose size or time changed",
             "  --status         print the archive's totals, its runs and the space saved, and exit",

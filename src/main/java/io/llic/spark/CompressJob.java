@@ -62,7 +62,7 @@ public final class CompressJob {
             "  --no-verify  skip decoding each bitstream again before writing it",
             "  --glob       file name pattern of the inputs (default " + InputListing.DEFAULT_GLOB + ")",
             "  --tile       images wider or taller than N pixels are coded as independent N x N tiles (default: the"
-                    + " model's, " + io.llic.model.ModelFamily.DEFAULT_TILE + ", l3c 1024; 0: never), which bounds a task's memory",
+                    + " model's, " + Families.describeTiles() + "; 0: never), which bounds a task's memory",
             "Spark options (--conf k=v, --properties-file F, --master M) go before the job options.");
     private static final Set<String> VALUED = Set.of("input", "output", "model", "schedule", "run-id", "partitions",
             "glob", "progress-seconds", "tile");
@@ -80,10 +80,14 @@ public final class CompressJob {
                     Encoder.checkTile(a.getInt("tile", Encoder.MODEL_TILE, 0)));
         }
 
-        /** This config with the schedule checked against the model's family (its default when none was given). */
+        /**
+         * This config with the schedule checked against the model's family (its default when none was given)
+         * and the tile side the model's default means.
+         */
         Config resolved(LoadedModel model) {
             String name = model.family().checkSchedule(schedule == null ? model.family().defaultSchedule() : schedule);
-            return new Config(input, output, this.model, name, runId, verify, partitions, glob, progressSeconds, tile);
+            return new Config(input, output, this.model, name, runId, verify, partitions, glob, progressSeconds,
+                    Encoder.resolveTile(tile, model));
         }
     }
 
@@ -245,12 +249,17 @@ public final class CompressJob {
         return result;
     }
 
+    /** The tile's part of a run key: nothing for 2048 (as before tiling had other sides), else the side. */
+    static String tileKey(int resolvedTile) {
+        return resolvedTile == io.llic.model.ModelFamily.DEFAULT_TILE ? "" : "|tile=" + resolvedTile;
+    }
+
     static String defaultRunId(SparkSession spark, Config config, LoadedModel model) throws IOException {
-        // the tile size is part of the bitstreams: one other than the model family's default is a
-        // different run (the default leaves the ids of runs from before tiling as they were)
+        // the tile size is part of the bitstreams: a key without one means 2048 (the ids of runs from
+        // before tiling, and before l3c's default of 1024, stay as they were); any other side is named
         int tile = Encoder.resolveTile(config.tile(), model);
         String key = InputListing.root(spark, config.input()) + "|" + config.input() + "|" + model.sha256Hex() + "|"
-                + config.schedule() + (tile == model.family().defaultTile() ? "" : "|tile=" + tile);
+                + config.schedule() + tileKey(tile);
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
             return "run-" + model.id() + "-" + config.schedule() + "-" + HexFormat.of().formatHex(h).substring(0, 12);

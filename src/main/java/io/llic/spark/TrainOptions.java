@@ -82,9 +82,12 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
         if (!(encoderLr > 0 && encoderLr <= 1)) {
             throw new IllegalArgumentException("--encoder-lr is a fraction of the learning rate in (0, 1], got " + encoderLr);
         }
-        for (String option : new String[] {"rate-warmup", "freeze-encoders", "encoder-lr"}) {
-            // a resumed run's family is the checkpoint's: checked when the options are reconciled with it
-            if (a.get(option, null) != null && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)
+        // a value other than the default belongs to l3c; a resumed run's family is the checkpoint's,
+        // checked when the options are reconciled with it
+        String[] l3cOnly = {rateWarmup != 0 ? "rate-warmup" : null, freezeEncoders != 0 ? "freeze-encoders" : null,
+            encoderLr != 1 ? "encoder-lr" : null};
+        for (String option : l3cOnly) {
+            if (option != null && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)
                     && (!resume || a.get("family", null) != null)) {
                 throw new IllegalArgumentException("--" + option + " belongs to --family l3c (the family with latents)");
             }
@@ -252,7 +255,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             // naming only: the exported model gets this id (and with it its own identity)
             saved = saved.withNaming(saved.glob(), given.modelId());
         }
-        if (options.contains("freeze-encoders") || options.contains("encoder-lr") || options.contains("rate-warmup")) {
+        if (given.freezeEncoders() != 0 || given.encoderLr() != 1 || given.rateWarmup() != 0) {
             if (!io.llic.model.l3c.L3CFamily.FAMILY.equals(saved.family())) {
                 throw new IllegalArgumentException("--freeze-encoders, --encoder-lr and --rate-warmup belong to --family l3c;"
                         + " this run trains the " + saved.family() + " family");

@@ -438,6 +438,51 @@ class TrainCoreTest {
         }
     }
 
+    /**
+     * The trainer gives the l3c encoders (the family's prefix) their own rate when {@code encoderLr}
+     * is below 1, also without a freeze: one step of a constant gradient moves them by half of what
+     * it moves the decoders.
+     */
+    @Test
+    void theTrainerMovesTheEncodersAtTheirOwnRate() {
+        TrainConfig config = TrainConfig.builder("l3c", List.of("x"), List.of(1)).net(4, 1).crop(8).batch(6).shards(2)
+                .learningRate(3e-3).warmup(2).steps(1).seed(7).checkpointEvery(2).encoders(0, 0.5).build();
+        Trainer.Backend constant = new Trainer.Backend() {
+            @Override
+            public GradientSum gradient(double[] params, long step) {
+                double[] g = new double[params.length];
+                java.util.Arrays.fill(g, 0.25);
+                return GradientSum.of(new LossModel.Result(100, 10, g));
+            }
+
+            @Override
+            public GradientSum validate(double[] params) {
+                return GradientSum.of(new LossModel.Result(100, 10, null));
+            }
+        };
+        Checkpoint start = Trainer.start(config);
+        Checkpoint end = new Trainer(constant, c -> { }).run(start, Trainer.Budget.none()).last();
+        int prefix = TrainableFamilies.byName("l3c").frozenPrefix(config);
+        assertTrue(prefix > 0 && prefix < start.params().length);
+        double lr = config.learningRate(1);
+        for (int i = 0; i < start.params().length; i++) {
+            double moved = start.params()[i] - end.params()[i];
+            assertEquals(i < prefix ? 0.5 * lr : lr, moved, 1e-6 * lr, "parameter " + i); // Adam's epsilon: 4e-8
+        }
+    }
+
+    /** A checkpoint written before {@code --encoder-lr} existed has no such field: its encoders learned at the run's rate. */
+    @Test
+    void checkpointsWithoutTheEncoderRateReadAsTheRunsRate() {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> fields = json.convertValue(config(4).toBuilder().encoders(0, 0.25).build(),
+                java.util.Map.class);
+        assertEquals(0.25, json.convertValue(fields, TrainConfig.class).encoderLr(), 0);
+        fields.remove("encoderLr");
+        assertEquals(1, json.convertValue(fields, TrainConfig.class).encoderLr(), 0);
+    }
+
     @Test
     void l3cWarmupsFollowTheStep() {
         assertEquals(1, wsd(100, 0, 0).rateWeight(1), 0, "no warm-up: the latents count fully from step 1");
