@@ -79,7 +79,7 @@ public final class LossModel implements FamilyLoss {
                 List<NDArray> leaves = new ArrayList<>();
                 NDArray sum = bits(m, params, batch, true, leaves);
                 double bits = sum.getDouble();
-                NDArray target = sum.mul(weight);
+                NDArray target = sum.mul(Scalars.like(sum, weight));
                 JniUtils.backward((PtNDArray) target, (PtNDArray) m.ones(target.getShape(), target.getDataType()),
                         false, false);
                 double[] gradient = new double[params.length];
@@ -152,12 +152,13 @@ public final class LossModel implements FamilyLoss {
                 long n = out.getShape().get(0);
         int m = CausalModel.MIXTURES;
         NDArray means = out.get(":, 0:9").reshape(n, 3, m);
-        NDArray sigma = out.get(":, 9:18").reshape(n, 3, m).maximum(CausalNet.SIGMA_MIN);
+        NDArray sigma = out.get(":, 9:18").reshape(n, 3, m);
+        sigma = sigma.maximum(Scalars.like(sigma, CausalNet.SIGMA_MIN));
         NDArray logw = out.get(":, 18:27").reshape(n, 3, m).logSoftmax(2);
         NDArray alpha = out.get(":, 27:30");
         NDArray beta = out.get(":, 30:33");
         NDArray gamma = out.get(":, 33:36");
-        NDArray x = values.div(255.0);
+        NDArray x = values.div(Scalars.like(values, 255.0));
         NDArray red = x.get(":, 0:1");
         NDArray green = x.get(":, 1:2");
         NDArray muR = means.get(":, 0, :");
@@ -172,11 +173,11 @@ public final class LossModel implements FamilyLoss {
         upper = upper.mul(top.neg().add(1)).add(top);
         lower = lower.mul(bottom.neg().add(1));
         NDArray p = upper.sub(lower).mul(logw.exp()).sum(new int[] {2});
-        return p.maximum(P_MIN).log().neg().sum().mul(LOG2E);
+        return p.maximum(Scalars.like(p, P_MIN)).log().neg().sum().mul(Scalars.like(p, LOG2E));
     }
 
     private static NDArray cdf(NDArray u) {
-        return u.div(Math.sqrt(2)).erf().add(1).mul(0.5);
+        return u.div(Scalars.like(u, Math.sqrt(2))).erf().add(1).mul(Scalars.like(u, 0.5));
     }
 
     @Override

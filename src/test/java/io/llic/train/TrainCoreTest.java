@@ -483,6 +483,50 @@ class TrainCoreTest {
         assertEquals(1, json.convertValue(fields, TrainConfig.class).encoderLr(), 0);
     }
 
+    /**
+     * Gradients do not depend on the garbage collector. DJL's number overloads ({@code a.mul(2.0)})
+     * close the scalar they make while autograd still holds it for the backward pass; a collection
+     * before {@code backward} then freed it and the gradients read freed memory (NaN, or silently
+     * wrong values). With a thread churning the heap, every family's gradient must equal, bit for bit,
+     * the one computed on a quiet heap ({@link Scalars} keeps the constants alive).
+     */
+    @Test
+    void gradientsDoNotDependOnTheGarbageCollector() throws Exception {
+        for (String family : List.of("causal", "interp", "l3c")) {
+            TrainableFamily f = TrainableFamilies.byName(family);
+            // the families' default sizes: the freed scalars are reused by later allocations often enough
+            TrainConfig config = TrainConfig.builder(family, List.of("x"), List.of(1)).net(f.defaultHidden(), f.defaultLayers())
+                    .crop(f.defaultCrop()).batch(8).steps(10).start(family.equals("causal") ? "predictor" : "random").build();
+            double[] params = f.init(config);
+            TrainBatch batch = f.sample(images, config, 3, 0, 8);
+            try (FamilyLoss loss = f.loss(config, 1, "cpu")) {
+                double[] quiet = loss.evaluate(params, batch, 1.0, true).gradient().clone();
+                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+                Thread churn = new Thread(() -> {
+                    List<double[]> keep = new ArrayList<>();
+                    while (!stop.get()) {
+                        keep.add(new double[1 << 15]);
+                        if (keep.size() > 200) {
+                            keep.clear();
+                        }
+                    }
+                });
+                churn.setDaemon(true);
+                churn.start();
+                try {
+                    for (int r = 0; r < 6; r++) {
+                        System.gc();
+                        double[] busy = loss.evaluate(params, batch, 1.0, true).gradient();
+                        assertArrayEquals(quiet, busy, family + ", evaluation " + r + " on a busy heap");
+                    }
+                } finally {
+                    stop.set(true);
+                    churn.join();
+                }
+            }
+        }
+    }
+
     @Test
     void l3cWarmupsFollowTheStep() {
         assertEquals(1, wsd(100, 0, 0).rateWeight(1), 0, "no warm-up: the latents count fully from step 1");

@@ -71,7 +71,7 @@ public final class InterpLoss implements io.llic.train.FamilyLoss {
                 if (!withGradient) {
                     return new Result(bits, batch.subpixels(), null);
                 }
-                NDArray target = sum.mul(weight);
+                NDArray target = sum.mul(io.llic.train.Scalars.like(sum, weight));
                 JniUtils.backward((PtNDArray) target, (PtNDArray) m.ones(target.getShape(), target.getDataType()), false,
                         false);
                 double[] gradient = new double[params.length];
@@ -148,15 +148,16 @@ public final class InterpLoss implements io.llic.train.FamilyLoss {
     static NDArray bits(NDArray out, NDArray values) {
         long n = out.getShape().get(0);
         int mix = InterpModel.MIXTURES;
-        NDArray sigma = out.get(":, 0:15").reshape(n, 3, mix).maximum(InterpNet.SIGMA_MIN);
+        NDArray sigma = out.get(":, 0:15").reshape(n, 3, mix);
+        sigma = sigma.maximum(io.llic.train.Scalars.like(sigma, InterpNet.SIGMA_MIN));
         NDArray means = out.get(":, 15:30").reshape(n, 3, mix);
         NDArray logw = out.get(":, 30:45").reshape(n, 3, mix).logSoftmax(2);
         NDArray a = out.get(":, 45:50");
         NDArray bb = out.get(":, 50:55");
         NDArray d = out.get(":, 55:60");
-        NDArray y = values.get(":, 0:1").sub(InterpModel.Y_ZERO).div(255.0);
-        NDArray co = values.get(":, 1:2").div(255.0);
-        NDArray cg = values.get(":, 2:3").div(255.0);
+        NDArray y = values.get(":, 0:1").sub(InterpModel.Y_ZERO).div(io.llic.train.Scalars.like(values, 255.0));
+        NDArray co = values.get(":, 1:2").div(io.llic.train.Scalars.like(values, 255.0));
+        NDArray cg = values.get(":, 2:3").div(io.llic.train.Scalars.like(values, 255.0));
         NDArray muY = means.get(":, 0, :");
         NDArray muCo = means.get(":, 1, :").add(a.mul(y));
         NDArray muCg = means.get(":, 2, :").add(bb.mul(y)).add(d.mul(co));
@@ -171,7 +172,7 @@ public final class InterpLoss implements io.llic.train.FamilyLoss {
         upper = upper.mul(full.neg().add(1)).add(full);
         lower = lower.mul(zero.neg().add(1));
         NDArray p = upper.sub(lower).mul(logw.exp()).sum(new int[] {2});
-        return p.maximum(P_MIN).log().neg().sum().mul(LOG2E);
+        return p.maximum(io.llic.train.Scalars.like(p, P_MIN)).log().neg().sum().mul(io.llic.train.Scalars.like(p, LOG2E));
     }
 
     /** A per-sample Y flag as a (n, 3, 1) mask that applies to the Y channel only. */
@@ -181,7 +182,7 @@ public final class InterpLoss implements io.llic.train.FamilyLoss {
     }
 
     private static NDArray cdf(NDArray u) {
-        return u.div(Math.sqrt(2)).erf().add(1).mul(0.5);
+        return u.div(io.llic.train.Scalars.like(u, Math.sqrt(2))).erf().add(1).mul(io.llic.train.Scalars.like(u, 0.5));
     }
 
     @Override

@@ -21,6 +21,7 @@ import io.llic.model.FixedPointConvNet.Slice;
 import io.llic.model.l3c.L3CStructure;
 import io.llic.train.FamilyLoss;
 import io.llic.train.LossModel;
+import io.llic.train.Scalars;
 import io.llic.train.TrainBatch;
 import java.util.ArrayList;
 import java.util.List;
@@ -127,7 +128,7 @@ public final class L3CLoss implements FamilyLoss {
                 if (!withGradient) {
                     return new LossModel.Result(bits, batch.subpixels(), null);
                 }
-                NDArray target = sum.mul(weight);
+                NDArray target = sum.mul(Scalars.like(sum, weight));
                 JniUtils.backward((PtNDArray) target, (PtNDArray) m.ones(target.getShape(), target.getDataType()), false,
                         false);
                 double[] gradient = new double[params.length];
@@ -236,7 +237,7 @@ public final class L3CLoss implements FamilyLoss {
             x[i] = b.planes()[i] & 0xFF;
         }
         NDArray pixels = m.create(x, new Shape(n, 3, h, w));
-        NDArray e1 = run(L3CStructure.E1, pixels.div(1 << L3CStructure.IMAGE_FRACTION), p[L3CStructure.E1]);
+        NDArray e1 = run(L3CStructure.E1, pixels.div(Scalars.like(pixels, 1 << L3CStructure.IMAGE_FRACTION)), p[L3CStructure.E1]);
         NDArray f1 = e1.get(":, 0:" + c);
         NDArray z1 = quantise(e1.get(":, " + c + ":"));
         NDArray e2 = run(L3CStructure.E2, f1, p[L3CStructure.E2]);
@@ -244,13 +245,13 @@ public final class L3CLoss implements FamilyLoss {
         NDArray z2 = quantise(e2.get(":, " + c + ":"));
         NDArray z3 = quantise(run(L3CStructure.E3, f2, p[L3CStructure.E3]));
         double zIn = 1.0 / (1 << L3CStructure.Z_FRACTION);
-        NDArray d3 = run(L3CStructure.D3, z3.mul(zIn), p[L3CStructure.D3]);
+        NDArray d3 = run(L3CStructure.D3, z3.mul(Scalars.like(z3, zIn)), p[L3CStructure.D3]);
         NDArray g3 = d3.get(":, 0:" + c);
         NDArray z2Bits = latentBits(d3.get(":, " + c + ":"), towardsEncoders(z2, b.rateWeight()));
-        NDArray d2 = run(L3CStructure.D2, z2.mul(zIn).concat(g3, 1), p[L3CStructure.D2]);
+        NDArray d2 = run(L3CStructure.D2, z2.mul(Scalars.like(z2, zIn)).concat(g3, 1), p[L3CStructure.D2]);
         NDArray g2 = d2.get(":, 0:" + c);
         NDArray z1Bits = latentBits(d2.get(":, " + c + ":"), towardsEncoders(z1, b.rateWeight()));
-        NDArray d1 = run(L3CStructure.D1, z1.mul(zIn).concat(g2, 1), p[L3CStructure.D1]);
+        NDArray d1 = run(L3CStructure.D1, z1.mul(Scalars.like(z1, zIn)).concat(g2, 1), p[L3CStructure.D1]);
         NDArray imageBits = imageBits(m, d1, pixels, b);
         double uniform = (double) n * L3CStructure.Z * (h / 8) * (w / 8) * Math.log(L3CStructure.LEVELS) * LOG2E;
         parts = new NDArray[] {imageBits, z1Bits, z2Bits, m.create((float) uniform)};
@@ -264,7 +265,7 @@ public final class L3CLoss implements FamilyLoss {
 
     /** z itself going forward (exactly: z - z is 0), its gradient scaled by w going back. */
     private static NDArray towardsEncoders(NDArray z, double w) {
-        return w == 1 ? z : z.add(z.sub(z.stopGradient()).mul(w - 1));
+        return w == 1 ? z : z.add(z.sub(z.stopGradient()).mul(Scalars.like(z, w - 1)));
     }
 
     /** Rounded to the nearest level in [-12, 12] going forward, the identity going back. */
@@ -281,12 +282,12 @@ public final class L3CLoss implements FamilyLoss {
         long w = s.get(3);
         int k = L3CStructure.MIXTURES;
         NDArray q = params.reshape(n, L3CStructure.Z, 3, k, h, w);
-        NDArray v = z.add(L3CStructure.CENTRE).div(255.0).reshape(n, L3CStructure.Z, 1, h, w);
+        NDArray v = z.add(L3CStructure.CENTRE).div(Scalars.like(z, 255.0)).reshape(n, L3CStructure.Z, 1, h, w);
         NDArray low = z.eq(-L3CStructure.CENTRE).toType(DataType.FLOAT32, false).reshape(n, L3CStructure.Z, 1, h, w);
         NDArray high = z.eq(L3CStructure.CENTRE).toType(DataType.FLOAT32, false).reshape(n, L3CStructure.Z, 1, h, w);
         NDArray p = probability(q.get(":, :, " + L3CStructure.MEAN), q.get(":, :, " + L3CStructure.SIGMA),
                 q.get(":, :, " + L3CStructure.LOGIT), v, low, high, 2);
-        return p.add(LATENT_P_MIN).log().neg().sum().mul(LOG2E);
+        return p.add(LATENT_P_MIN).log().neg().sum().mul(Scalars.like(p, LOG2E));
     }
 
     /** Bits of the valid pixels under D1's parameters (n, 12 K, H, W). */
@@ -297,19 +298,19 @@ public final class L3CLoss implements FamilyLoss {
         int k = L3CStructure.MIXTURES;
         NDArray q = params.get(":, 0:" + L3CStructure.COUPLING).reshape(n, 3, 3, k, h, w);
         NDArray coupling = params.get(":, " + L3CStructure.COUPLING + ":").reshape(n, 3, k, h, w);
-        NDArray r = pixels.get(":, 0:1").sub(127).div(255.0);
-        NDArray g = pixels.get(":, 1:2").sub(127).div(255.0);
+        NDArray r = pixels.get(":, 0:1").sub(127).div(Scalars.like(pixels, 255.0));
+        NDArray g = pixels.get(":, 1:2").sub(127).div(Scalars.like(pixels, 255.0));
         NDArray mean = q.get(":, :, " + L3CStructure.MEAN);                    // (n, 3, k, h, w)
         NDArray muR = mean.get(":, 0");
         NDArray muG = mean.get(":, 1").add(coupling.get(":, 0").mul(r));
         NDArray muB = mean.get(":, 2").add(coupling.get(":, 1").mul(r)).add(coupling.get(":, 2").mul(g));
         NDArray mu = NDArrays.stack(new NDList(muR, muG, muB), 1);
-        NDArray v = pixels.div(255.0).reshape(n, 3, 1, h, w);
+        NDArray v = pixels.div(Scalars.like(pixels, 255.0)).reshape(n, 3, 1, h, w);
         NDArray low = pixels.eq(0).toType(DataType.FLOAT32, false).reshape(n, 3, 1, h, w);
         NDArray high = pixels.eq(255).toType(DataType.FLOAT32, false).reshape(n, 3, 1, h, w);
         NDArray p = probability(mu, q.get(":, :, " + L3CStructure.SIGMA), q.get(":, :, " + L3CStructure.LOGIT), v, low,
                 high, 2);
-        NDArray bits = p.maximum(P_MIN).log().neg().mul(LOG2E);                   // (n, 3, h, w)
+        NDArray bits = p.maximum(Scalars.like(p, P_MIN)).log().neg().mul(Scalars.like(p, LOG2E));                   // (n, 3, h, w)
         if (b.validHeight() < h || b.validWidth() < w) {
             float[] mask = new float[(int) (h * w)];
             for (int y = 0; y < b.validHeight(); y++) {
@@ -329,7 +330,7 @@ public final class L3CLoss implements FamilyLoss {
      */
     private static NDArray probability(NDArray mean, NDArray sigma, NDArray logit, NDArray v, NDArray low, NDArray high,
                                        int axis) {
-        NDArray s = sigma.maximum(SIGMA_MIN);
+        NDArray s = sigma.maximum(Scalars.like(sigma, SIGMA_MIN));
         NDArray upper = Activation.sigmoid(v.add(0.5 / 255).sub(mean).div(s));
         NDArray lower = Activation.sigmoid(v.sub(0.5 / 255).sub(mean).div(s));
         upper = upper.mul(high.neg().add(1)).add(high);
