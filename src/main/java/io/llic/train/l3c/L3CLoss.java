@@ -75,11 +75,10 @@ public final class L3CLoss implements FamilyLoss {
 
     /**
      * Evaluations of one batch: a gradient that comes back non-finite from a finite loss is computed
-     * again, up to this many times in all. PyTorch's backward of this graph now and then returns NaN
-     * for every parameter of E1 and E2 on inputs whose forward pass (and every other evaluation) is
-     * finite and identical: in llic-l3c-1's run about 1% of steps, more in the first hundred. Not
-     * repeatable, so a second evaluation gives the gradient; the cause is not known (README, "The
-     * l3c family"). The trainer still skips a step whose gradient stays non-finite.
+     * again, up to this many times in all. A guard: the NaN gradients of E1 and E2 seen in runs
+     * before 2026-12-03 (about 1% of steps) came from scalars freed by the garbage collector before
+     * the backward pass, fixed by {@link Scalars}; a recomputation now means something new is wrong,
+     * hence the warning. The trainer still skips a step whose gradient stays non-finite.
      */
     static final int GRADIENT_ATTEMPTS = 3;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(L3CLoss.class);
@@ -93,8 +92,8 @@ public final class L3CLoss implements FamilyLoss {
                 return r;
             }
             recomputed++;
-            LOG.warn("l3c: PyTorch's backward gave a non-finite gradient for a finite loss ({} bits): computed again"
-                    + " ({} such recomputations by this loss)", r.bits(), recomputed);
+            LOG.warn("l3c: a non-finite gradient for a finite loss ({} bits), not expected since the scalar fix:"
+                    + " computed again ({} such recomputations by this loss)", r.bits(), recomputed);
         }
     }
 
