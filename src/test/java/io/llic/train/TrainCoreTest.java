@@ -239,20 +239,7 @@ class TrainCoreTest {
         for (String family : List.of("causal", "l3c")) {
             TrainConfig config = TrainConfig.builder(family, List.of("x"), List.of(1)).net(4, 1).crop(8).batch(6).shards(2)
                     .learningRate(3e-3).finalLearningRate(1e-4).warmup(2).steps(3).seed(7).checkpointEvery(2).build();
-            Trainer.Backend broken = new Trainer.Backend() {
-                @Override
-                public GradientSum gradient(double[] params, long step) {
-                    double[] g = new double[params.length];
-                    java.util.Arrays.fill(g, 0.5);
-                    g[0] = Double.POSITIVE_INFINITY;
-                    return GradientSum.of(new LossModel.Result(100, 10, g));
-                }
-
-                @Override
-                public GradientSum validate(double[] params) {
-                    return GradientSum.of(new LossModel.Result(100, 10, null));
-                }
-            };
+            Trainer.Backend broken = constantGradient(0.5, true);
             Checkpoint start = Trainer.start(config);
             Checkpoint end = new Trainer(broken, c -> { }).run(start, Trainer.Budget.none()).last();
             assertEquals(3, end.step(), family);
@@ -262,6 +249,26 @@ class TrainCoreTest {
                 assertFalse(java.util.Arrays.equals(start.params(), end.params()), "causal clamps and moves");
             }
         }
+    }
+
+    /** A backend whose gradient is {@code value} everywhere (the first element infinite if {@code infiniteFirst}). */
+    private static Trainer.Backend constantGradient(double value, boolean infiniteFirst) {
+        return new Trainer.Backend() {
+            @Override
+            public GradientSum gradient(double[] params, long step) {
+                double[] g = new double[params.length];
+                java.util.Arrays.fill(g, value);
+                if (infiniteFirst) {
+                    g[0] = Double.POSITIVE_INFINITY;
+                }
+                return GradientSum.of(new LossModel.Result(100, 10, g));
+            }
+
+            @Override
+            public GradientSum validate(double[] params) {
+                return GradientSum.of(new LossModel.Result(100, 10, null));
+            }
+        };
     }
 
     @Test
@@ -365,38 +372,7 @@ class TrainCoreTest {
      */
     @Test
     void adamStartsAFrozenPrefixAfresh() {
-        java.util.Random r = new java.util.Random(3);
-        int n = 6;
-        int frozen = 2;
-        double[] p = new double[n];
-        double[] plain = new double[n];
-        double[] fresh = new double[frozen];
-        Adam adam = new Adam(n);
-        Adam reference = new Adam(n);
-        Adam prefix = new Adam(frozen);
-        for (long t = 1; t <= 40; t++) {
-            double[] g = new double[n];
-            for (int i = 0; i < n; i++) {
-                g[i] = r.nextGaussian();
-            }
-            adam.step(p, g, t, 1e-2, frozen, 25);
-            reference.step(plain, g, t, 1e-2);
-            if (t > 25) {
-                prefix.step(fresh, java.util.Arrays.copyOf(g, frozen), t - 25, 1e-2);
-            }
-            for (int i = 0; i < frozen; i++) {
-                assertEquals(fresh[i], p[i], 1e-15, "step " + t);
-                if (t <= 25) {
-                    assertEquals(0, adam.firstMoment()[i] + adam.secondMoment()[i], 0);
-                }
-            }
-            for (int i = frozen; i < n; i++) {
-                assertEquals(plain[i], p[i], 1e-15);
-            }
-            if (t == 26) {
-                assertEquals(1e-2, Math.abs(p[0]), 1e-6, "the first released step is lr, as a fresh Adam's");
-            }
-        }
+        checkAdamPrefix(3, 6, 2, 25, 1, 40);
     }
 
     /**
@@ -405,35 +381,46 @@ class TrainCoreTest {
      */
     @Test
     void adamMovesThePrefixAtItsOwnRate() {
-        for (long frozenSteps : new long[] {0, 10}) {
-            java.util.Random r = new java.util.Random(5);
-            int n = 5;
-            int prefixLength = 2;
-            double[] p = new double[n];
-            double[] plain = new double[n];
-            double[] slow = new double[prefixLength];
-            Adam adam = new Adam(n);
-            Adam reference = new Adam(n);
-            Adam prefix = new Adam(prefixLength);
-            for (long t = 1; t <= 30; t++) {
-                double[] g = new double[n];
-                for (int i = 0; i < n; i++) {
-                    g[i] = r.nextGaussian();
+        checkAdamPrefix(5, 5, 2, 0, 0.05, 30);
+        checkAdamPrefix(5, 5, 2, 10, 0.05, 30);
+    }
+
+    /**
+     * {@code steps} updates of random gradients on {@code n} parameters whose first {@code prefixLength}
+     * are held for {@code frozenSteps} and then move at {@code scale} times the rate: the prefix equals a
+     * fresh Adam's at the scaled rate (moments 0 while held, first step {@code scale} lr), the rest
+     * plain Adam's.
+     */
+    private static void checkAdamPrefix(long seed, int n, int prefixLength, long frozenSteps, double scale, long steps) {
+        java.util.Random r = new java.util.Random(seed);
+        double lr = 1e-2;
+        double[] p = new double[n];
+        double[] plain = new double[n];
+        double[] fresh = new double[prefixLength];
+        Adam adam = new Adam(n);
+        Adam reference = new Adam(n);
+        Adam prefix = new Adam(prefixLength);
+        for (long t = 1; t <= steps; t++) {
+            double[] g = new double[n];
+            for (int i = 0; i < n; i++) {
+                g[i] = r.nextGaussian();
+            }
+            adam.step(p, g, t, lr, prefixLength, frozenSteps, scale);
+            reference.step(plain, g, t, lr);
+            if (t > frozenSteps) {
+                prefix.step(fresh, java.util.Arrays.copyOf(g, prefixLength), t - frozenSteps, scale * lr);
+            }
+            for (int i = 0; i < prefixLength; i++) {
+                assertEquals(fresh[i], p[i], 1e-15, "step " + t);
+                if (t <= frozenSteps) {
+                    assertEquals(0, adam.firstMoment()[i] + adam.secondMoment()[i], 0);
                 }
-                adam.step(p, g, t, 1e-2, prefixLength, frozenSteps, 0.05);
-                reference.step(plain, g, t, 1e-2);
-                if (t > frozenSteps) {
-                    prefix.step(slow, java.util.Arrays.copyOf(g, prefixLength), t - frozenSteps, 0.05 * 1e-2);
-                }
-                for (int i = 0; i < prefixLength; i++) {
-                    assertEquals(slow[i], p[i], 1e-15, "step " + t);
-                }
-                for (int i = prefixLength; i < n; i++) {
-                    assertEquals(plain[i], p[i], 1e-15);
-                }
-                if (t == frozenSteps + 1) {
-                    assertEquals(5e-4, Math.abs(p[0]), 1e-7, "the first step of the prefix is 0.05 lr");
-                }
+            }
+            for (int i = prefixLength; i < n; i++) {
+                assertEquals(plain[i], p[i], 1e-15);
+            }
+            if (t == frozenSteps + 1) {
+                assertEquals(scale * lr, Math.abs(p[0]), scale * lr * 1e-4, "the prefix's first step is its rate, as a fresh Adam's");
             }
         }
     }
@@ -447,19 +434,7 @@ class TrainCoreTest {
     void theTrainerMovesTheEncodersAtTheirOwnRate() {
         TrainConfig config = TrainConfig.builder("l3c", List.of("x"), List.of(1)).net(4, 1).crop(8).batch(6).shards(2)
                 .learningRate(3e-3).warmup(2).steps(1).seed(7).checkpointEvery(2).encoders(0, 0.5).build();
-        Trainer.Backend constant = new Trainer.Backend() {
-            @Override
-            public GradientSum gradient(double[] params, long step) {
-                double[] g = new double[params.length];
-                java.util.Arrays.fill(g, 0.25);
-                return GradientSum.of(new LossModel.Result(100, 10, g));
-            }
-
-            @Override
-            public GradientSum validate(double[] params) {
-                return GradientSum.of(new LossModel.Result(100, 10, null));
-            }
-        };
+        Trainer.Backend constant = constantGradient(0.25, false);
         Checkpoint start = Trainer.start(config);
         Checkpoint end = new Trainer(constant, c -> { }).run(start, Trainer.Budget.none()).last();
         int prefix = TrainableFamilies.byName("l3c").frozenPrefix(config);
