@@ -82,16 +82,6 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
         if (!(encoderLr > 0 && encoderLr <= 1)) {
             throw new IllegalArgumentException("--encoder-lr is a fraction of the learning rate in (0, 1], got " + encoderLr);
         }
-        // a value other than the default belongs to l3c; a resumed run's family is the checkpoint's,
-        // checked when the options are reconciled with it
-        String[] l3cOnly = {rateWarmup != 0 ? "rate-warmup" : null, freezeEncoders != 0 ? "freeze-encoders" : null,
-            encoderLr != 1 ? "encoder-lr" : null};
-        for (String option : l3cOnly) {
-            if (option != null && !io.llic.model.l3c.L3CFamily.FAMILY.equals(family)
-                    && (!resume || a.get("family", null) != null)) {
-                throw new IllegalArgumentException("--" + option + " belongs to --family l3c (the family with latents)");
-            }
-        }
         TrainConfig config = TrainConfig.builder(family, inputs, downsample)
                 .net(a.getInt("hidden", trainable.defaultHidden(), 1), a.getInt("layers", trainable.defaultLayers(), 1))
                 .crop(a.getInt("crop", trainable.defaultCrop(), 1)).batch(a.getInt("batch", 16, 1))
@@ -104,6 +94,10 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
                 .measurePixels(a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1)).adaptation(adaptOption)
                 .naming(a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()))
                 .rateWarmup(rateWarmup).encoders(freezeEncoders, encoderLr).build();
+        // a resumed run's family is the checkpoint's: checked when the options are reconciled with it
+        if (!resume || a.get("family", null) != null) {
+            requireL3cFor(config, family, "");
+        }
         if (config.batch() < config.shards()) {
             throw new IllegalArgumentException("--batch (" + config.batch() + " crops) must be at least --shards ("
                     + config.shards() + ")");
@@ -116,6 +110,21 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
         }
         return new TrainOptions(config, given, output, resume, resumeFrom, init,
                 new Trainer.Budget(minutes, a.getInt("until", 0, 1), a.getInt("log-seconds", 30, 1)), List.of(args));
+    }
+
+    /**
+     * Refuses the l3c-only settings of {@code c} at a value other than their default when the run's
+     * family is not l3c (naming the first such option; {@code context} ends the message).
+     */
+    static void requireL3cFor(TrainConfig c, String family, String context) {
+        if (io.llic.model.l3c.L3CFamily.FAMILY.equals(family)) {
+            return;
+        }
+        String option = c.rateWarmup() != 0 ? "rate-warmup" : c.freezeEncoders() != 0 ? "freeze-encoders"
+                : c.encoderLr() != 1 ? "encoder-lr" : null;
+        if (option != null) {
+            throw new IllegalArgumentException("--" + option + " belongs to --family l3c (the family with latents)" + context);
+        }
     }
 
     static int positiveInt(String name, String v) {
@@ -255,12 +264,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             // naming only: the exported model gets this id (and with it its own identity)
             saved = saved.withNaming(saved.glob(), given.modelId());
         }
-        if (given.freezeEncoders() != 0 || given.encoderLr() != 1 || given.rateWarmup() != 0) {
-            if (!io.llic.model.l3c.L3CFamily.FAMILY.equals(saved.family())) {
-                throw new IllegalArgumentException("--freeze-encoders, --encoder-lr and --rate-warmup belong to --family l3c;"
-                        + " this run trains the " + saved.family() + " family");
-            }
-        }
+        requireL3cFor(given, saved.family(), "; this run trains the " + saved.family() + " family");
         if (options.contains("freeze-encoders") || options.contains("encoder-lr")) {
             TrainConfig encoders = saved.withEncoders(
                     options.contains("freeze-encoders") ? given.freezeEncoders() : saved.freezeEncoders(),
