@@ -3,9 +3,11 @@ package io.llic;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
+import ai.djl.ndarray.NDArray;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The dependency direction of ARCHITECTURE.md: each package uses only those listed above it. */
@@ -80,6 +82,25 @@ class ArchitectureTest {
     void onlyRuntimeAndTrainImportDjl() {
         noClasses().that().resideOutsideOfPackages("io.llic.runtime..", "io.llic.train..").should()
                 .dependOnClassesThat().resideInAPackage("ai.djl..").check(CLASSES);
+    }
+
+    /**
+     * Training code never calls DJL's number overloads whose scalar autograd keeps for the backward
+     * pass ({@code mul}, {@code div}, {@code pow}, {@code maximum}, {@code minimum}, {@code mod} and
+     * their in-place forms): DJL closes that scalar as soon as the op returns, and after the next
+     * garbage collection {@code backward} read freed memory (the corrupted gradients fixed on
+     * 2026-12-03). Such constants go through {@code Scalars.like}. {@code add}/{@code sub}/comparisons
+     * with a number stay allowed: their backward does not read the scalar.
+     */
+    @Test
+    void trainingKeepsItsScalarsAlive() {
+        var rule = noClasses().that().resideInAPackage("io.llic.train..").should()
+                .callMethod(NDArray.class, "mul", Number.class);
+        for (String op : List.of("div", "pow", "maximum", "minimum", "mod", "muli", "divi", "powi", "modi")) {
+            rule = rule.orShould().callMethod(NDArray.class, op, Number.class);
+        }
+        rule.because("DJL closes the scalar of a number overload while autograd still needs it (use Scalars.like)")
+                .check(CLASSES);
     }
 
     @Test
