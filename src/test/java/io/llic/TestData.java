@@ -117,8 +117,16 @@ public final class TestData {
 
     /** A random l3c model of {@code channels} channels and one residual block: a training start's weights. */
     public static LoadedModel randomL3CModel(Path dir, long seed, int channels) throws IOException {
+        return l3cModel(dir, seed, channels, false);
+    }
+
+    /**
+     * An l3c model of 1 block per body with random decoders; encoders random too, or at the {@code pyramid}
+     * start (z channels 0..2 the colour means, 3 and 4 constant).
+     */
+    public static LoadedModel l3cModel(Path dir, long seed, int channels, boolean pyramid) throws IOException {
         io.llic.model.l3c.L3CStructure shape = new io.llic.model.l3c.L3CStructure(channels, 1);
-        double[] p = shape.initial(seed);
+        double[] p = pyramid ? shape.pyramid(seed) : shape.initial(seed);
         LoadedModel m = LoadedModel.of(dir, "test-l3c-" + seed, io.llic.model.l3c.L3CFamily.FAMILY, List.of(),
                 shape.export(p), null, Map.of("source", "TestData.randomL3CModel"));
         java.nio.file.Files.createDirectories(dir);

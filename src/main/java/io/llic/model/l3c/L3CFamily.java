@@ -140,9 +140,15 @@ public final class L3CFamily implements ModelFamily {
         structure(nets, where);
     }
 
+    /**
+     * {@code l3c-adaptive} first (the default): the paper's coding with z3 under adaptive counts, never
+     * more than a few hundred bits above the uniform prior per image and far below it when a channel of
+     * z3 is nearly constant (as the pyramid models' channels 3 and 4 are); {@code l3c}, the paper's
+     * uniform z3, stays for the files that name it.
+     */
     @Override
     public List<String> schedules() {
-        return List.of(L3CPlan.SCHEDULE);
+        return List.of(L3CPlan.ADAPTIVE_SCHEDULE, L3CPlan.SCHEDULE);
     }
 
     @Override
@@ -167,12 +173,12 @@ public final class L3CFamily implements ModelFamily {
     @Override
     public CodingPlan encodingPlan(LoadedModel model, String schedule, RgbImage image, boolean measureUnadapted) {
         checkSchedule(schedule);
-        return L3CPlan.encoding(shape(model), model.nets().size(), image);
+        return L3CPlan.encoding(shape(model), model.nets().size(), schedule, image);
     }
 
     @Override
     public CodingPlan decodingPlan(LoadedModel model, String schedule, int width, int height) {
         checkSchedule(schedule);
-        return L3CPlan.decoding(shape(model), model.nets().size(), width, height);
+        return L3CPlan.decoding(shape(model), model.nets().size(), schedule, width, height);
     }
 }

@@ -2,6 +2,7 @@ package io.llic.model.l3c;
 
 import io.llic.image.RgbImage;
 import io.llic.model.CodingPlan;
+import io.llic.prob.AdaptiveCdf;
 import io.llic.prob.CdfTable;
 import io.llic.prob.IntCdf;
 import io.llic.prob.MixtureCdf;
@@ -12,7 +13,10 @@ import io.llic.prob.UniformCdf;
  * image is zero-padded at the bottom and right to multiples of 8 (the padding is implied by the
  * header's size, never coded); z(s) has a 2^s-th of the padded size.
  *
- * <p>Steps of a decoder: (0) z3 with the uniform distribution over 25 levels, no network; (1) D3 on
+ * <p>Steps of a decoder: (0) z3, no network: with schedule {@value #SCHEDULE} (the paper's) under the
+ * uniform distribution over 25 levels, with {@value #ADAPTIVE_SCHEDULE} under an {@link AdaptiveCdf}
+ * per channel, counting the channel's symbols as they are coded (a constant channel then costs tens
+ * of bits instead of log2(25) per symbol; everything else is the same); (1) D3 on
  * z3 gives f3 and the mixtures of z2, which is coded; (2) D2 on z2 and f3 gives f2 and z1's mixtures;
  * (3) D1 on z1 and f2 gives the image's mixtures, and R, G, B of the image's own pixels are coded
  * (G's and B's means coupled to the true R, G). An encoder first runs E1, E2, E3 (three plane steps
@@ -21,6 +25,8 @@ import io.llic.prob.UniformCdf;
  */
 public final class L3CPlan implements CodingPlan {
     public static final String SCHEDULE = "l3c";
+    /** {@link #SCHEDULE} with z3 coded by adaptive counts. */
+    public static final String ADAPTIVE_SCHEDULE = "l3c-adaptive";
     public static final int STREAMS = 3 * L3CStructure.Z + 3;
 
     // step kinds
@@ -33,6 +39,7 @@ public final class L3CPlan implements CodingPlan {
     private static final int IMAGE = 6;
 
     private final L3CStructure shape;
+    private final String schedule;
     private final int nets;
     private final int[] kinds;
     private final int width;
@@ -47,14 +54,21 @@ public final class L3CPlan implements CodingPlan {
     private final MixtureCdf latentCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
     private final MixtureCdf imageCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
     private final UniformCdf uniform = new UniformCdf(L3CStructure.LEVELS);
+    private final AdaptiveCdf counted;  // null: z3 under the uniform distribution
     private final long[] coupling = new long[L3CStructure.MIXTURES];
 
     /**
      * @param nets index of the first convolutional network in plan numbering (the model's per-position
      *             networks come first; l3c has none)
      */
-    private L3CPlan(L3CStructure shape, int nets, int width, int height, RgbImage image) {
+    private L3CPlan(L3CStructure shape, int nets, String schedule, int width, int height, RgbImage image) {
         this.shape = shape;
+        this.schedule = schedule;
+        this.counted = switch (schedule) {
+            case SCHEDULE -> null;
+            case ADAPTIVE_SCHEDULE -> new AdaptiveCdf(L3CStructure.LEVELS);
+            default -> throw new IllegalArgumentException("not an l3c schedule: " + schedule);
+        };
         this.nets = nets;
         this.width = width;
         this.height = height;
@@ -82,17 +96,17 @@ public final class L3CPlan implements CodingPlan {
         latentCdf.range(0, L3CStructure.LEVELS);
     }
 
-    public static L3CPlan encoding(L3CStructure shape, int nets, RgbImage image) {
-        return new L3CPlan(shape, nets, image.width(), image.height(), image);
+    public static L3CPlan encoding(L3CStructure shape, int nets, String schedule, RgbImage image) {
+        return new L3CPlan(shape, nets, schedule, image.width(), image.height(), image);
     }
 
-    public static L3CPlan decoding(L3CStructure shape, int nets, int width, int height) {
-        return new L3CPlan(shape, nets, width, height, null);
+    public static L3CPlan decoding(L3CStructure shape, int nets, String schedule, int width, int height) {
+        return new L3CPlan(shape, nets, schedule, width, height, null);
     }
 
     @Override
     public String schedule() {
-        return SCHEDULE;
+        return schedule;
     }
 
     @Override
@@ -280,7 +294,13 @@ public final class L3CPlan implements CodingPlan {
     public IntCdf cdf(int step, int channel, int index, int position, long[] outputs, int offset) {
         int kind = kinds[step];
         if (kind == Z3) {
-            return uniform;
+            if (counted == null) {
+                return uniform;
+            }
+            if (index == 0) {
+                counted.reset(); // each channel learns its own counts, from its first symbol
+            }
+            return counted;
         }
         if (kind == IMAGE) {
             long[] cp = null;
@@ -331,6 +351,9 @@ public final class L3CPlan implements CodingPlan {
             rgb[channel][position] = (byte) symbol;
         } else {
             latent[scale(kind) - 1][latentIndex(kind, position, channel)] = symbol;
+            if (kind == Z3 && counted != null) {
+                counted.update(symbol);
+            }
         }
     }
 
