@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * Files coded with a published model decode for ever: bitstreams written with {@code llic-causal-1}
  * and {@code llic-causal-2} (with its adaptation stage), by the builds that released them and before
  * the model-family seam, with {@code llic-causal-4} (the first with the error predictor), with the interp
- * models and with {@code llic-l3c-2}, are kept
+ * models and with {@code llic-l3c-2} (along both l3c schedules), are kept
  * as fixtures, and every later build must decode them exactly,
  * whatever changes in the codec.
  */
@@ -57,10 +57,14 @@ class PublishedModelsTest {
         assertTrue(model.adaptation() != null && model.adaptation().lms(), "llic-interp-3 codes with the interp family's stage");
     }
 
-    /** Written by the Java evaluator in learned mode, decoded here with DJL; its networks are version 2 (varints). */
+    /**
+     * Written by the Java evaluator in learned mode, decoded here with DJL; its networks are version 2
+     * (varints). Along both l3c schedules: {@code l3c} (uniform z3, written by the build that released the
+     * model) and {@code l3c-adaptive} (z3 under adaptive counts, written on 2026-12-03 by d7a60d8).
+     */
     @Test
     void filesCodedWithLlicL3c2StillDecode() throws Exception {
-        LoadedModel model = decodesFixtures("models/l3c-2", "llic-l3c-2", "l3c");
+        LoadedModel model = decodesFixtures("models/l3c-2", "llic-l3c-2", "l3c", "l3c-adaptive");
         assertTrue(model.convNets().stream().allMatch(io.llic.model.FixedPointConvNet::compact));
         assertArrayEquals(Files.readAllBytes(Path.of("models/l3c-2/weights.bin")), model.toFiles().weights());
         assertEquals(io.llic.format.LlicHeader.Mode.LEARNED,
