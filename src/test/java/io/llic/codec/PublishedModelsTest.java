@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * Files coded with a published model decode for ever: bitstreams written with {@code llic-causal-1}
  * and {@code llic-causal-2} (with its adaptation stage), by the builds that released them and before
  * the model-family seam, with {@code llic-causal-4} (the first with the error predictor), with the interp
- * models and with {@code llic-l3c-2} (along both l3c schedules), are kept
+ * models, with {@code llic-l3c-2} (along both l3c schedules) and {@code llic-l3c-3}, are kept
  * as fixtures, and every later build must decode them exactly,
  * whatever changes in the codec.
  */
@@ -69,6 +69,13 @@ class PublishedModelsTest {
         assertArrayEquals(Files.readAllBytes(Path.of("models/l3c-2/weights.bin")), model.toFiles().weights());
         assertEquals(io.llic.format.LlicHeader.Mode.LEARNED,
                 LlicFile.readHeader(Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-l3c-2-l3c.llic"))).mode());
+    }
+
+    /** llic-l3c-3, the first l3c model smaller than PNG on Kodak, along its default schedule. */
+    @Test
+    void filesCodedWithLlicL3c3StillDecode() throws Exception {
+        LoadedModel model = decodesFixtures("models/l3c-3", "llic-l3c-3", "l3c-adaptive");
+        assertArrayEquals(Files.readAllBytes(Path.of("models/l3c-3/weights.bin")), model.toFiles().weights());
     }
 
     /** The committed fixtures {@code <id>-<schedule>.llic} (default: the causal schedules) decode to the synthetic image. */
