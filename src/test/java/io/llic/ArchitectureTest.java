@@ -4,6 +4,7 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
@@ -87,7 +88,7 @@ class ArchitectureTest {
     /**
      * Training code never calls DJL's number overloads whose scalar autograd keeps for the backward
      * pass ({@code mul}, {@code div}, {@code pow}, {@code maximum}, {@code minimum}, {@code mod} and
-     * their in-place forms): DJL closes that scalar as soon as the op returns, and after the next
+     * their in-place forms, and the static {@code NDArrays} forms that take a number): DJL closes that scalar as soon as the op returns, and after the next
      * garbage collection {@code backward} read freed memory (the corrupted gradients fixed on
      * 2026-12-03). Such constants go through {@code Scalars.like}. {@code add}/{@code sub}/comparisons
      * with a number stay allowed: their backward does not read the scalar.
@@ -96,8 +97,10 @@ class ArchitectureTest {
     void trainingKeepsItsScalarsAlive() {
         var rule = noClasses().that().resideInAPackage("io.llic.train..").should()
                 .callMethod(NDArray.class, "mul", Number.class);
-        for (String op : List.of("div", "pow", "maximum", "minimum", "mod", "muli", "divi", "powi", "modi")) {
-            rule = rule.orShould().callMethod(NDArray.class, op, Number.class);
+        for (String op : List.of("mul", "div", "pow", "maximum", "minimum", "mod", "muli", "divi", "powi", "modi")) {
+            rule = rule.orShould().callMethod(NDArray.class, op, Number.class)
+                    .orShould().callMethod(NDArrays.class, op, NDArray.class, Number.class)
+                    .orShould().callMethod(NDArrays.class, op, Number.class, NDArray.class);
         }
         rule.because("DJL closes the scalar of a number overload while autograd still needs it (use Scalars.like)")
                 .check(CLASSES);

@@ -128,7 +128,7 @@ public final class TestData {
         io.llic.model.l3c.L3CStructure shape = new io.llic.model.l3c.L3CStructure(channels, 1);
         double[] p = pyramid ? shape.pyramid(seed) : shape.initial(seed);
         LoadedModel m = LoadedModel.of(dir, "test-l3c-" + seed, io.llic.model.l3c.L3CFamily.FAMILY, List.of(),
-                shape.export(p), null, Map.of("source", "TestData.randomL3CModel"));
+                shape.export(p), null, Map.of("source", "TestData.l3cModel" + (pyramid ? " (pyramid)" : "")));
         java.nio.file.Files.createDirectories(dir);
         LoadedModel.ModelBytes files = m.toFiles();
         java.nio.file.Files.write(dir.resolve(LoadedModel.WEIGHTS), files.weights());

@@ -166,6 +166,7 @@ final class TrainMeasurement {
             m.put("adaptedPredictedBpp", round4(adaptedBits / px));
             m.put("adaptationGainPercent", round4(100 * (1 - adaptedBits / pr)));
         }
+        m.put("fileSchedule", schedules.get(0));
         m.put("fileBpp", round4(fi / px));
         for (int k = 1; k < schedules.size(); k++) {
             m.put("fileBpp." + schedules.get(k), round4(perSchedule[2 * k + 1] / px));

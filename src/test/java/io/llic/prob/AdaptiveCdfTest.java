@@ -7,20 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-class AdaptiveCdfTest {
-    /** A valid 16-bit distribution whose symbolFor inverts start, for every target. */
+public class AdaptiveCdfTest {
     private static void checkValid(AdaptiveCdf cdf) {
-        assertEquals(0, cdf.start(0));
-        assertEquals(IntCdf.TOTAL, cdf.start(cdf.symbols()));
-        for (int s = 0; s < cdf.symbols(); s++) {
-            assertTrue(cdf.freq(s) >= 1, "symbol " + s + " has frequency " + cdf.freq(s));
-        }
-        for (int target = 0; target < IntCdf.TOTAL; target += 7) {
-            int s = cdf.symbolFor(target);
-            assertTrue(cdf.start(s) <= target && target < cdf.start(s + 1), "target " + target);
-            assertEquals(cdf.start(s), cdf.foundStart());
-            assertEquals(cdf.freq(s), cdf.foundFreq());
-        }
+        IntCdfChecks.valid(cdf, 7);
+    }
+
+    /**
+     * What the counts may cost above a plane's order-0 entropy, in bits, for n symbols of 25: about
+     * (25 - 1) / 2 log2(n), plus a margin for the 16-bit rounding.
+     */
+    public static double learningBits(int n) {
+        return 12 * Math.log(n) / Math.log(2) + 16;
     }
 
     @Test
@@ -70,7 +67,7 @@ class AdaptiveCdfTest {
                 bits += cdf.bits(s);
                 cdf.update(s);
             }
-            double learning = 12 * Math.log(n) / Math.log(2) + 16;
+            double learning = learningBits(n);
             assertTrue(bits >= entropy - 1, p.length + " symbols: " + bits + " bits below the entropy " + entropy);
             assertTrue(bits <= entropy + learning, p.length + " symbols: " + bits + " bits, entropy " + entropy);
             if (p.length == 1) {

@@ -57,21 +57,10 @@ class MixtureCdfTest {
     }
 
     private static void checkValid(MixtureCdf cdf) {
+        assertEquals(256, cdf.symbols());
         assertEquals(0, cdf.cdf(0));
         assertEquals(MixtureCdf.TOTAL, cdf.cdf(256));
-        int total = 0;
-        for (int s = 0; s < 256; s++) {
-            int f = cdf.freq(s);
-            assertTrue(f >= 1, "frequency of " + s + " is " + f);
-            total += f;
-        }
-        assertEquals(MixtureCdf.TOTAL, total);
-        for (int t = 0; t < MixtureCdf.TOTAL; t += 97) {
-            int s = cdf.symbolFor(t);
-            assertTrue(cdf.start(s) <= t && t < cdf.start(s) + cdf.freq(s));
-            assertEquals(cdf.start(s), cdf.foundStart());
-            assertEquals(cdf.freq(s), cdf.foundFreq());
-        }
+        IntCdfChecks.valid(cdf, 97);
     }
 
     @Test

@@ -154,6 +154,9 @@ class TrainJobIT {
         JsonNode q = Jobs.JSON.readTree(out.resolve("train_summary.json").toFile()).get("quantisation");
         assertTrue(Math.abs(q.get("fixedPointPredictedBpp").asDouble() / q.get("floatBpp").asDouble() - 1) < 0.03, q.toString());
         assertTrue(q.get("fileBpp").asDouble() > 0, q.toString());
+        // the files of both l3c schedules, the default's named
+        assertEquals("l3c-adaptive", q.get("fileSchedule").asText(), q.toString());
+        assertTrue(q.get("fileBpp.l3c").asDouble() > 0, q.toString());
         List<NetworkEvaluator> ev = Evaluators.forModel(Evaluators.JAVA, model, "cpu", 1);
         try {
             for (RgbImage image : List.of(crops.get(3), crops.get(4).crop(3, 5, 61, 43))) {

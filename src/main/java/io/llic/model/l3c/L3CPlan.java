@@ -15,8 +15,9 @@ import io.llic.prob.UniformCdf;
  *
  * <p>Steps of a decoder: (0) z3, no network: with schedule {@value #SCHEDULE} (the paper's) under the
  * uniform distribution over 25 levels, with {@value #ADAPTIVE_SCHEDULE} under an {@link AdaptiveCdf}
- * per channel, counting the channel's symbols as they are coded (a constant channel then costs tens
- * of bits instead of log2(25) per symbol; everything else is the same); (1) D3 on
+ * per channel, counting the channel's symbols as they are coded (a constant channel of n symbols then
+ * costs about 12 log2(n) bits, about 125 on a Kodak image, instead of n log2(25); everything else is the
+ * same); (1) D3 on
  * z3 gives f3 and the mixtures of z2, which is coded; (2) D2 on z2 and f3 gives f2 and z1's mixtures;
  * (3) D1 on z1 and f2 gives the image's mixtures, and R, G, B of the image's own pixels are coded
  * (G's and B's means coupled to the true R, G). An encoder first runs E1, E2, E3 (three plane steps
@@ -27,6 +28,8 @@ public final class L3CPlan implements CodingPlan {
     public static final String SCHEDULE = "l3c";
     /** {@link #SCHEDULE} with z3 coded by adaptive counts. */
     public static final String ADAPTIVE_SCHEDULE = "l3c-adaptive";
+    /** The l3c schedules, the default first. */
+    public static final java.util.List<String> SCHEDULES = java.util.List.of(ADAPTIVE_SCHEDULE, SCHEDULE);
     public static final int STREAMS = 3 * L3CStructure.Z + 3;
 
     // step kinds
@@ -54,7 +57,7 @@ public final class L3CPlan implements CodingPlan {
     private final MixtureCdf latentCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
     private final MixtureCdf imageCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
     private final UniformCdf uniform = new UniformCdf(L3CStructure.LEVELS);
-    private final AdaptiveCdf counted;  // null: z3 under the uniform distribution
+    private final AdaptiveCdf[] counted;  // z3's counts per channel; null: z3 under the uniform distribution
     private final long[] coupling = new long[L3CStructure.MIXTURES];
 
     /**
@@ -64,11 +67,15 @@ public final class L3CPlan implements CodingPlan {
     private L3CPlan(L3CStructure shape, int nets, String schedule, int width, int height, RgbImage image) {
         this.shape = shape;
         this.schedule = schedule;
-        this.counted = switch (schedule) {
-            case SCHEDULE -> null;
-            case ADAPTIVE_SCHEDULE -> new AdaptiveCdf(L3CStructure.LEVELS);
-            default -> throw new IllegalArgumentException("not an l3c schedule: " + schedule);
-        };
+        if (!SCHEDULES.contains(schedule)) {
+            throw new IllegalArgumentException("not an l3c schedule: " + schedule);
+        }
+        this.counted = schedule.equals(ADAPTIVE_SCHEDULE) ? new AdaptiveCdf[L3CStructure.Z] : null;
+        if (counted != null) {
+            for (int c = 0; c < counted.length; c++) {
+                counted[c] = new AdaptiveCdf(L3CStructure.LEVELS);
+            }
+        }
         this.nets = nets;
         this.width = width;
         this.height = height;
@@ -288,19 +295,18 @@ public final class L3CPlan implements CodingPlan {
     @Override
     public void beginStep(int step, int count) {
         currentKind = kinds[step];
+        if (currentKind == Z3 && counted != null) {
+            for (AdaptiveCdf c : counted) {
+                c.reset(); // each channel learns its own counts, from its first symbol
+            }
+        }
     }
 
     @Override
     public IntCdf cdf(int step, int channel, int index, int position, long[] outputs, int offset) {
         int kind = kinds[step];
         if (kind == Z3) {
-            if (counted == null) {
-                return uniform;
-            }
-            if (index == 0) {
-                counted.reset(); // each channel learns its own counts, from its first symbol
-            }
-            return counted;
+            return counted == null ? uniform : counted[channel];
         }
         if (kind == IMAGE) {
             long[] cp = null;
@@ -352,7 +358,7 @@ public final class L3CPlan implements CodingPlan {
         } else {
             latent[scale(kind) - 1][latentIndex(kind, position, channel)] = symbol;
             if (kind == Z3 && counted != null) {
-                counted.update(symbol);
+                counted[channel].update(symbol);
             }
         }
     }
