@@ -8,7 +8,9 @@ package io.llic.prob;
  * plane of n symbols costs about that much, where a uniform distribution costs n log2(symbols).
  * {@code start(s) = floor(C(s) * 2^16 / total)} with C the cumulative counts: every symbol keeps a
  * frequency of at least 1 as long as the total stays at most 2^16, so when an update would pass it,
- * every count is halved first (rounding up, so none reaches 0). Encoder and decoder make the same
+ * every count is halved first (rounding up, so none reaches 0); the bound above holds until then (about
+ * 32,000 symbols of 25: a z3 channel of an l3c tile up to about 1,400 pixels wide and tall), after which
+ * the counts favour recent symbols. Encoder and decoder make the same
  * {@link #update} calls in the same order, so they hold the same table.
  */
 public final class AdaptiveCdf implements IntCdf {
