@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Files coded with a published model decode for ever: bitstreams written with {@code llic-causal-1}
- * and {@code llic-causal-2} (with its adaptation stage), by the builds that released them and before
+ * and {@code llic-causal-2} (with its adaptation stage), {@code llic-causal-3} and
+ * {@code llic-causal-aerials-1} (fixtures written after their release), by the builds that released them and before
  * the model-family seam, with {@code llic-causal-4} (the first with the error predictor), with the interp
  * models, with {@code llic-l3c-2} (along both l3c schedules) and {@code llic-l3c-3}, are kept
  * as fixtures, and every later build must decode them exactly,
@@ -33,6 +34,19 @@ class PublishedModelsTest {
     void filesCodedWithLlicCausal2StillDecode() throws Exception {
         LoadedModel model = decodesFixtures("models/causal-2", "llic-causal-2");
         assertNotNull(model.adaptation(), "llic-causal-2 codes with its adaptation stage");
+    }
+
+    /** Fixtures written on 2026-12-03, after the model's release: later builds must decode them. */
+    @Test
+    void filesCodedWithLlicCausal3StillDecode() throws Exception {
+        LoadedModel model = decodesFixtures("models/causal-3", "llic-causal-3");
+        assertNotNull(model.adaptation(), "llic-causal-3 codes with its adaptation stage");
+    }
+
+    /** As llic-causal-3's: written on 2026-12-03. */
+    @Test
+    void filesCodedWithLlicCausalAerials1StillDecode() throws Exception {
+        decodesFixtures("models/causal-aerials", "llic-causal-aerials-1");
     }
 
     @Test
