@@ -173,10 +173,16 @@ public final class LossModel implements FamilyLoss {
         upper = upper.mul(top.neg().add(1)).add(top);
         lower = lower.mul(bottom.neg().add(1));
         NDArray p = upper.sub(lower).mul(logw.exp()).sum(new int[] {2});
+        return bits(p);
+    }
+
+    /** The summed code length in bits of probabilities {@code p}, each floored at {@link #P_MIN}. */
+    public static NDArray bits(NDArray p) {
         return p.maximum(Scalars.like(p, P_MIN)).log().neg().sum().mul(Scalars.like(p, LOG2E));
     }
 
-    private static NDArray cdf(NDArray u) {
+    /** The standard Gaussian CDF of {@code u}, through erf. */
+    public static NDArray cdf(NDArray u) {
         return u.div(Scalars.like(u, Math.sqrt(2))).erf().add(1).mul(Scalars.like(u, 0.5));
     }
 

@@ -12,6 +12,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.llic.model.interp.InterpModel;
+import io.llic.train.LossModel;
 import io.llic.train.LossModel.Result;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,8 +29,6 @@ import java.util.List;
  * <p>One instance per thread (it owns a PyTorch manager); not thread-safe.
  */
 public final class InterpLoss implements io.llic.train.FamilyLoss {
-    static final double P_MIN = 1e-9;
-    private static final double LOG2E = 1 / Math.log(2);
     private final InterpNet net;
     private final NDManager base;
     private final int threads;
@@ -163,8 +162,8 @@ public final class InterpLoss implements io.llic.train.FamilyLoss {
         NDArray muCg = means.get(":, 2, :").add(bb.mul(y)).add(d.mul(co));
         NDArray mu = NDArrays.stack(new NDList(muY, muCo, muCg), 1);
         NDArray x = NDArrays.concat(new NDList(y, co, cg), 1).reshape(n, 3, 1);
-        NDArray upper = cdf(x.add(0.5 / 255).sub(mu).div(sigma));
-        NDArray lower = cdf(x.sub(0.5 / 255).sub(mu).div(sigma));
+        NDArray upper = LossModel.cdf(x.add(0.5 / 255).sub(mu).div(sigma));
+        NDArray lower = LossModel.cdf(x.sub(0.5 / 255).sub(mu).div(sigma));
         // Y's edge bins take the tails (values 0 and 255); chroma's edges are per image and rarely hit
         NDArray yv = values.get(":, 0:1");
         NDArray zero = m0(yv.eq(0).toType(DataType.FLOAT32, false), n);
@@ -172,17 +171,13 @@ public final class InterpLoss implements io.llic.train.FamilyLoss {
         upper = upper.mul(full.neg().add(1)).add(full);
         lower = lower.mul(zero.neg().add(1));
         NDArray p = upper.sub(lower).mul(logw.exp()).sum(new int[] {2});
-        return p.maximum(io.llic.train.Scalars.like(p, P_MIN)).log().neg().sum().mul(io.llic.train.Scalars.like(p, LOG2E));
+        return LossModel.bits(p);
     }
 
     /** A per-sample Y flag as a (n, 3, 1) mask that applies to the Y channel only. */
     private static NDArray m0(NDArray flag, long n) {
         NDArray zeros = flag.zerosLike();
         return NDArrays.concat(new NDList(flag, zeros, zeros), 1).reshape(n, 3, 1);
-    }
-
-    private static NDArray cdf(NDArray u) {
-        return u.div(io.llic.train.Scalars.like(u, Math.sqrt(2))).erf().add(1).mul(io.llic.train.Scalars.like(u, 0.5));
     }
 
     @Override
