@@ -42,6 +42,7 @@ final class TrainReports {
             s.append("- Start: ").append("ls".equals(c.start()) ? "least-squares linear predictor fitted on training crops"
                     : "predictor".equals(c.start()) ? "(left + above) / 2 predictor"
                     : "pyramid".equals(c.start()) ? "pyramid (encoders pass colour means; decoders random)"
+                    : "haar".equals(c.start()) ? "haar (encoders pass colour means and z1's and z2's luminance details; decoders random)"
                     : "random weights").append('\n');
         }
         if (provenance.containsKey("continuedWith")) {

@@ -60,7 +60,7 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
     public static final long DEFAULT_MEASURE_PIXELS = 2_000_000;
 
     public static final List<String> LR_SCHEDULES = List.of("cosine", "linear", "constant", "wsd");
-    public static final List<String> STARTS = List.of("ls", "predictor", "random", "pyramid");
+    public static final List<String> STARTS = List.of("ls", "predictor", "random", "pyramid", "haar");
 
     public TrainConfig {
         if (lrSchedule == null) {

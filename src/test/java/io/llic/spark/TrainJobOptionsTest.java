@@ -59,6 +59,11 @@ class TrainJobOptionsTest {
         e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--input", "x", "--output",
             "o", "--steps", "100", "--start", "pyramid"}, 2));
         assertTrue(e.getMessage().contains("another family"), e.getMessage());
+        assertEquals("haar", TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o", "--steps",
+            "100", "--start", "haar"}, 2).config().start());
+        e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--family", "interp",
+            "--input", "x", "--output", "o", "--steps", "100", "--start", "haar"}, 2));
+        assertTrue(e.getMessage().contains("another family"), e.getMessage());
         // a resumed run keeps its warm-up; another one is a different run
         TrainConfig other = TrainOptions.parse(new String[] {"--family", "l3c", "--output", "o", "--resume", "--rate-warmup",
             "80"}, 2).config();

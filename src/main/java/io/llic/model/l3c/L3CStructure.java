@@ -272,12 +272,38 @@ public final class L3CStructure {
      * such a z1 learns in a few hundred steps what llic-l3c-1's predictor never reached).
      */
     public double[] pyramid(long seed) {
-        if (channels < 3) {
-            throw new IllegalArgumentException("the pyramid start carries R, G and B in 3 feature channels; this"
+        return pyramid(seed, 0);
+    }
+
+    /**
+     * Quantisation step of the {@link #haar} start's details, in intensity units (0..255): symbol
+     * {@code 12 + round(mean difference / DETAIL_STEP)}, clamped, so differences up to 48 are told apart.
+     */
+    public static final double DETAIL_STEP = 4;
+
+    /**
+     * The "haar" start: {@link #pyramid} with latent channels 3 and 4 of z1 and z2 carrying the block's
+     * luminance detail, as a Haar transform's: channel 3 the mean of its left half minus its right
+     * half, channel 4 top minus bottom (over R, G and B and the block's 2x2 sub-blocks: pixels for z1,
+     * z1's means for z2), on the latent levels in steps of {@link #DETAIL_STEP}. Each 2x2 block then
+     * tells the image's predictor where within the block the colour rises, which the means alone leave
+     * to every pixel's own distribution; z3's channels 3 and 4 stay at the centre. The detail passes
+     * through the encoders' feature channels 3 and 4 the way the means pass through 0..2.
+     */
+    public double[] haar(long seed) {
+        return pyramid(seed, DETAIL_STEP);
+    }
+
+    private double[] pyramid(long seed, double detailStep) {
+        if (channels < (detailStep > 0 ? Z : 3)) {
+            throw new IllegalArgumentException("the " + (detailStep > 0 ? "haar" : "pyramid") + " start carries "
+                    + (detailStep > 0 ? "R, G, B and two details in 5" : "R, G and B in 3") + " feature channels; this"
                     + " model has " + channels);
         }
         double[] p = initial(seed);
         for (int net = E1; net <= E3; net++) {
+            boolean detail = detailStep > 0 && net != E3;
+            int kept = detail ? Z : 3;  // feature channels the encoder carries through unchanged
             List<Op> ops = template(net);
             List<int[]> convs = new ArrayList<>(); // {op index, weight offset}
             int at = offset(net);
@@ -298,29 +324,45 @@ public final class L3CStructure {
                 boolean residualSecond = i >= 2 && i < 2 + 2 * blocks && (i - 2) % 2 == 1;
                 boolean bodyLast = i == 2 + 2 * blocks;
                 if (!(head || stride || latent || residualSecond || bodyLast)) {
-                    continue;  // the residual blocks' first convs read channels 0..2 and stay random
+                    continue;  // the residual blocks' first convs read the carried channels and stay random
                 }
                 if (latent) {
                     java.util.Arrays.fill(p, w + 3 * c.in() * kk, w + Z * c.in() * kk, 0);
                     java.util.Arrays.fill(p, b + 3, b + Z, 0);
                 }
-                for (int o = 0; o < 3; o++) {
+                int rows = head ? 3 : kept;  // the head passes R, G, B on; the others also carry the details
+                for (int o = 0; o < rows; o++) {
                     java.util.Arrays.fill(p, w + o * c.in() * kk, w + (o + 1) * c.in() * kk, 0);
                     p[b + o] = 0;
                     int from = w + (o * c.in() + o) * kk;  // the taps from input channel o
+                    int k = c.kernel();
+                    int centre = k / 2;                    // a stride-2 conv's tap (centre, centre) reads (2y, 2x)
                     if (head) {
                         p[from + kk / 2] = 1;                              // the centre tap
-                    } else if (stride) {
-                        int k = c.kernel();
-                        int centre = k / 2;                                // tap (centre, centre) reads (2y, 2x)
+                    } else if (stride && o < 3) {
                         for (int dy = 0; dy < 2; dy++) {
                             for (int dx = 0; dx < 2; dx++) {
                                 p[from + (centre + dy) * k + centre + dx] = 0.25;
                             }
                         }
-                    } else if (latent) {
+                    } else if (stride) {
+                        // detail: 1/16 of the sum over R, G, B and the block's two rows (3: left minus
+                        // right) or columns (4: top minus bottom), which is 3/8 of the mean difference
+                        for (int in = 0; in < 3; in++) {
+                            int taps = w + (o * c.in() + in) * kk;
+                            for (int a = 0; a < 2; a++) {
+                                for (int d = 0; d < 2; d++) {
+                                    int dy = o == 3 ? a : d;
+                                    int dx = o == 3 ? d : a;
+                                    p[taps + (centre + dy) * k + centre + dx] = d == 0 ? 1.0 / 16 : -1.0 / 16;
+                                }
+                            }
+                        }
+                    } else if (latent && o < 3) {
                         p[from] = CENTRE;                                 // 12 (mean / 128 - 1)
                         p[b + o] = -CENTRE;
+                    } else if (latent) {
+                        p[from] = 128 / (0.375 * detailStep);             // mean difference / step
                     }
                 }
             }

@@ -57,13 +57,19 @@ public final class L3CTraining implements TrainableFamily {
         return structure(config).parameters();
     }
 
-    /** {@link L3CStructure#initial} ("random"), or {@link L3CStructure#pyramid} ("pyramid"). */
+    /** {@link L3CStructure#initial} ("random"), {@link L3CStructure#pyramid} ("pyramid") or {@link L3CStructure#haar} ("haar"). */
     @Override
     public double[] init(TrainConfig config) {
-        return PYRAMID.equals(config.start()) ? structure(config).pyramid(config.seed()) : structure(config).initial(config.seed());
+        L3CStructure s = structure(config);
+        return switch (config.start()) {
+            case PYRAMID -> s.pyramid(config.seed());
+            case HAAR -> s.haar(config.seed());
+            default -> s.initial(config.seed());
+        };
     }
 
     static final String PYRAMID = "pyramid";
+    static final String HAAR = "haar";
 
     @Override
     public TrainBatch sample(List<TrainImage> images, TrainConfig config, long step, int shard, int crops) {
@@ -104,7 +110,7 @@ public final class L3CTraining implements TrainableFamily {
 
     @Override
     public List<String> starts() {
-        return List.of("random", PYRAMID);
+        return List.of("random", PYRAMID, HAAR);
     }
 
     /** The encoders E1..E3 come first in the parameter vector. */

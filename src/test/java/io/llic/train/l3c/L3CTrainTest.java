@@ -144,56 +144,131 @@ class L3CTrainTest {
     void pyramidStartMakesTheLatentsAnRgbPyramid() throws Exception {
         L3CStructure shape = new L3CStructure(8, 1);
         double[] p = shape.pyramid(7);
+        assertDecodersRandom(shape, p);
+        RgbImage crop = kodakCrop(200, 300, 64, 64);
+        long[][] z = latents(shape, p, crop);
+        java.util.Set<Integer> centre = new java.util.HashSet<>();
+        for (int s = 0; s < 3; s++) {
+            assertMeans(z[s], crop, s);
+            for (int i = 0; i < 2 * z[s].length / L3CStructure.Z; i++) {
+                centre.add(L3CStructure.symbol(z[s][3 * z[s].length / L3CStructure.Z + i]));
+            }
+        }
+        assertEquals(java.util.Set.of(L3CStructure.CENTRE), centre, "channels 3 and 4 start at the centre symbol");
+    }
+
+    /**
+     * The haar start: the pyramid's means in channels 0..2 of every scale, and in channels 3 and 4 of z1
+     * and z2 the blocks' luminance detail (mean of the left half minus the right half, top minus bottom,
+     * over R, G and B) in steps of {@link L3CStructure#DETAIL_STEP}; z3's channels 3 and 4 at the centre.
+     * On this crop (a textured one) the details take many symbols, so a wrong sign, axis or scale fails.
+     */
+    @Test
+    void haarStartAddsTheBlocksLuminanceDetail() throws Exception {
+        L3CStructure shape = new L3CStructure(8, 1);
+        double[] p = shape.haar(7);
+        assertDecodersRandom(shape, p);
+        RgbImage crop = kodakCrop(200, 300, 64, 64);
+        long[][] z = latents(shape, p, crop);
+        for (int s = 0; s < 3; s++) {
+            assertMeans(z[s], crop, s);
+        }
+        for (int s = 0; s < 2; s++) {
+            int block = 2 << s;
+            int side = 64 / block;
+            int plane = side * side;
+            int exact = 0;
+            java.util.Set<Integer> used = new java.util.HashSet<>();
+            for (int axis = 0; axis < 2; axis++) {
+                for (int y = 0; y < side; y++) {
+                    for (int x = 0; x < side; x++) {
+                        double first = 0;
+                        double second = 0;
+                        for (int dy = 0; dy < block; dy++) {
+                            for (int dx = 0; dx < block; dx++) {
+                                boolean isFirst = (axis == 0 ? dx : dy) < block / 2;
+                                for (int ch = 0; ch < 3; ch++) {
+                                    int v = crop.get(y * block + dy, x * block + dx, ch);
+                                    if (isFirst) {
+                                        first += v;
+                                    } else {
+                                        second += v;
+                                    }
+                                }
+                            }
+                        }
+                        double expected = (first - second) / (1.5 * block * block) / L3CStructure.DETAIL_STEP;
+                        long u = z[s][(3 + axis) * plane + y * side + x];
+                        assertEquals(expected, u / 256.0, 0.02, "z" + (s + 1) + " detail " + axis + " at " + y + "," + x);
+                        int symbol = L3CStructure.symbol(u);
+                        exact += symbol == (int) Math.max(0, Math.min(24, Math.round(expected) + 12)) ? 1 : 0;
+                        used.add(symbol);
+                    }
+                }
+            }
+            assertTrue(exact >= 0.98 * 2 * plane, "z" + (s + 1) + ": " + exact + " of " + 2 * plane + " details exact");
+            assertTrue(used.size() >= 5, "z" + (s + 1) + "'s details take " + used + " on a textured crop");
+        }
+        int plane = 8 * 8;
+        for (int i = 3 * plane; i < 5 * plane; i++) {
+            assertEquals(L3CStructure.CENTRE, L3CStructure.symbol(z[2][i]), "z3's channels 3 and 4 stay at the centre");
+        }
+    }
+
+    private static void assertDecodersRandom(L3CStructure shape, double[] p) {
         double[] random = shape.initial(7);
         for (int i = shape.offset(L3CStructure.D3); i < p.length; i++) {
             assertEquals(random[i], p[i], 0, "decoders start as the random start's");
         }
+    }
+
+    /** The fixed-point latents u1..u3 (5 channel planes each, 8 fraction bits) of a 64x64 crop. */
+    private static long[][] latents(L3CStructure shape, double[] p, RgbImage crop) throws Exception {
         List<io.llic.model.FixedPointConvNet> nets = shape.export(p);
-        RgbImage crop = kodakCrop(200, 300, 64, 64);
-        long[] x = new long[3 * 64 * 64];
+        long[] input = new long[3 * 64 * 64];
         for (int r = 0; r < 64; r++) {
             for (int c = 0; c < 64; c++) {
                 for (int ch = 0; ch < 3; ch++) {
-                    x[(ch * 64 + r) * 64 + c] = crop.get(r, c, ch);
+                    input[(ch * 64 + r) * 64 + c] = crop.get(r, c, ch);
                 }
             }
         }
-        long[] input = x;
         int side = 64;
-        int exact = 0;
-        int total = 0;
-        java.util.Set<Integer> centre = new java.util.HashSet<>();
+        long[][] z = new long[3][];
         for (int net = L3CStructure.E1; net <= L3CStructure.E3; net++) {
             long[] out = new io.llic.runtime.JavaConvEvaluator(nets.get(net)).evaluate(input, side, side);
             side /= 2;
             int plane = side * side;
-            int zAt = net == L3CStructure.E3 ? 0 : 8 * plane;
-            int block = 64 / side;
-            for (int ch = 0; ch < 3; ch++) {
-                for (int y = 0; y < side; y++) {
-                    for (int xx = 0; xx < side; xx++) {
-                        double sum = 0;
-                        for (int dy = 0; dy < block; dy++) {
-                            for (int dx = 0; dx < block; dx++) {
-                                sum += crop.get(y * block + dy, xx * block + dx, ch);
-                            }
+            int zAt = net == L3CStructure.E3 ? 0 : shape.channels() * plane;
+            z[net] = java.util.Arrays.copyOfRange(out, zAt, zAt + L3CStructure.Z * plane);
+            input = java.util.Arrays.copyOf(out, shape.channels() * plane);  // F(s), the next encoder's input
+        }
+        return z;
+    }
+
+    /** Channels 0..2 of latent s are the colour means over 2^(s+1) blocks as symbols 12 (mean / 128 - 1). */
+    private static void assertMeans(long[] z, RgbImage crop, int s) {
+        int block = 2 << s;
+        int side = 64 / block;
+        int plane = side * side;
+        int exact = 0;
+        for (int ch = 0; ch < 3; ch++) {
+            for (int y = 0; y < side; y++) {
+                for (int xx = 0; xx < side; xx++) {
+                    double sum = 0;
+                    for (int dy = 0; dy < block; dy++) {
+                        for (int dx = 0; dx < block; dx++) {
+                            sum += crop.get(y * block + dy, xx * block + dx, ch);
                         }
-                        double expected = 12 * (sum / (block * block) / 128 - 1);
-                        double u = out[zAt + ch * plane + y * side + xx] / 256.0;
-                        assertEquals(expected, u, 0.02, L3CStructure.NAMES[net] + " channel " + ch + " at " + y + "," + xx);
-                        total++;
-                        exact += L3CStructure.symbol(out[zAt + ch * plane + y * side + xx])
-                                == (int) Math.max(0, Math.min(24, Math.round(expected) + 12)) ? 1 : 0;
-                        centre.add(L3CStructure.symbol(out[zAt + (3 + ch % 2) * plane + y * side + xx]));
                     }
+                    double expected = 12 * (sum / (block * block) / 128 - 1);
+                    long u = z[ch * plane + y * side + xx];
+                    assertEquals(expected, u / 256.0, 0.02, "z" + (s + 1) + " channel " + ch + " at " + y + "," + xx);
+                    exact += L3CStructure.symbol(u) == (int) Math.max(0, Math.min(24, Math.round(expected) + 12)) ? 1 : 0;
                 }
             }
-            if (net != L3CStructure.E3) {
-                input = java.util.Arrays.copyOf(out, 8 * plane);  // F(s), the next encoder's input
-            }
         }
-        assertTrue(exact >= 0.98 * total, exact + " of " + total + " symbols are the rounded means");
-        assertEquals(java.util.Set.of(L3CStructure.CENTRE), centre, "channels 3 and 4 start at the centre symbol");
+        assertTrue(exact >= 0.98 * 3 * plane, "z" + (s + 1) + ": " + exact + " of " + 3 * plane + " symbols are the rounded means");
     }
 
     private static double distance(double[] a, double[] b, L3CStructure shape, int net) {
