@@ -428,22 +428,14 @@ public final class L3CStructure {
 
     private FixedPointConvNet exportNet(int net, double[] params, int at, long[] bounds) throws io.llic.model.ModelException {
         List<Op> template = template(net);
-        List<int[]> fractions = new ArrayList<>();
-        fractions.add(inputFractions(net));
+        List<int[]> fractions = fractions(net);
         List<Op> ops = new ArrayList<>();
         int last = lastConv(template);
         for (int k = 0; k < template.size(); k++) {
             Op op = template.get(k);
-            int[] f;
             if (op instanceof Conv c) {
-                int[] in = fractions.get(c.src());
-                int fi = in[0];
-                for (int v : in) {
-                    if (v != fi) {
-                        throw new IllegalStateException("conv " + k + " of " + NAMES[net] + " mixes fraction bits");
-                    }
-                }
-                int fo = k == last ? (net <= E3 ? LATENT_FRACTION : PARAM_FRACTION) : FEATURE_FRACTION;
+                int fi = fractions.get(c.src())[0];
+                int fo = fractions.get(k + 1)[0];
                 int wf = weightFraction(fi, fo);
                 long[] w = new long[c.weights().length];
                 for (int i = 0; i < w.length; i++) {
@@ -458,34 +450,113 @@ public final class L3CStructure {
                 long clip = Math.round(Math.scalb(clipInFloat(net, k == last), fo));
                 ops.add(new Conv(c.src(), c.in(), c.out(), c.kernel(), c.stride(), c.dilation(), w, b, fi + wf - fo,
                         c.activation(), clip));
-                f = new int[c.out()];
-                java.util.Arrays.fill(f, fo);
             } else {
                 ops.add(op);
-                if (op instanceof Add a) {
-                    if (!java.util.Arrays.equals(fractions.get(a.a()), fractions.get(a.b()))) {
-                        throw new IllegalStateException("add " + k + " of " + NAMES[net] + " mixes fraction bits");
-                    }
-                    f = fractions.get(a.a());
-                } else if (op instanceof Shuffle p) {
-                    f = java.util.Arrays.copyOf(fractions.get(p.src()), fractions.get(p.src()).length / 4);
-                } else if (op instanceof Concat c) {
-                    int[] x = fractions.get(c.a());
-                    int[] y = fractions.get(c.b());
-                    f = java.util.Arrays.copyOf(x, x.length + y.length);
-                    System.arraycopy(y, 0, f, x.length, y.length);
-                } else {
-                    Slice sl = (Slice) op;
-                    f = java.util.Arrays.copyOfRange(fractions.get(sl.src()), sl.from(), sl.to());
-                }
             }
-            fractions.add(f);
         }
         try {
             return new FixedPointConvNet(bounds, ops);
         } catch (io.llic.model.ModelException e) {
             throw new io.llic.model.ModelException("network " + NAMES[net] + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The fraction bits of every channel of every tensor of network {@code net} (tensor 0 its input,
+     * tensor k + 1 the output of operation k): convolutions give features, the last one latents or
+     * parameters; adds, shuffles, concatenations and slices carry their inputs' fractions.
+     */
+    private List<int[]> fractions(int net) {
+        List<Op> template = template(net);
+        List<int[]> fractions = new ArrayList<>();
+        fractions.add(inputFractions(net));
+        int last = lastConv(template);
+        for (int k = 0; k < template.size(); k++) {
+            Op op = template.get(k);
+            int[] f;
+            if (op instanceof Conv c) {
+                int[] in = fractions.get(c.src());
+                for (int v : in) {
+                    if (v != in[0]) {
+                        throw new IllegalStateException("conv " + k + " of " + NAMES[net] + " mixes fraction bits");
+                    }
+                }
+                f = new int[c.out()];
+                java.util.Arrays.fill(f, k == last ? (net <= E3 ? LATENT_FRACTION : PARAM_FRACTION) : FEATURE_FRACTION);
+            } else if (op instanceof Add a) {
+                if (!java.util.Arrays.equals(fractions.get(a.a()), fractions.get(a.b()))) {
+                    throw new IllegalStateException("add " + k + " of " + NAMES[net] + " mixes fraction bits");
+                }
+                f = fractions.get(a.a());
+            } else if (op instanceof Shuffle p) {
+                f = java.util.Arrays.copyOf(fractions.get(p.src()), fractions.get(p.src()).length / 4);
+            } else if (op instanceof Concat c) {
+                int[] x = fractions.get(c.a());
+                int[] y = fractions.get(c.b());
+                f = java.util.Arrays.copyOf(x, x.length + y.length);
+                System.arraycopy(y, 0, f, x.length, y.length);
+            } else {
+                Slice sl = (Slice) op;
+                f = java.util.Arrays.copyOfRange(fractions.get(sl.src()), sl.from(), sl.to());
+            }
+            fractions.add(f);
+        }
+        return fractions;
+    }
+
+    /**
+     * The float parameters that {@link #export} turns into {@code nets}: each weight and bias divided by
+     * its scale (exact: every fixed-point value is an integer times a power of two), so exporting them
+     * again gives the same networks. For fine-tuning a released model ({@code train-job --init}).
+     *
+     * @throws io.llic.model.ModelException if {@code nets} are not six networks of this structure (another
+     *         channel count or number of blocks, or another fixed point)
+     */
+    public double[] fromFixedPoint(List<FixedPointConvNet> nets) throws io.llic.model.ModelException {
+        if (nets.size() != NETWORKS) {
+            throw new io.llic.model.ModelException("an l3c model has " + NETWORKS + " networks, this one " + nets.size());
+        }
+        double[] p = new double[parameters()];
+        for (int net = 0; net < NETWORKS; net++) {
+            List<Op> template = template(net);
+            List<Op> ops = nets.get(net).ops();
+            String shape = "network " + NAMES[net] + " of the model does not have the shape of " + channels
+                    + " channels and " + blocks + " residual blocks per body";
+            if (ops.size() != template.size()) {
+                throw new io.llic.model.ModelException(shape + " (" + ops.size() + " operations, not " + template.size() + ")");
+            }
+            List<int[]> fractions = fractions(net);
+            int at = offset(net);
+            for (int k = 0; k < template.size(); k++) {
+                Op t = template.get(k);
+                Op o = ops.get(k);
+                if (!(t instanceof Conv c)) {
+                    if (!t.equals(o)) {
+                        throw new io.llic.model.ModelException(shape + " (operation " + k + " is " + o + ", not " + t + ")");
+                    }
+                    continue;
+                }
+                int fi = fractions.get(c.src())[0];
+                int fo = fractions.get(k + 1)[0];
+                int wf = weightFraction(fi, fo);
+                if (!(o instanceof Conv m) || m.src() != c.src() || m.in() != c.in() || m.out() != c.out()
+                        || m.kernel() != c.kernel() || m.stride() != c.stride() || m.dilation() != c.dilation()
+                        || m.activation() != c.activation()) {
+                    throw new io.llic.model.ModelException(shape + " (operation " + k + ")");
+                }
+                if (m.shift() != fi + wf - fo) {
+                    throw new io.llic.model.ModelException("network " + NAMES[net] + ", convolution " + k + ": shift "
+                            + m.shift() + ", this build's fixed point has " + (fi + wf - fo));
+                }
+                for (int i = 0; i < m.weights().length; i++) {
+                    p[at++] = Math.scalb((double) m.weights()[i], -wf);
+                }
+                for (int i = 0; i < m.bias().length; i++) {
+                    p[at++] = Math.scalb((double) m.bias()[i], -(fi + wf));
+                }
+            }
+        }
+        return p;
     }
 
     /** Index of the last convolution of {@code ops} (a network's output conv), -1 if none. */

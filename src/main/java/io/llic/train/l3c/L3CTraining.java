@@ -100,12 +100,16 @@ public final class L3CTraining implements TrainableFamily {
 
     @Override
     public TrainConfig shapeOf(TrainConfig config, LoadedModel model) {
-        return config;
+        List<Op> e1 = model.convNets().get(L3CStructure.E1).ops();
+        int convs = (int) e1.stream().filter(op -> op instanceof Conv).count();
+        // E1: the head, the stride-2 conv, two per residual block, the body's last conv, the latent conv
+        return config.withNet(((Conv) e1.get(0)).out(), (convs - 4) / 2);
     }
 
+    /** The released model's parameters ({@link L3CStructure#fromFixedPoint}): fine-tuning starts where it ended. */
     @Override
     public double[] fromModel(TrainConfig config, LoadedModel model) throws ModelException {
-        throw new ModelException("fine-tuning (--init) an l3c model is not supported yet: train from scratch");
+        return structure(config).fromFixedPoint(model.convNets());
     }
 
     @Override

@@ -215,6 +215,48 @@ class L3CTrainTest {
         }
     }
 
+    /**
+     * --init for l3c: a released model's fixed-point networks come back as float parameters that export
+     * to the same integers (so fine-tuning starts exactly where the model ended), the run's shape is read
+     * from the model, and a run of another shape is refused naming the shape.
+     */
+    @Test
+    void aReleasedModelComesBackAsItsParameters(@TempDir Path dir) throws Exception {
+        LoadedModel model = TestData.l3cModel(dir.resolve("m"), 3, 6, true);
+        io.llic.train.TrainableFamily family = io.llic.train.TrainableFamilies.byName("l3c");
+        io.llic.train.TrainConfig config = family.shapeOf(io.llic.train.TrainConfig.builder("l3c", List.of("x"),
+                List.of(1)).net(32, 2).steps(10).build(), model);
+        assertEquals(6, config.hidden(), "channels from the model");
+        assertEquals(1, config.hiddenLayers(), "residual blocks from the model");
+        double[] p = family.fromModel(config, model);
+        L3CStructure shape = new L3CStructure(6, 1);
+        double[] original = shape.pyramid(3);
+        assertEquals(original.length, p.length);
+        List<io.llic.model.FixedPointConvNet> again = shape.export(p);
+        int differ = 0;
+        for (int net = 0; net < L3CStructure.NETWORKS; net++) {
+            List<io.llic.model.FixedPointConvNet.Op> a = model.convNets().get(net).ops();
+            List<io.llic.model.FixedPointConvNet.Op> b = again.get(net).ops();
+            for (int k = 0; k < a.size(); k++) {
+                if (a.get(k) instanceof io.llic.model.FixedPointConvNet.Conv x) {
+                    io.llic.model.FixedPointConvNet.Conv y = (io.llic.model.FixedPointConvNet.Conv) b.get(k);
+                    assertTrue(java.util.Arrays.equals(x.weights(), y.weights()) && java.util.Arrays.equals(x.bias(), y.bias())
+                            && x.shift() == y.shift() && x.clip() == y.clip(), L3CStructure.NAMES[net] + " conv " + k);
+                }
+            }
+        }
+        for (int i = 0; i < p.length; i++) {
+            // within half a unit of the export's scale (2^-14 at least) of the float start
+            differ += Math.abs(p[i] - original[i]) <= Math.scalb(1.0, -15) ? 0 : 1;
+        }
+        assertEquals(0, differ, "parameters further from the float start than the export's rounding");
+        io.llic.model.ModelException e = assertThrows(io.llic.model.ModelException.class,
+                () -> new L3CStructure(6, 2).fromFixedPoint(model.convNets()));
+        assertTrue(e.getMessage().contains("6 channels and 2 residual blocks"), e.getMessage());
+        e = assertThrows(io.llic.model.ModelException.class, () -> new L3CStructure(8, 1).fromFixedPoint(model.convNets()));
+        assertTrue(e.getMessage().contains("8 channels and 1 residual blocks"), e.getMessage());
+    }
+
     private static void assertDecodersRandom(L3CStructure shape, double[] p) {
         double[] random = shape.initial(7);
         for (int i = shape.offset(L3CStructure.D3); i < p.length; i++) {
