@@ -34,7 +34,8 @@ import java.util.List;
  * @param init            where the initial parameters came from: null for a fresh start, else the model
  *                        ("id sha256") a fine-tuning run started from
  * @param start           initialisation of a fresh run: "ls" (least-squares linear predictor fitted on training
- *                        crops) or "predictor" ((left + above) / 2)
+ *                        crops) or "predictor" ((left + above) / 2) for causal runs, "random" for interp and
+ *                        l3c runs, "pyramid" or "haar" for l3c runs ({@code L3CStructure}); "init" when fine-tuned
  * @param measurePixels   pixels of whole validation images measured at export, where the adaptation stage is
  *                        calibrated too (part of the run: it shapes the exported model)
  * @param adaptation      "on": the exported model ships the adaptation-while-coding stage; "off": the network alone

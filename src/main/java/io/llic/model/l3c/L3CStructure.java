@@ -521,7 +521,8 @@ public final class L3CStructure {
             List<Op> template = template(net);
             List<Op> ops = nets.get(net).ops();
             String shape = "network " + NAMES[net] + " of the model does not have the shape of " + channels
-                    + " channels and " + blocks + " residual blocks per body";
+                    + " channels and " + blocks + " residual blocks per body (the model's E1 begins with "
+                    + nets.get(E1).ops().get(0) + ")";
             if (ops.size() != template.size()) {
                 throw new io.llic.model.ModelException(shape + " (" + ops.size() + " operations, not " + template.size() + ")");
             }
@@ -544,9 +545,11 @@ public final class L3CStructure {
                         || m.activation() != c.activation()) {
                     throw new io.llic.model.ModelException(shape + " (operation " + k + ")");
                 }
-                if (m.shift() != fi + wf - fo) {
+                long clip = Math.round(Math.scalb(clipInFloat(net, k == lastConv(template)), fo));
+                if (m.shift() != fi + wf - fo || m.clip() != clip) {
                     throw new io.llic.model.ModelException("network " + NAMES[net] + ", convolution " + k + ": shift "
-                            + m.shift() + ", this build's fixed point has " + (fi + wf - fo));
+                            + m.shift() + " and clip " + m.clip() + ", this build's fixed point has " + (fi + wf - fo)
+                            + " and " + clip);
                 }
                 for (int i = 0; i < m.weights().length; i++) {
                     p[at++] = Math.scalb((double) m.weights()[i], -wf);

@@ -2,11 +2,10 @@ package io.llic.train.l3c;
 
 import io.llic.image.RgbImage;
 import io.llic.model.FixedPointConvNet;
-import io.llic.model.FixedPointConvNet.Conv;
-import io.llic.model.FixedPointConvNet.Op;
 import io.llic.model.FixedPointNet;
 import io.llic.model.LoadedModel;
 import io.llic.model.ModelException;
+import io.llic.model.l3c.L3CFamily;
 import io.llic.model.l3c.L3CStructure;
 import io.llic.train.FamilyLoss;
 import io.llic.train.TrainBatch;
@@ -100,10 +99,12 @@ public final class L3CTraining implements TrainableFamily {
 
     @Override
     public TrainConfig shapeOf(TrainConfig config, LoadedModel model) {
-        List<Op> e1 = model.convNets().get(L3CStructure.E1).ops();
-        int convs = (int) e1.stream().filter(op -> op instanceof Conv).count();
-        // E1: the head, the stride-2 conv, two per residual block, the body's last conv, the latent conv
-        return config.withNet(((Conv) e1.get(0)).out(), (convs - 4) / 2);
+        try {
+            L3CStructure s = L3CFamily.structure(model.convNets(), model.directory().toString());
+            return config.withNet(s.channels(), s.blocks());
+        } catch (ModelException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);  // LoadedModel.load checked it already
+        }
     }
 
     /** The released model's parameters ({@link L3CStructure#fromFixedPoint}): fine-tuning starts where it ended. */

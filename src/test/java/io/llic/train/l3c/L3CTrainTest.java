@@ -255,6 +255,17 @@ class L3CTrainTest {
         assertTrue(e.getMessage().contains("6 channels and 2 residual blocks"), e.getMessage());
         e = assertThrows(io.llic.model.ModelException.class, () -> new L3CStructure(8, 1).fromFixedPoint(model.convNets()));
         assertTrue(e.getMessage().contains("8 channels and 1 residual blocks"), e.getMessage());
+        // another fixed point: D1's output conv with another clip (a shift alone does not pin the fractions)
+        List<io.llic.model.FixedPointConvNet> nets = new java.util.ArrayList<>(model.convNets());
+        io.llic.model.FixedPointConvNet d1 = nets.get(L3CStructure.D1);
+        List<io.llic.model.FixedPointConvNet.Op> ops = new java.util.ArrayList<>(d1.ops());
+        int last = L3CStructure.lastConv(ops);
+        io.llic.model.FixedPointConvNet.Conv c = (io.llic.model.FixedPointConvNet.Conv) ops.get(last);
+        ops.set(last, new io.llic.model.FixedPointConvNet.Conv(c.src(), c.in(), c.out(), c.kernel(), c.stride(), c.dilation(),
+                c.weights(), c.bias(), c.shift(), c.activation(), c.clip() / 2));
+        nets.set(L3CStructure.D1, new io.llic.model.FixedPointConvNet(d1.inputBounds(), ops));
+        e = assertThrows(io.llic.model.ModelException.class, () -> shape.fromFixedPoint(nets));
+        assertTrue(e.getMessage().contains("D1") && e.getMessage().contains("clip"), e.getMessage());
     }
 
     private static void assertDecodersRandom(L3CStructure shape, double[] p) {
