@@ -112,7 +112,18 @@ final class TrainBackend {
             String device = ExecutorModels.djlDevice(ExecutorModels.device());
             FamilyLoss model = acquire(config, device);
             try {
-                GradientSum sum = GradientSum.of(model.evaluate(params.value(), batch, weight, withGradient));
+                GradientSum sum;
+                if (withGradient) {
+                    sum = GradientSum.of(model.evaluate(params.value(), batch, weight, true));
+                } else {
+                    // validation: in pieces no larger than a training step's share, whatever --val-crops
+                    // (128 crops of 128 x 128 at once took an l3c executor past 16 GB)
+                    sum = new GradientSum(0);
+                    long most = 3L * config.cropsOfShard(shard) * config.crop() * config.crop();
+                    for (TrainBatch piece : batch.pieces(most)) {
+                        sum.add(GradientSum.of(model.evaluate(params.value(), piece, weight, false)));
+                    }
+                }
                 return Collections.singletonList(sum.timed(System.nanoTime() - t0)).iterator();
             } finally {
                 release(config, device, model);

@@ -137,7 +137,7 @@ class TrainJobIT {
     void theL3CFamilyTrainsThroughTheSameJob() throws Exception {
         List<String> args = new ArrayList<>(List.of("--input", input.toString(), "--output", dir.resolve("l3c").toString(),
                 "--family", "l3c", "--crop", "32", "--batch", "4", "--shards", "2", "--hidden", "4", "--layers", "1",
-                "--lr", "3e-3", "--warmup", "2", "--validation", "0.3", "--val-crops", "4", "--val-every", "10",
+                "--lr", "3e-3", "--warmup", "2", "--validation", "0.3", "--val-crops", "10", "--val-every", "10",
                 "--checkpoint-every", "10", "--log-seconds", "1", "--steps", "30", "--id", "tiny-l3c"));
         TrainJob.Result r = TrainJob.train(spark, TrainOptions.parse(args.toArray(String[]::new), 2));
         assertTrue(r.finished());
@@ -150,6 +150,10 @@ class TrainJobIT {
         double first = Double.parseDouble(log.get(1).split("\t")[1]);
         double last = Double.parseDouble(log.get(log.size() - 1).split("\t")[1]);
         assertTrue(last < first - 0.5, "training loss " + first + " -> " + last);
+        // validation: 5 crops per shard, measured in pieces of a step's 2 (TrainBackend), every 10 steps
+        List<Double> validation = log.stream().skip(1).map(l -> l.split("\t", -1)[2]).filter(v -> !v.isEmpty())
+                .map(Double::parseDouble).toList();
+        assertTrue(validation.size() == 3 && validation.stream().allMatch(v -> v > 0 && v < 16), validation.toString());
         assertTrue(Files.readString(out.resolve("MODEL_CARD.md")).contains("(family l3c)"));
         JsonNode q = Jobs.JSON.readTree(out.resolve("train_summary.json").toFile()).get("quantisation");
         assertTrue(Math.abs(q.get("fixedPointPredictedBpp").asDouble() / q.get("floatBpp").asDouble() - 1) < 0.03, q.toString());

@@ -44,4 +44,21 @@ public record L3CBatch(int count, int height, int width, int validHeight, int va
     public long subpixels() {
         return 3L * count * validHeight * validWidth;
     }
+
+    /** Consecutive runs of whole crops (images), each under this batch's schedule. */
+    @Override
+    public java.util.List<TrainBatch> pieces(long maxSubpixels) {
+        int size = 3 * height * width;
+        int per = (int) Math.max(1, Math.min(count, maxSubpixels / size));
+        if (per == count) {
+            return java.util.List.of(this);
+        }
+        java.util.List<TrainBatch> out = new java.util.ArrayList<>();
+        for (int k = 0; k < count; k += per) {
+            int n = Math.min(per, count - k);
+            byte[] part = java.util.Arrays.copyOfRange(planes, k * size, (k + n) * size);
+            out.add(new L3CBatch(n, height, width, validHeight, validWidth, part, rateWeight, encodersFrozen));
+        }
+        return out;
+    }
 }

@@ -268,6 +268,38 @@ class L3CTrainTest {
         assertTrue(e.getMessage().contains("D1") && e.getMessage().contains("clip"), e.getMessage());
     }
 
+    /**
+     * Validation in pieces: an l3c batch splits into consecutive runs of whole crops under the same
+     * schedule, and the pieces' bits add up to the whole batch's (each crop's code length is its own).
+     */
+    @Test
+    void aBatchInPiecesCostsWhatItCostsWhole() throws Exception {
+        L3CStructure shape = new L3CStructure(4, 1);
+        double[] p = shape.pyramid(3);
+        List<io.llic.train.TrainImage> images = List.of(io.llic.train.TrainImage.of("k",
+                kodakCrop(0, 0, 256, 192)));
+        L3CBatch batch = new L3CSampler(images, 32).sample(5, 2, 0, 5).withSchedule(0.5, true);
+        List<io.llic.train.TrainBatch> pieces = batch.pieces(2L * 3 * 32 * 32);
+        assertEquals(List.of(2, 2, 1), pieces.stream().map(b -> ((L3CBatch) b).count()).toList());
+        java.io.ByteArrayOutputStream joined = new java.io.ByteArrayOutputStream();
+        for (io.llic.train.TrainBatch b : pieces) {
+            L3CBatch l = (L3CBatch) b;
+            assertTrue(l.rateWeight() == 0.5 && l.encodersFrozen(), "the schedule stays");
+            joined.write(l.planes());
+        }
+        assertTrue(java.util.Arrays.equals(batch.planes(), joined.toByteArray()), "the same crops in order");
+        assertEquals(List.of(batch), batch.pieces(5L * 3 * 32 * 32), "a batch within the limit stays whole");
+        assertEquals(5, batch.pieces(1).size(), "at least a crop per piece");
+        try (L3CLoss loss = new L3CLoss(shape, 1, "cpu")) {
+            double whole = loss.evaluate(p, batch, 1, false).bits();
+            double sum = 0;
+            for (io.llic.train.TrainBatch b : pieces) {
+                sum += loss.evaluate(p, b, 1, false).bits();
+            }
+            assertEquals(whole, sum, 1e-5 * whole);
+        }
+    }
+
     private static void assertDecodersRandom(L3CStructure shape, double[] p) {
         double[] random = shape.initial(7);
         for (int i = shape.offset(L3CStructure.D3); i < p.length; i++) {
