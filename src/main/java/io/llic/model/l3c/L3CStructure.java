@@ -513,39 +513,28 @@ public final class L3CStructure {
      *         channel count or number of blocks, or another fixed point)
      */
     public double[] fromFixedPoint(List<FixedPointConvNet> nets) throws io.llic.model.ModelException {
-        if (nets.size() != NETWORKS) {
-            throw new io.llic.model.ModelException("an l3c model has " + NETWORKS + " networks, this one " + nets.size());
+        L3CStructure model = L3CFamily.structure(nets, "the model");  // six networks of one structure's shapes
+        if (model.channels != channels || model.blocks != blocks) {
+            throw new io.llic.model.ModelException("the model has " + model.channels + " channels and " + model.blocks
+                    + " residual blocks per body; this network has " + channels + " channels and " + blocks
+                    + " residual blocks per body");
         }
         double[] p = new double[parameters()];
         for (int net = 0; net < NETWORKS; net++) {
             List<Op> template = template(net);
             List<Op> ops = nets.get(net).ops();
-            String shape = "network " + NAMES[net] + " of the model does not have the shape of " + channels
-                    + " channels and " + blocks + " residual blocks per body (the model's E1 begins with "
-                    + nets.get(E1).ops().get(0) + ")";
-            if (ops.size() != template.size()) {
-                throw new io.llic.model.ModelException(shape + " (" + ops.size() + " operations, not " + template.size() + ")");
-            }
             List<int[]> fractions = fractions(net);
+            int last = lastConv(template);
             int at = offset(net);
             for (int k = 0; k < template.size(); k++) {
-                Op t = template.get(k);
-                Op o = ops.get(k);
-                if (!(t instanceof Conv c)) {
-                    if (!t.equals(o)) {
-                        throw new io.llic.model.ModelException(shape + " (operation " + k + " is " + o + ", not " + t + ")");
-                    }
+                if (!(template.get(k) instanceof Conv c)) {
                     continue;
                 }
+                Conv m = (Conv) ops.get(k);  // the same shape as c (L3CFamily.structure)
                 int fi = fractions.get(c.src())[0];
                 int fo = fractions.get(k + 1)[0];
                 int wf = weightFraction(fi, fo);
-                if (!(o instanceof Conv m) || m.src() != c.src() || m.in() != c.in() || m.out() != c.out()
-                        || m.kernel() != c.kernel() || m.stride() != c.stride() || m.dilation() != c.dilation()
-                        || m.activation() != c.activation()) {
-                    throw new io.llic.model.ModelException(shape + " (operation " + k + ")");
-                }
-                long clip = Math.round(Math.scalb(clipInFloat(net, k == lastConv(template)), fo));
+                long clip = Math.round(Math.scalb(clipInFloat(net, k == last), fo));
                 if (m.shift() != fi + wf - fo || m.clip() != clip) {
                     throw new io.llic.model.ModelException("network " + NAMES[net] + ", convolution " + k + ": shift "
                             + m.shift() + " and clip " + m.clip() + ", this build's fixed point has " + (fi + wf - fo)
