@@ -75,10 +75,10 @@ public final class L3CLoss implements FamilyLoss {
 
     /**
      * Evaluations of one batch: a gradient that comes back non-finite from a finite loss is computed
-     * again, up to this many times in all. A guard: the NaN gradients of E1 and E2 seen in runs
-     * before 2026-12-03 (about 1% of steps) came from scalars freed by the garbage collector before
-     * the backward pass, fixed by {@link Scalars}; a recomputation now means something new is wrong,
-     * hence the warning. The trainer still skips a step whose gradient stays non-finite.
+     * again, up to this many times in all. A guard: two causes of such gradients are fixed (scalars
+     * freed by the garbage collector before the backward pass, {@link Scalars}; PyTorch's convolution
+     * reading uninitialised channel padding, {@link #conv}), so a recomputation means something new is
+     * wrong, hence the warning. The trainer still skips a step whose gradient stays non-finite.
      */
     static final int GRADIENT_ATTEMPTS = 3;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(L3CLoss.class);
@@ -92,8 +92,8 @@ public final class L3CLoss implements FamilyLoss {
                 return r;
             }
             recomputed++;
-            LOG.warn("l3c: a non-finite gradient for a finite loss ({} bits), not expected since the scalar fix:"
-                    + " computed again ({} such recomputations by this loss)", r.bits(), recomputed);
+            LOG.warn("l3c: a non-finite gradient for a finite loss ({} bits), not expected (both known causes are"
+                    + " fixed; see L3CLoss.conv): computed again ({} such recomputations by this loss)", r.bits(), recomputed);
         }
     }
 
@@ -106,7 +106,7 @@ public final class L3CLoss implements FamilyLoss {
         return true;
     }
 
-    private LossModel.Result evaluateOnce(double[] params, TrainBatch batch, double weight, boolean withGradient) {
+    LossModel.Result evaluateOnce(double[] params, TrainBatch batch, double weight, boolean withGradient) {
         L3CBatch b = (L3CBatch) batch;
         if (threads > 0) {
             JniUtils.setNumThreads(threads); // per calling thread (see LossModel)
@@ -184,6 +184,39 @@ public final class L3CLoss implements FamilyLoss {
         return a;
     }
 
+    /** Spatial convolutions are computed with channel counts in multiples of this many (see {@link #conv}). */
+    static final int CHANNEL_BLOCK = 16;
+
+    /**
+     * Convolution {@code c} of {@code x} with weights {@code w} and bias {@code b}. A convolution with
+     * a kernel wider than 1 is computed with its input and output channels made up to multiples of
+     * {@link #CHANNEL_BLOCK} by zero channels and zero filters, the extra outputs dropped: the same
+     * values and gradients. The reason is PyTorch 2.7.1's CPU convolution (oneDNN 3.7.1): it stores
+     * such tensors in blocks of 16 channels (8 on AVX2) and, when the count is not a multiple, reads the
+     * last block's padding uninitialised: a 16 to 8 channel 3x3 convolution's input gradient came out
+     * non-finite in some repeats of the same evaluation, and finite but wrong (by up to 12 in 40) in
+     * 293 of 300 repeats with two intra-op threads; a 24-channel model's loss was NaN. Multiples of 16
+     * are never padded. The image's 3 channels are left as they are: oneDNN reads so few input
+     * channels in the plain layout (no padding), and the image needs no gradient.
+     */
+    static NDArray conv(NDArray x, Conv c, NDArray w, NDArray b) {
+        int extraIn = c.kernel() > 1 && c.in() != 3 ? Math.floorMod(-c.in(), CHANNEL_BLOCK) : 0;
+        int extraOut = c.kernel() > 1 ? Math.floorMod(-c.out(), CHANNEL_BLOCK) : 0;
+        NDManager m = w.getManager();
+        if (extraIn > 0) {
+            Shape s = x.getShape();
+            x = x.concat(m.zeros(new Shape(s.get(0), extraIn, s.get(2), s.get(3)), x.getDataType()), 1);
+            w = w.concat(m.zeros(new Shape(c.out(), extraIn, c.kernel(), c.kernel()), w.getDataType()), 1);
+        }
+        if (extraOut > 0) {
+            w = w.concat(m.zeros(new Shape(extraOut, c.in() + extraIn, c.kernel(), c.kernel()), w.getDataType()), 0);
+            b = b.concat(m.zeros(new Shape(extraOut), b.getDataType()), 0);
+        }
+        NDArray y = Conv2d.conv2d(x, w, b, new Shape(c.stride(), c.stride()), new Shape(c.padding(), c.padding()),
+                new Shape(c.dilation(), c.dilation())).singletonOrThrow();
+        return extraOut > 0 ? y.get(":, 0:" + c.out()) : y;
+    }
+
     /** Runs network {@code net} in float on {@code input}; returns its output tensor. */
     NDArray run(int net, NDArray input, NDArray[] p) {
         List<Op> ops = templates.get(net);
@@ -194,8 +227,7 @@ public final class L3CLoss implements FamilyLoss {
             Op op = ops.get(i);
             NDArray y;
             if (op instanceof Conv c) {
-                y = Conv2d.conv2d(t[c.src()], p[k], p[k + 1], new Shape(c.stride(), c.stride()),
-                        new Shape(c.padding(), c.padding()), new Shape(c.dilation(), c.dilation())).singletonOrThrow();
+                y = conv(t[c.src()], c, p[k], p[k + 1]);
                 k += 2;
                 if (c.activation() == FixedPointConvNet.RELU) {
                     y = Activation.relu(y);
