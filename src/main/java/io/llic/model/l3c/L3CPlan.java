@@ -17,10 +17,11 @@ import io.llic.prob.UniformCdf;
  * uniform distribution over 25 levels, with {@value #ADAPTIVE_SCHEDULE} under an {@link AdaptiveCdf}
  * per channel, counting the channel's symbols as they are coded (a constant channel of n symbols then
  * costs about 12 log2(n) bits, about 125 on a Kodak image, instead of n log2(25); everything else is the
- * same); (1) D3 on
+ * same; {@value #PREDICTIVE_SCHEDULE} codes z3 so too); (1) D3 on
  * z3 gives f3 and the mixtures of z2, which is coded; (2) D2 on z2 and f3 gives f2 and z1's mixtures;
  * (3) D1 on z1 and f2 gives the image's mixtures, and R, G, B of the image's own pixels are coded
- * (G's and B's means coupled to the true R, G). An encoder first runs E1, E2, E3 (three plane steps
+ * (G's and B's means coupled to the true R, G; with {@value #PREDICTIVE_SCHEDULE} each mixture is
+ * first corrected by {@link L3CImageAdaptation} from the pixels already coded). An encoder first runs E1, E2, E3 (three plane steps
  * that code nothing) to make the latents. Each (scale, channel) is its own stream: 5 for each latent
  * plane from z3 down, then R, G, B.
  */
@@ -28,8 +29,13 @@ public final class L3CPlan implements CodingPlan {
     public static final String SCHEDULE = "l3c";
     /** {@link #SCHEDULE} with z3 coded by adaptive counts. */
     public static final String ADAPTIVE_SCHEDULE = "l3c-adaptive";
+    /**
+     * {@link #ADAPTIVE_SCHEDULE} with the image's mixtures corrected while coding by what the pixels
+     * already coded tell ({@link L3CImageAdaptation}: an error predictor and spread classes).
+     */
+    public static final String PREDICTIVE_SCHEDULE = "l3c-predictive";
     /** The l3c schedules, the default first. */
-    public static final java.util.List<String> SCHEDULES = java.util.List.of(ADAPTIVE_SCHEDULE, SCHEDULE);
+    public static final java.util.List<String> SCHEDULES = java.util.List.of(PREDICTIVE_SCHEDULE, ADAPTIVE_SCHEDULE, SCHEDULE);
     public static final int STREAMS = 3 * L3CStructure.Z + 3;
 
     // step kinds
@@ -58,6 +64,7 @@ public final class L3CPlan implements CodingPlan {
     private final MixtureCdf imageCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
     private final UniformCdf uniform = new UniformCdf(L3CStructure.LEVELS);
     private final AdaptiveCdf[] counted;  // z3's counts per channel; null: z3 under the uniform distribution
+    private final L3CImageAdaptation adaptation; // the image's correction while coding; null: none
     private final long[] coupling = new long[L3CStructure.MIXTURES];
 
     /**
@@ -70,7 +77,7 @@ public final class L3CPlan implements CodingPlan {
         if (!SCHEDULES.contains(schedule)) {
             throw new IllegalArgumentException("not an l3c schedule: " + schedule);
         }
-        this.counted = schedule.equals(ADAPTIVE_SCHEDULE) ? new AdaptiveCdf[L3CStructure.Z] : null;
+        this.counted = schedule.equals(SCHEDULE) ? null : new AdaptiveCdf[L3CStructure.Z];
         if (counted != null) {
             for (int c = 0; c < counted.length; c++) {
                 counted[c] = new AdaptiveCdf(L3CStructure.LEVELS);
@@ -99,6 +106,8 @@ public final class L3CPlan implements CodingPlan {
                 }
             }
         }
+        this.adaptation = schedule.equals(PREDICTIVE_SCHEDULE)
+                ? new L3CImageAdaptation(width, height, paddedWidth, plane) : null;
         imageCdf.range(0, 256);
         latentCdf.range(0, L3CStructure.LEVELS);
     }
@@ -324,6 +333,9 @@ public final class L3CPlan implements CodingPlan {
             imageCdf.set(outputs, offset + L3CStructure.rgbParam(channel, L3CStructure.MEAN, 0), outputs,
                     offset + L3CStructure.rgbParam(channel, L3CStructure.SIGMA, 0), outputs,
                     offset + L3CStructure.rgbParam(channel, L3CStructure.LOGIT, 0), cp);
+            if (adaptation != null) {
+                adaptation.adjust(imageCdf, channel, position);
+            }
             return imageCdf;
         }
         latentCdf.set(outputs, offset + L3CStructure.zParam(channel, L3CStructure.MEAN, 0), outputs,
@@ -355,6 +367,9 @@ public final class L3CPlan implements CodingPlan {
         int kind = currentKind;
         if (kind == IMAGE) {
             rgb[channel][position] = (byte) symbol;
+            if (adaptation != null) {
+                adaptation.update(channel, position, symbol);
+            }
         } else {
             latent[scale(kind) - 1][latentIndex(kind, position, channel)] = symbol;
             if (kind == Z3 && counted != null) {

@@ -1,0 +1,119 @@
+package io.llic.model.l3c;
+
+import io.llic.prob.MixtureCdf;
+
+/**
+ * Adaptation while coding for the l3c family's image scale (schedule {@value L3CPlan#PREDICTIVE_SCHEDULE}):
+ * integer arithmetic that learns, from the pixels already coded in the same image, what D1's mixtures
+ * cannot know. D1 models every pixel independently given z1, whose colour means sit on 25 levels, so
+ * a block's share of that rounding is common to its four pixels and to its neighbours; once a pixel is
+ * coded its error tells the next ones. The decoder knows the same errors at the same points, so
+ * decoding stays exact.
+ *
+ * <p>The image is coded channel by channel (all R, then all G, then all B), pixels in raster order.
+ * Before each symbol: the network's mixture mean mu and spread (weighted mean sigma, both in 2^-8 of a
+ * pixel value) give the error plane e = 256 x - mu of what is coded. An <em>error predictor</em>
+ * forecasts e from 12 known errors: 6 of the same channel (left, above, above-left, above-right, two
+ * to the left, two above) and, for G and B, each earlier channel's error at the pixel itself, to its
+ * right and below (known: that channel is coded in full). One weight set (Q16, clamped to +-16) per
+ * channel, position in its 2x2 block and octave of the spread, learned from zero by normalised LMS
+ * after every symbol: {@code w += 2^-4 r f / (2^16 + |f|^2)}, r the residual e - prediction. The
+ * prediction moves every component mean. Then <em>spread classes</em> (channel, block position,
+ * octave, and the energy |r| of the left and upper residuals in 8 levels) scale every sigma by the
+ * class's mean |r| over the mean |r| a logistic of the mixture's spread would give (1.386 spread),
+ * with a prior of 8 pixel values on both, within [1/2, 2]; a class's sums halve at 4096 pixel values.
+ * Unknown errors count as 0; integers throughout ({@link MixtureCdf#adjust}).
+ */
+final class L3CImageAdaptation {
+    static final int TAPS = 12;
+    private static final int OCTAVES = 16;
+    private static final int ENERGIES = 8;
+    private static final int STEP_SHIFT = 4;
+    private static final long NORM_FLOOR = 1L << 16;
+    private static final long WEIGHT_LIMIT = 16L << 16;
+    private static final long PRIOR = 8L << 8;
+    private static final long HALVE_AT = 4096L << 8;
+    private static final long LOGISTIC_MEAN_ABS_Q10 = 1419; // 2 ln 2 = 1.386, in 2^-10
+
+    private final int width;
+    private final int height;
+    private final int stride;
+    private final int[][] error;    // per channel, the network's error at each coded position (2^-8 units)
+    private final int[][] residual; // per channel, the error minus the prediction
+    private final long[] weights = new long[3 * 4 * OCTAVES * TAPS];
+    private final long[] absSum = new long[3 * 4 * OCTAVES * ENERGIES];
+    private final long[] predSum = new long[3 * 4 * OCTAVES * ENERGIES];
+    private final long[] f = new long[TAPS];
+    // the symbol being coded: its network mean, prediction, weight set, class, spread
+    private long mean;
+    private long predicted;
+    private int set;
+    private int cls;
+    private long spread;
+
+    /** @param stride positions are {@code row * stride + column}; {@code width} x {@code height} of them are coded */
+    L3CImageAdaptation(int width, int height, int stride, int planeSize) {
+        this.width = width;
+        this.height = height;
+        this.stride = stride;
+        this.error = new int[3][planeSize];
+        this.residual = new int[3][planeSize];
+    }
+
+    /** Corrects {@code cdf} (set to the network's mixture of {@code channel} at {@code position}) before its symbol is coded. */
+    void adjust(MixtureCdf cdf, int channel, int position) {
+        int row = position / stride;
+        int col = position - row * stride;
+        mean = cdf.meanQ8();
+        spread = cdf.spreadQ8();
+        int[] e = error[channel];
+        f[0] = col > 0 ? e[position - 1] : 0;
+        f[1] = row > 0 ? e[position - stride] : 0;
+        f[2] = row > 0 && col > 0 ? e[position - stride - 1] : 0;
+        f[3] = row > 0 && col + 1 < width ? e[position - stride + 1] : 0;
+        f[4] = col > 1 ? e[position - 2] : 0;
+        f[5] = row > 1 ? e[position - 2 * stride] : 0;
+        for (int k = 0; k < 2; k++) {
+            int[] prev = k < channel ? error[k] : null;
+            f[6 + 3 * k] = prev == null ? 0 : prev[position];
+            f[7 + 3 * k] = prev == null || col + 1 >= width ? 0 : prev[position + 1];
+            f[8 + 3 * k] = prev == null || row + 1 >= height ? 0 : prev[position + stride];
+        }
+        int octave = Math.max(0, Math.min(OCTAVES - 1, 63 - Long.numberOfLeadingZeros(Math.max(1, spread)) - 4));
+        int block = channel * 4 + (row & 1) * 2 + (col & 1);
+        set = (block * OCTAVES + octave) * TAPS;
+        long sum = 0;
+        for (int t = 0; t < TAPS; t++) {
+            sum += weights[set + t] * f[t];
+        }
+        predicted = Math.max(-MixtureCdf.MAX_SHIFT_Q8, Math.min(MixtureCdf.MAX_SHIFT_Q8, sum >> 16));
+        int[] r = residual[channel];
+        long energy = (col > 0 ? Math.abs(r[position - 1]) : 0) + (row > 0 ? Math.abs(r[position - stride]) : 0);
+        int level = Math.min(ENERGIES - 1, 63 - Long.numberOfLeadingZeros(256 + energy) - 8);
+        cls = (block * OCTAVES + octave) * ENERGIES + level;
+        long scale = ((absSum[cls] + PRIOR) << 12) / (predSum[cls] + PRIOR);
+        cdf.adjust(predicted, Math.max(1L << 11, Math.min(1L << 13, scale)));
+    }
+
+    /** Learns from the symbol just coded at the position and channel of the last {@link #adjust}. */
+    void update(int channel, int position, int symbol) {
+        long e = ((long) symbol << 8) - mean;
+        long r = e - predicted;
+        error[channel][position] = (int) e;
+        residual[channel][position] = (int) r;
+        long norm = NORM_FLOOR;
+        for (int t = 0; t < TAPS; t++) {
+            norm += f[t] * f[t];
+        }
+        for (int t = 0; t < TAPS; t++) {
+            long w = weights[set + t] + Math.floorDiv((r * f[t]) << (16 - STEP_SHIFT), norm);
+            weights[set + t] = Math.max(-WEIGHT_LIMIT, Math.min(WEIGHT_LIMIT, w));
+        }
+        absSum[cls] += Math.abs(r);
+        predSum[cls] += (spread * LOGISTIC_MEAN_ABS_Q10) >> 10;
+        if (predSum[cls] > HALVE_AT) {
+            absSum[cls] >>= 1;
+            predSum[cls] >>= 1;
+        }
+    }
+}
