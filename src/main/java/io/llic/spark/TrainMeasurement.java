@@ -68,6 +68,8 @@ final class TrainMeasurement {
         // pass 1: the float network's bits, and the fixed-point network's: for an adaptive family its
         // bits without adaptation plus the calibration totals; otherwise the files of every schedule
         List<String> schedules = Families.find(config.family()).schedules();
+        String lossSchedule = TrainableFamilies.byName(config.family()).lossSchedule();
+        int measured = lossSchedule == null ? 0 : schedules.indexOf(lossSchedule); // the schedule the loss models
         List<Tuple2<double[], AdaptationCalibration.Totals>> rows = images.map(l -> {
             TrainImage im = l.image();
             String device = ExecutorModels.device();
@@ -101,7 +103,7 @@ final class TrainMeasurement {
                     row[2 + 2 * k] = r.stats().predictedBits();
                     row[3 + 2 * k] = r.stats().fileBits();
                 }
-                return new Tuple2<>(row, new AdaptationCalibration.Totals(0, 0, row[2]));
+                return new Tuple2<>(row, new AdaptationCalibration.Totals(0, 0, row[2 + 2 * measured]));
             } finally {
                 ExecutorModels.release(m, acquired);
             }
@@ -161,6 +163,9 @@ final class TrainMeasurement {
         m.put("floatBpp", round4(fl / px));
         m.put("fixedPointPredictedBpp", round4(pr / px));
         m.put("quantisationCostPercent", round4(100 * (pr / fl - 1)));
+        if (measured > 0) {
+            m.put("fixedPointSchedule", schedules.get(measured)); // the schedule of the two lines above
+        }
         if (adaptation != null) {
             m.put("adaptationCalibrationQ12", adaptation.calibrationQ12());
             m.put("adaptedPredictedBpp", round4(adaptedBits / px));

@@ -81,4 +81,13 @@ public interface TrainableFamily {
 
     /** Whether exported models can carry the adaptation-while-coding stage. */
     boolean adaptive();
+
+    /**
+     * The schedule whose code length the float loss models, so that train-job's quantisation figure
+     * compares like with like; null: the family's default schedule. (l3c: {@code l3c}, z3 uniform and
+     * no correction while coding, as its loss counts them; its default codes less.)
+     */
+    default String lossSchedule() {
+        return null;
+    }
 }

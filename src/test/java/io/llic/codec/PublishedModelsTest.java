@@ -85,10 +85,14 @@ class PublishedModelsTest {
                 LlicFile.readHeader(Files.readAllBytes(Path.of("src/test/resources/fixtures/llic-l3c-2-l3c.llic"))).mode());
     }
 
-    /** llic-l3c-3, the first l3c model smaller than PNG on Kodak, along its default schedule. */
+    /**
+     * llic-l3c-3, the first l3c model smaller than PNG on Kodak, along l3c-adaptive (its default when it
+     * was released) and l3c-predictive (the family's default since 2026-12-03: its correction's
+     * arithmetic is part of the format).
+     */
     @Test
     void filesCodedWithLlicL3c3StillDecode() throws Exception {
-        LoadedModel model = decodesFixtures("models/l3c-3", "llic-l3c-3", "l3c-adaptive");
+        LoadedModel model = decodesFixtures("models/l3c-3", "llic-l3c-3", "l3c-adaptive", "l3c-predictive");
         assertArrayEquals(Files.readAllBytes(Path.of("models/l3c-3/weights.bin")), model.toFiles().weights());
     }
 

@@ -20,8 +20,9 @@ import io.llic.prob.UniformCdf;
  * same; {@value #PREDICTIVE_SCHEDULE} codes z3 so too); (1) D3 on
  * z3 gives f3 and the mixtures of z2, which is coded; (2) D2 on z2 and f3 gives f2 and z1's mixtures;
  * (3) D1 on z1 and f2 gives the image's mixtures, and R, G, B of the image's own pixels are coded
- * (G's and B's means coupled to the true R, G; with {@value #PREDICTIVE_SCHEDULE} each mixture is
- * first corrected by {@link L3CImageAdaptation} from the pixels already coded). An encoder first runs E1, E2, E3 (three plane steps
+ * (G's and B's means coupled to the true R, G). With {@value #PREDICTIVE_SCHEDULE} every mixture of
+ * z2, z1 and the image is first corrected by a {@link L3CPlaneAdaptation} of its plane from the
+ * symbols already coded there. An encoder first runs E1, E2, E3 (three plane steps
  * that code nothing) to make the latents. Each (scale, channel) is its own stream: 5 for each latent
  * plane from z3 down, then R, G, B.
  */
@@ -30,8 +31,9 @@ public final class L3CPlan implements CodingPlan {
     /** {@link #SCHEDULE} with z3 coded by adaptive counts. */
     public static final String ADAPTIVE_SCHEDULE = "l3c-adaptive";
     /**
-     * {@link #ADAPTIVE_SCHEDULE} with the image's mixtures corrected while coding by what the pixels
-     * already coded tell ({@link L3CImageAdaptation}: an error predictor and spread classes).
+     * {@link #ADAPTIVE_SCHEDULE} with the mixtures of the image, z1 and z2 corrected while coding by what
+     * the symbols already coded in the same plane tell ({@link L3CPlaneAdaptation}: an error predictor
+     * and spread classes).
      */
     public static final String PREDICTIVE_SCHEDULE = "l3c-predictive";
     /** The l3c schedules, the default first. */
@@ -64,7 +66,8 @@ public final class L3CPlan implements CodingPlan {
     private final MixtureCdf imageCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
     private final UniformCdf uniform = new UniformCdf(L3CStructure.LEVELS);
     private final AdaptiveCdf[] counted;  // z3's counts per channel; null: z3 under the uniform distribution
-    private final L3CImageAdaptation adaptation; // the image's correction while coding; null: none
+    private final L3CPlaneAdaptation adaptation; // the image's correction while coding; null: none
+    private final L3CPlaneAdaptation[] latentAdaptation; // z1's and z2's; null: none
     private final long[] coupling = new long[L3CStructure.MIXTURES];
 
     /**
@@ -107,7 +110,17 @@ public final class L3CPlan implements CodingPlan {
             }
         }
         this.adaptation = schedule.equals(PREDICTIVE_SCHEDULE)
-                ? new L3CImageAdaptation(width, height, paddedWidth, plane) : null;
+                ? new L3CPlaneAdaptation(3, width, height, paddedWidth, plane) : null;
+        if (adaptation != null) {
+            latentAdaptation = new L3CPlaneAdaptation[2];
+            for (int s = 1; s <= 2; s++) {
+                int w = paddedWidth >> s;
+                int h = paddedHeight >> s;
+                latentAdaptation[s - 1] = new L3CPlaneAdaptation(L3CStructure.Z, w, h, w, w * h);
+            }
+        } else {
+            latentAdaptation = null;
+        }
         imageCdf.range(0, 256);
         latentCdf.range(0, L3CStructure.LEVELS);
     }
@@ -341,6 +354,9 @@ public final class L3CPlan implements CodingPlan {
         latentCdf.set(outputs, offset + L3CStructure.zParam(channel, L3CStructure.MEAN, 0), outputs,
                 offset + L3CStructure.zParam(channel, L3CStructure.SIGMA, 0), outputs,
                 offset + L3CStructure.zParam(channel, L3CStructure.LOGIT, 0), null);
+        if (latentAdaptation != null) {
+            latentAdaptation[scale(kind) - 1].adjust(latentCdf, channel, position);
+        }
         return latentCdf;
     }
 
@@ -374,6 +390,8 @@ public final class L3CPlan implements CodingPlan {
             latent[scale(kind) - 1][latentIndex(kind, position, channel)] = symbol;
             if (kind == Z3 && counted != null) {
                 counted[channel].update(symbol);
+            } else if (kind != Z3 && latentAdaptation != null) {
+                latentAdaptation[scale(kind) - 1].update(channel, position, symbol);
             }
         }
     }

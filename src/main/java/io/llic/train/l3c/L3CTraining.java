@@ -82,6 +82,11 @@ public final class L3CTraining implements TrainableFamily {
     }
 
     @Override
+    public String lossSchedule() {
+        return io.llic.model.l3c.L3CPlan.SCHEDULE;
+    }
+
+    @Override
     public FamilyLoss loss(TrainConfig config, int threads, String device) {
         return new L3CLoss(structure(config), threads, device);
     }
