@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * Family {@code l3c} (ALGORITHMS.md C): six convolutional networks (E1, E2, E3, D3, D2, D1 of an
- * {@link L3CStructure}) coded along the {@code l3c-adaptive} or {@code l3c} schedule ({@link L3CPlan}). The structure (channels,
+ * {@link L3CStructure}) coded along the {@code l3c-predictive}, {@code l3c-adaptive} or {@code l3c} schedule ({@link L3CPlan}). The structure (channels,
  * residual blocks) is read off the networks themselves, which must match a structure exactly.
  */
 public final class L3CFamily implements ModelFamily {
@@ -141,10 +141,12 @@ public final class L3CFamily implements ModelFamily {
     }
 
     /**
-     * {@code l3c-adaptive} first (the default): the paper's coding with z3 under adaptive counts per
-     * channel, at most about 12 log2(n) bits per channel of n symbols above the uniform prior, far below
-     * it when a channel is nearly constant (the pyramid models' channels 3 and 4: about 125 bits on a
-     * Kodak image instead of 28,500); {@code l3c}, the paper's uniform z3, stays for the files that name it.
+     * {@code l3c-predictive} first (the default): {@code l3c-adaptive} with the mixtures of z2, z1 and
+     * the image corrected while coding ({@link L3CPlaneAdaptation}); {@code l3c-adaptive}: the paper's
+     * coding with z3 under adaptive counts per channel, at most about 12 log2(n) bits per channel of n
+     * symbols above the uniform prior, far below it when a channel is nearly constant (the pyramid
+     * models' channels 3 and 4: about 125 bits on a Kodak image instead of 28,500); {@code l3c}, the
+     * paper's uniform z3. Both stay for the files that name them.
      */
     @Override
     public List<String> schedules() {
