@@ -70,6 +70,10 @@ final class TrainMeasurement {
         List<String> schedules = Families.find(config.family()).schedules();
         String lossSchedule = TrainableFamilies.byName(config.family()).lossSchedule();
         int measured = lossSchedule == null ? 0 : schedules.indexOf(lossSchedule); // the schedule the loss models
+        if (measured < 0) {
+            throw new IllegalStateException("family " + config.family() + " names loss schedule " + lossSchedule
+                    + ", not one of its schedules " + schedules);
+        }
         List<Tuple2<double[], AdaptationCalibration.Totals>> rows = images.map(l -> {
             TrainImage im = l.image();
             String device = ExecutorModels.device();
