@@ -130,9 +130,18 @@ class L3CCodecTest {
                         + " bytes corrected, " + uncorrected + " not");
             }
             assertTrue(new Decoder(released, ev, 1000).decode(withCorrection.file()).image().samePixels(larger));
-            // tiles: each tile learns on its own
+            // tiles: each tile learns on its own, so tiles coded on parallel threads give the same file
             byte[] tiled = new Encoder(released, ev, false).tiled(64).encode(larger, "l3c-predictive", null).file();
-            assertTrue(new Decoder(released, ev, 1000).decode(tiled).image().samePixels(larger));
+            List<NetworkEvaluator> more = RoundTrips.evaluators(released, false, 1);
+            try {
+                byte[] parallel = new Encoder(released, ev, false).tiled(64).parallelTiles(List.of(more))
+                        .encode(larger, "l3c-predictive", null).file();
+                assertTrue(java.util.Arrays.equals(tiled, parallel), "tiles coded in parallel");
+                assertTrue(new Decoder(released, ev, 1000).parallelTiles(List.of(more)).decode(tiled).image()
+                        .samePixels(larger));
+            } finally {
+                RoundTrips.close(more);
+            }
         } finally {
             RoundTrips.close(ev);
         }
@@ -193,7 +202,7 @@ class L3CCodecTest {
     @Test
     void tiledImagesRoundTrip() throws Exception {
         RgbImage image = TestData.syntheticImage(150, 70, 3);
-        for (String schedule : List.of("l3c-adaptive", "l3c")) {
+        for (String schedule : List.of("l3c-predictive", "l3c-adaptive", "l3c")) {
             byte[] file = RoundTrips.everywhere(model, image, schedule, 64);
             assertEquals(3 * 2 * 18, LlicFile.parse(file).chunks().size(), schedule);
         }
