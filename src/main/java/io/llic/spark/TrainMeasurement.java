@@ -41,8 +41,9 @@ final class TrainMeasurement {
 
     /**
      * Bits per pixel of whole images (up to {@code maxPixels}, validation images when there are any)
-     * with the float network and with the exported fixed-point networks as the codec codes them (the
-     * family's default schedule); for an adaptive family, the calibration of the adaptation stage on
+     * with the float network and with the exported fixed-point networks as the codec codes them (along
+     * the schedule the loss models, {@link io.llic.train.TrainableFamily#lossSchedule}, by default the
+     * family's default schedule), then the files of every schedule; for an adaptive family, the calibration of the adaptation stage on
      * the same images, and then the file bits with it.
      */
     static Measured measure(JavaRDD<TrainData.Loaded> rdd, String what, TrainConfig config, double[] params, List<FixedPointNet> fixed,
