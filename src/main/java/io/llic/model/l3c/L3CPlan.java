@@ -66,8 +66,8 @@ public final class L3CPlan implements CodingPlan {
     private final MixtureCdf imageCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
     private final UniformCdf uniform = new UniformCdf(L3CStructure.LEVELS);
     private final AdaptiveCdf[] counted;  // z3's counts per channel; null: z3 under the uniform distribution
-    private final L3CPlaneAdaptation adaptation; // the image's correction while coding; null: none
-    private final L3CPlaneAdaptation[] latentAdaptation; // z1's and z2's; null: none
+    // the correction while coding of each corrected plane: [0] the image, [1] z1, [2] z2; null: none
+    private final L3CPlaneAdaptation[] corrections;
     private final long[] coupling = new long[L3CStructure.MIXTURES];
 
     /**
@@ -109,17 +109,16 @@ public final class L3CPlan implements CodingPlan {
                 }
             }
         }
-        this.adaptation = schedule.equals(PREDICTIVE_SCHEDULE)
-                ? new L3CPlaneAdaptation(3, width, height, paddedWidth, plane) : null;
-        if (adaptation != null) {
-            latentAdaptation = new L3CPlaneAdaptation[2];
+        if (schedule.equals(PREDICTIVE_SCHEDULE)) {
+            corrections = new L3CPlaneAdaptation[3];
+            corrections[0] = new L3CPlaneAdaptation(3, width, height, paddedWidth, plane);
             for (int s = 1; s <= 2; s++) {
                 int w = paddedWidth >> s;
                 int h = paddedHeight >> s;
-                latentAdaptation[s - 1] = new L3CPlaneAdaptation(L3CStructure.Z, w, h, w, w * h);
+                corrections[s] = new L3CPlaneAdaptation(L3CStructure.Z, w, h, w, w * h);
             }
         } else {
-            latentAdaptation = null;
+            corrections = null;
         }
         imageCdf.range(0, 256);
         latentCdf.range(0, L3CStructure.LEVELS);
@@ -346,16 +345,16 @@ public final class L3CPlan implements CodingPlan {
             imageCdf.set(outputs, offset + L3CStructure.rgbParam(channel, L3CStructure.MEAN, 0), outputs,
                     offset + L3CStructure.rgbParam(channel, L3CStructure.SIGMA, 0), outputs,
                     offset + L3CStructure.rgbParam(channel, L3CStructure.LOGIT, 0), cp);
-            if (adaptation != null) {
-                adaptation.adjust(imageCdf, channel, position);
+            if (corrections != null) {
+                corrections[0].adjust(imageCdf, channel, position);
             }
             return imageCdf;
         }
         latentCdf.set(outputs, offset + L3CStructure.zParam(channel, L3CStructure.MEAN, 0), outputs,
                 offset + L3CStructure.zParam(channel, L3CStructure.SIGMA, 0), outputs,
                 offset + L3CStructure.zParam(channel, L3CStructure.LOGIT, 0), null);
-        if (latentAdaptation != null) {
-            latentAdaptation[scale(kind) - 1].adjust(latentCdf, channel, position);
+        if (corrections != null) {
+            corrections[scale(kind)].adjust(latentCdf, channel, position);
         }
         return latentCdf;
     }
@@ -383,16 +382,14 @@ public final class L3CPlan implements CodingPlan {
         int kind = currentKind;
         if (kind == IMAGE) {
             rgb[channel][position] = (byte) symbol;
-            if (adaptation != null) {
-                adaptation.update(channel, position, symbol);
-            }
         } else {
             latent[scale(kind) - 1][latentIndex(kind, position, channel)] = symbol;
             if (kind == Z3 && counted != null) {
                 counted[channel].update(symbol);
-            } else if (kind != Z3 && latentAdaptation != null) {
-                latentAdaptation[scale(kind) - 1].update(channel, position, symbol);
             }
+        }
+        if (corrections != null && kind != Z3) {
+            corrections[kind == IMAGE ? 0 : scale(kind)].update(channel, position, symbol);
         }
     }
 
