@@ -125,10 +125,21 @@ public final class TestData {
      * start (z channels 0..2 the colour means, 3 and 4 constant).
      */
     public static LoadedModel l3cModel(Path dir, long seed, int channels, boolean pyramid) throws IOException {
-        io.llic.model.l3c.L3CStructure shape = new io.llic.model.l3c.L3CStructure(channels, 1);
-        double[] p = pyramid ? shape.pyramid(seed) : shape.initial(seed);
+        return l3cModel(dir, seed, channels, pyramid, false);
+    }
+
+    /** {@link #l3cModel(Path, long, int, boolean)}, with the image's checkerboard context network C1 if {@code context}. */
+    public static LoadedModel l3cModel(Path dir, long seed, int channels, boolean pyramid, boolean context) throws IOException {
+        io.llic.model.l3c.L3CStructure shape = new io.llic.model.l3c.L3CStructure(channels, 1, context);
+        return l3cModel(dir, seed, shape, pyramid ? shape.pyramid(seed) : shape.initial(seed),
+                "TestData.l3cModel" + (pyramid ? " (pyramid)" : "") + (context ? " (checkerboard context)" : ""));
+    }
+
+    /** An l3c model of {@code shape} with parameters {@code p}, written to {@code dir} and loaded from there. */
+    public static LoadedModel l3cModel(Path dir, long seed, io.llic.model.l3c.L3CStructure shape, double[] p, String source)
+            throws IOException {
         LoadedModel m = LoadedModel.of(dir, "test-l3c-" + seed, io.llic.model.l3c.L3CFamily.FAMILY, List.of(),
-                shape.export(p), null, Map.of("source", "TestData.l3cModel" + (pyramid ? " (pyramid)" : "")));
+                shape.export(p), null, Map.of("source", source));
         java.nio.file.Files.createDirectories(dir);
         LoadedModel.ModelBytes files = m.toFiles();
         java.nio.file.Files.write(dir.resolve(LoadedModel.WEIGHTS), files.weights());

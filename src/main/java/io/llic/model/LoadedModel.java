@@ -116,9 +116,10 @@ public record LoadedModel(Path directory, ModelManifest manifest, List<FixedPoin
                 }
                 nets.add(FixedPointNet.read(in, what));
             }
-            for (int i = 0; i < family.convNetworks(); i++) {
+            int convCount = family.convNetworks(manifest);
+            for (int i = 0; i < convCount; i++) {
                 if (in.available() == 0) {
-                    throw new ModelException(what + ": the " + family.name() + " family has " + family.convNetworks()
+                    throw new ModelException(what + ": the " + family.name() + " model has " + convCount
                             + " convolutional networks, the weights file holds " + i);
                 }
                 convNets.add(FixedPointConvNet.read(in, what));

@@ -33,6 +33,11 @@ public interface ModelFamily {
         return 0;
     }
 
+    /** Number of convolutional networks of the model {@code manifest} describes (default: {@link #convNetworks()}). */
+    default int convNetworks(ModelManifest manifest) {
+        return convNetworks();
+    }
+
     /** Checks the convolutional networks read from a model's weights file. */
     default void checkConv(List<FixedPointConvNet> nets, String where) throws ModelException {}
 

@@ -82,6 +82,10 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
         if (!(encoderLr > 0 && encoderLr <= 1)) {
             throw new IllegalArgumentException("--encoder-lr is a fraction of the learning rate in (0, 1], got " + encoderLr);
         }
+        String imageContext = a.get("image-context", "none");
+        if (!TrainConfig.IMAGE_CONTEXTS.contains(imageContext)) {
+            throw new IllegalArgumentException("--image-context is one of " + TrainConfig.IMAGE_CONTEXTS + ", got " + imageContext);
+        }
         TrainConfig config = TrainConfig.builder(family, inputs, downsample)
                 .net(a.getInt("hidden", trainable.defaultHidden(), 1), a.getInt("layers", trainable.defaultLayers(), 1))
                 .crop(a.getInt("crop", trainable.defaultCrop(), 1)).batch(a.getInt("batch", 16, 1))
@@ -93,7 +97,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
                 .start(init != null ? "init" : start)
                 .measurePixels(a.getInt("measure-pixels", (int) TrainConfig.DEFAULT_MEASURE_PIXELS, 1)).adaptation(adaptOption)
                 .naming(a.get("glob", InputListing.DEFAULT_GLOB), a.get("id", new Path(output).getName()))
-                .rateWarmup(rateWarmup).encoders(freezeEncoders, encoderLr).build();
+                .rateWarmup(rateWarmup).encoders(freezeEncoders, encoderLr).imageContext(imageContext).build();
         // a resumed run's family is the checkpoint's: checked when the options are reconciled with it
         if (!resume || a.get("family", null) != null) {
             requireL3cFor(config, family, "");
@@ -121,7 +125,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             return;
         }
         String option = c.rateWarmup() != 0 ? "rate-warmup" : c.freezeEncoders() != 0 ? "freeze-encoders"
-                : c.encoderLr() != 1 ? "encoder-lr" : null;
+                : c.encoderLr() != 1 ? "encoder-lr" : !"none".equals(c.imageContext()) ? "image-context" : null;
         if (option != null) {
             throw new IllegalArgumentException("--" + option + " belongs to --family l3c (the family with latents)" + context);
         }
@@ -192,6 +196,9 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             "                 learned latents grow out of the pyramid slowly. On --resume / --resume-from both",
             "                 encoder options may be re-planned for the steps not yet taken (e.g. release encoders",
             "                 frozen so far: --freeze-encoders <steps done> --encoder-lr 0.02)",
+            "  --image-context  l3c: none (default) or checkerboard: the image is coded in two checkerboard halves,",
+            "                 the second under a network C1 that also sees the first half's pixels; with --init",
+            "                 from a model without C1, C1 starts as a copy of D1's head (the same mixtures)",
             "  --adaptation   on (default): the model ships the adaptation-while-coding stage; off: the network alone",
             "  --glob         file name pattern (default " + InputListing.DEFAULT_GLOB + ")",
             "  --log-seconds  seconds between progress lines (default 30)",
@@ -201,7 +208,7 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             "until", "crop", "batch", "lr", "final-lr", "warmup", "seed", "shards", "validation", "val-crops",
             "val-every", "checkpoint-every", "hidden", "layers", "id", "measure-pixels", "glob", "log-seconds", "lr-schedule",
             "cooldown", "ema", "init", "start", "resume-from", "adaptation", "rate-warmup",
-            "freeze-encoders", "encoder-lr");
+            "freeze-encoders", "encoder-lr", "image-context");
 
     static final Set<String> FLAGS = Set.of("resume");
 
@@ -229,7 +236,8 @@ public record TrainOptions(TrainConfig config, Set<String> given, String output,
             Map.entry("cooldown", "cooldown"), Map.entry("ema", "ema"), Map.entry("start", "start"),
             Map.entry("measurePixels", "measure-pixels"), Map.entry("adaptation", "adaptation"), Map.entry("glob", "glob"),
             Map.entry("modelId", "id"), Map.entry("rateWarmup", "rate-warmup"),
-            Map.entry("freezeEncoders", "freeze-encoders"), Map.entry("encoderLr", "encoder-lr"));
+            Map.entry("freezeEncoders", "freeze-encoders"), Map.entry("encoderLr", "encoder-lr"),
+            Map.entry("imageContext", "image-context"));
 
     /**
      * On --resume the run keeps its own settings; options given again must agree with them, except

@@ -50,18 +50,22 @@ import java.util.List;
  * @param encoderLr       l3c: the encoders' learning rate as a fraction of the run's (after any freeze), so that
  *                        the latents can move slowly while the decoders keep up with them (0 in checkpoints
  *                        written before it existed: 1)
+ * @param imageContext    l3c: "checkerboard" codes the image in two checkerboard halves, the second under a
+ *                        network C1 that also sees the first half's pixels; "none" (the default, and in
+ *                        checkpoints written before it existed) codes every pixel under D1 alone
  */
 public record TrainConfig(String family, List<String> inputs, List<Integer> downsample, int hidden, int hiddenLayers,
                           int crop, int batch, int shards, double learningRate, String lrSchedule, double finalLearningRate, int warmup,
                           long steps, long seed, double validation, int validationCrops, int validateEvery,
                           int checkpointEvery, long cooldown, double ema, String init, String start, long measurePixels,
                           String adaptation, String glob, String modelId, long rateWarmup,
-                          long freezeEncoders, double encoderLr) implements Serializable {
+                          long freezeEncoders, double encoderLr, String imageContext) implements Serializable {
 
     public static final long DEFAULT_MEASURE_PIXELS = 2_000_000;
 
     public static final List<String> LR_SCHEDULES = List.of("cosine", "linear", "constant", "wsd");
     public static final List<String> STARTS = List.of("ls", "predictor", "random", "pyramid", "haar");
+    public static final List<String> IMAGE_CONTEXTS = List.of("none", "checkerboard");
 
     public TrainConfig {
         if (lrSchedule == null) {
@@ -78,6 +82,12 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         }
         if (!adaptation.equals("on") && !adaptation.equals("off")) {
             throw new IllegalArgumentException("adaptation is on or off, got " + adaptation);
+        }
+        if (imageContext == null) {
+            imageContext = "none"; // checkpoints written before the option existed
+        }
+        if (!IMAGE_CONTEXTS.contains(imageContext)) {
+            throw new IllegalArgumentException("the image context is one of " + IMAGE_CONTEXTS + ", got " + imageContext);
         }
         if (encoderLr == 0) {
             encoderLr = 1; // checkpoints written before the option existed
@@ -105,7 +115,7 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
                 .steps(steps).seed(seed).validation(validation, validationCrops, validateEvery)
                 .checkpointEvery(checkpointEvery).cooldown(cooldown).ema(ema).init(init).start(start)
                 .measurePixels(measurePixels).adaptation(adaptation).naming(glob, modelId).rateWarmup(rateWarmup)
-                .encoders(freezeEncoders, encoderLr);
+                .encoders(freezeEncoders, encoderLr).imageContext(imageContext);
     }
 
     /**
@@ -258,9 +268,17 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
         }
 
         /** l3c: steps with the encoders frozen, and their learning rate as a fraction of the run's. */
+        private String imageContext = "none";
+
         public Builder encoders(long freeze, double lrFraction) {
             this.freezeEncoders = freeze;
             this.encoderLr = lrFraction;
+            return this;
+        }
+
+        /** l3c: "checkerboard" or "none" (see {@link TrainConfig#imageContext}). */
+        public Builder imageContext(String context) {
+            this.imageContext = context;
             return this;
         }
 
@@ -268,7 +286,7 @@ public record TrainConfig(String family, List<String> inputs, List<Integer> down
             return new TrainConfig(family, inputs, downsample, hidden, hiddenLayers, crop, batch, shards, learningRate,
                     lrSchedule, finalLearningRate, warmup, steps, seed, validation, validationCrops, validateEvery,
                     checkpointEvery, cooldown, ema, init, start, measurePixels, adaptation, glob, modelId, rateWarmup,
-                    freezeEncoders, encoderLr);
+                    freezeEncoders, encoderLr, imageContext);
         }
     }
 

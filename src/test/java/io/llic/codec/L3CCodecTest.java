@@ -147,6 +147,54 @@ class L3CCodecTest {
         }
     }
 
+    /**
+     * A model with the checkerboard context (network C1) codes the image in two halves, the second under
+     * C1, which reads the first half's pixels: exact on both engines, any thread count and batch, along
+     * every schedule, on a crop whose size is not a multiple of 8 and across tiles. Started from a model
+     * without it ({@link io.llic.model.l3c.L3CStructure#withContext}), C1 gives D1's mixtures: the
+     * latents' streams are the same bytes and the image's hold the same symbols under the same
+     * distributions, in another order (sizes within a few bytes). With C1's pixel convolution at zero
+     * the image costs otherwise than with it random: C1 is given the first half's pixels.
+     */
+    @Test
+    void theCheckerboardContextCodesTheSecondHalfUnderC1() throws Exception {
+        LoadedModel context = TestData.l3cModel(dir.resolve("context"), 5, 8, true, true);
+        assertEquals(7, context.convNets().size());
+        RgbImage kodim = PngIo.read(Files.readAllBytes(TestData.kodak().resolve("kodim23.png")));
+        RgbImage crop = kodim.crop(101, 203, 45, 27);
+        for (String schedule : List.of("l3c-predictive", "l3c-adaptive", "l3c")) {
+            assertEquals(18, LlicFile.parse(RoundTrips.everywhere(context, crop, schedule)).chunks().size(), schedule);
+        }
+        RgbImage image = TestData.syntheticImage(150, 70, 3);
+        assertEquals(3 * 2 * 18, LlicFile.parse(RoundTrips.everywhere(context, image, "l3c-predictive", 64)).chunks().size());
+
+        io.llic.model.l3c.L3CStructure plain = new io.llic.model.l3c.L3CStructure(8, 1);
+        io.llic.model.l3c.L3CStructure checker = new io.llic.model.l3c.L3CStructure(8, 1, true);
+        double[] base = plain.pyramid(7);
+        double[] same = checker.withContext(base);
+        LoadedModel a = TestData.l3cModel(dir.resolve("plain"), 7, plain, base, "plain");
+        LoadedModel b = TestData.l3cModel(dir.resolve("same"), 7, checker, same, "with C1 as D1");
+        double[] seeing = same.clone();
+        java.util.Random r = new java.util.Random(3);
+        int at = checker.offset(io.llic.model.l3c.L3CStructure.C1);
+        for (int i = 0; i < 3 * 8 * 25; i++) {
+            seeing[at + i] = 0.05 * r.nextGaussian();  // C1's convolution of the first half's pixels
+        }
+        LoadedModel c = TestData.l3cModel(dir.resolve("seeing"), 7, checker, seeing, "C1 seeing pixels");
+        RgbImage larger = kodim.crop(100, 200, 96, 64);
+        List<byte[]> pa = LlicFile.parse(RoundTrips.everywhere(a, larger, "l3c")).chunks();
+        List<byte[]> pb = LlicFile.parse(RoundTrips.everywhere(b, larger, "l3c")).chunks();
+        List<byte[]> pc = LlicFile.parse(RoundTrips.everywhere(c, larger, "l3c")).chunks();
+        for (int k = 0; k < 15; k++) {
+            assertTrue(java.util.Arrays.equals(pa.get(k), pb.get(k)), "latent stream " + k);
+        }
+        for (int k = 15; k < 18; k++) {
+            assertEquals(pa.get(k).length, pb.get(k).length, 4, "image stream " + k + ": the same symbols and distributions");
+            assertTrue(Math.abs(pc.get(k).length - pb.get(k).length) > 8, "image stream " + k + ": " + pc.get(k).length
+                    + " bytes when C1 sees the first half, " + pb.get(k).length + " when it does not");
+        }
+    }
+
     /** Bytes of streams {@code from} (inclusive) to {@code to} (exclusive): z3 0-4, z2 5-9, z1 10-14, R, G, B 15-17. */
     private static long bytes(byte[] file, int from, int to) throws Exception {
         List<byte[]> chunks = LlicFile.parse(file).chunks();

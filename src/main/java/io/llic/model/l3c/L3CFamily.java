@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * Family {@code l3c} (ALGORITHMS.md C): six convolutional networks (E1, E2, E3, D3, D2, D1 of an
- * {@link L3CStructure}) coded along the {@code l3c-predictive}, {@code l3c-adaptive} or {@code l3c} schedule ({@link L3CPlan}). The structure (channels,
+ * {@link L3CStructure}; a seventh, C1, when the image is coded in two checkerboard halves) coded along the {@code l3c-predictive}, {@code l3c-adaptive} or {@code l3c} schedule ({@link L3CPlan}). The structure (channels,
  * residual blocks) is read off the networks themselves, which must match a structure exactly.
  */
 public final class L3CFamily implements ModelFamily {
@@ -45,6 +45,17 @@ public final class L3CFamily implements ModelFamily {
         return L3CStructure.NETWORKS;
     }
 
+    /**
+     * Six networks, or seven when the manifest lists seven (a model with the checkerboard context C1,
+     * {@link L3CStructure#context()}): the weights file holds what the manifest's
+     * {@code fixedPoint.convolutionalNetworks} describes.
+     */
+    @Override
+    public int convNetworks(io.llic.model.ModelManifest manifest) {
+        Object fixed = manifest.fixedPoint() == null ? null : manifest.fixedPoint().get("convolutionalNetworks");
+        return fixed instanceof List<?> l && l.size() == L3CStructure.NETWORKS + 1 ? l.size() : L3CStructure.NETWORKS;
+    }
+
     @Override
     public void check(List<FixedPointNet> nets, Adaptation adaptation, String where) throws ModelException {
         if (adaptation != null) {
@@ -58,8 +69,9 @@ public final class L3CFamily implements ModelFamily {
      * bounds the plan's inputs need, and parameter outputs the CDF arithmetic takes.
      */
     public static L3CStructure structure(List<FixedPointConvNet> nets, String where) throws ModelException {
-        if (nets.size() != L3CStructure.NETWORKS) {
-            throw new ModelException(where + ": an l3c model has " + L3CStructure.NETWORKS + " networks, not " + nets.size());
+        if (nets.size() != L3CStructure.NETWORKS && nets.size() != L3CStructure.NETWORKS + 1) {
+            throw new ModelException(where + ": an l3c model has " + L3CStructure.NETWORKS + " networks (or "
+                    + (L3CStructure.NETWORKS + 1) + " with the checkerboard context C1), not " + nets.size());
         }
         if (!(nets.get(L3CStructure.E1).ops().get(0) instanceof Conv head)) {
             throw new ModelException(where + ": E1 does not start with a convolution");
@@ -69,11 +81,11 @@ public final class L3CFamily implements ModelFamily {
         int blocks = (convs - 4) / 2;
         L3CStructure shape;
         try {
-            shape = new L3CStructure(head.out(), blocks);
+            shape = new L3CStructure(head.out(), blocks, nets.size() > L3CStructure.NETWORKS);
         } catch (IllegalArgumentException e) {
             throw new ModelException(where + ": " + e.getMessage());
         }
-        for (int n = 0; n < L3CStructure.NETWORKS; n++) {
+        for (int n = 0; n < shape.networks(); n++) {
             String what = where + ": network " + L3CStructure.NAMES[n];
             FixedPointConvNet net = nets.get(n);
             List<Op> expected = shape.template(n);
@@ -87,9 +99,10 @@ public final class L3CFamily implements ModelFamily {
                 }
             }
             long[] bounds = net.inputBounds();
-            // the channels the plan fills itself: E1's image samples, the D networks' latent symbols
-            int given = n == L3CStructure.E1 ? 3 : n >= L3CStructure.D3 ? L3CStructure.Z : 0;
-            long need = n == L3CStructure.E1 ? 255 : L3CStructure.CENTRE;
+            // the channels the plan fills itself: E1's and C1's image samples, the D networks' latent symbols
+            boolean pixels = n == L3CStructure.E1 || n == L3CStructure.C1;
+            int given = pixels ? 3 : n >= L3CStructure.D3 ? L3CStructure.Z : 0;
+            long need = pixels ? 255 : L3CStructure.CENTRE;
             for (int c = 0; c < given; c++) {
                 if (bounds[c] < need) {
                     throw new ModelException(what + ": input channel " + c + " has bound " + bounds[c]
@@ -109,6 +122,9 @@ public final class L3CFamily implements ModelFamily {
         requireCovers(nets, L3CStructure.E2, L3CStructure.E3, 0, where);
         requireCovers(nets, L3CStructure.D3, L3CStructure.D2, L3CStructure.Z, where);
         requireCovers(nets, L3CStructure.D2, L3CStructure.D1, L3CStructure.Z, where);
+        if (shape.context()) {
+            requireCovers(nets, L3CStructure.D1, L3CStructure.C1, 3, where);
+        }
         return shape;
     }
 

@@ -20,7 +20,10 @@ import io.llic.prob.UniformCdf;
  * same; {@value #PREDICTIVE_SCHEDULE} codes z3 so too); (1) D3 on
  * z3 gives f3 and the mixtures of z2, which is coded; (2) D2 on z2 and f3 gives f2 and z1's mixtures;
  * (3) D1 on z1 and f2 gives the image's mixtures, and R, G, B of the image's own pixels are coded
- * (G's and B's means coupled to the true R, G). With {@value #PREDICTIVE_SCHEDULE} every mixture of
+ * (G's and B's means coupled to the true R, G). A model with the checkerboard context
+ * ({@link L3CStructure#context()}) codes only the first half of the pixels there ({@link L3CStructure#anchor}:
+ * row plus column even), then (4) C1 on those pixels and D1's f1 gives the second half's mixtures,
+ * and R, G, B of the second half are coded (into the same three streams). With {@value #PREDICTIVE_SCHEDULE} every mixture of
  * z2, z1 and the image is first corrected by a {@link L3CPlaneAdaptation} of its plane from the
  * symbols already coded there. An encoder first runs E1, E2, E3 (three plane steps
  * that code nothing) to make the latents. Each (scale, channel) is its own stream: 5 for each latent
@@ -48,6 +51,7 @@ public final class L3CPlan implements CodingPlan {
     private static final int Z2 = 4;
     private static final int Z1 = 5;
     private static final int IMAGE = 6;
+    private static final int IMAGE_SECOND = 7;  // the image's second checkerboard half, under C1
 
     private final L3CStructure shape;
     private final String schedule;
@@ -91,8 +95,16 @@ public final class L3CPlan implements CodingPlan {
         this.height = height;
         this.paddedWidth = L3CStructure.pad(width);
         this.paddedHeight = L3CStructure.pad(height);
-        this.kinds = image != null ? new int[] {ANALYSE_1, ANALYSE_2, ANALYSE_3, Z3, Z2, Z1, IMAGE}
-                : new int[] {Z3, Z2, Z1, IMAGE};
+        int[] coded = shape.context() ? new int[] {Z3, Z2, Z1, IMAGE, IMAGE_SECOND} : new int[] {Z3, Z2, Z1, IMAGE};
+        if (image != null) {
+            this.kinds = new int[3 + coded.length];
+            this.kinds[0] = ANALYSE_1;
+            this.kinds[1] = ANALYSE_2;
+            this.kinds[2] = ANALYSE_3;
+            System.arraycopy(coded, 0, this.kinds, 3, coded.length);
+        } else {
+            this.kinds = coded;
+        }
         int plane = paddedWidth * paddedHeight;
         rgb = new byte[3][plane];
         latent = new int[3][];
@@ -158,13 +170,17 @@ public final class L3CPlan implements CodingPlan {
         if (kind <= ANALYSE_3) {
             return 0;
         }
-        if (kind == IMAGE) {
-            for (int r = 0, n = 0; r < height; r++) {
+        if (kind == IMAGE || kind == IMAGE_SECOND) {
+            // without the context every pixel; with it, each checkerboard half in its step
+            int n = 0;
+            for (int r = 0; r < height; r++) {
                 for (int c = 0; c < width; c++) {
-                    out[n++] = r * paddedWidth + c;
+                    if (!shape.context() || L3CStructure.anchor(r, c) == (kind == IMAGE)) {
+                        out[n++] = r * paddedWidth + c;
+                    }
                 }
             }
-            return width * height;
+            return n;
         }
         int s = scale(kind);
         int count = (paddedWidth >> s) * (paddedHeight >> s);
@@ -183,6 +199,7 @@ public final class L3CPlan implements CodingPlan {
             case Z3 -> -1;
             case Z2 -> nets + L3CStructure.D3;
             case Z1 -> nets + L3CStructure.D2;
+            case IMAGE_SECOND -> nets + L3CStructure.C1;
             default -> nets + L3CStructure.D1;
         };
     }
@@ -195,7 +212,7 @@ public final class L3CPlan implements CodingPlan {
     @Override
     public int[] planeSize(int step) {
         int s = switch (kinds[step]) {
-            case ANALYSE_1 -> 0;
+            case ANALYSE_1, IMAGE_SECOND -> 0;
             case ANALYSE_2 -> 1;
             case ANALYSE_3 -> 2;
             case Z2 -> 3;
@@ -230,6 +247,20 @@ public final class L3CPlan implements CodingPlan {
             }
             case Z1 -> {
                 return centred(latent[1], g);
+            }
+            case IMAGE_SECOND -> {
+                // the first half's pixels (0 at the second half's and in the padding), then f1
+                int plane = paddedWidth * paddedHeight;
+                long[] x = new long[3 * plane + g.length];
+                for (int ch = 0; ch < 3; ch++) {
+                    for (int r = 0; r < height; r++) {
+                        for (int c = r & 1; c < width; c += 2) {
+                            x[ch * plane + r * paddedWidth + c] = rgb[ch][r * paddedWidth + c] & 0xFF;
+                        }
+                    }
+                }
+                System.arraycopy(g, 0, x, 3 * plane, g.length);
+                return x;
             }
             default -> {
                 return centred(latent[0], g);
@@ -269,13 +300,13 @@ public final class L3CPlan implements CodingPlan {
             return;
         }
         int[] size = planeSize(step);
-        int plane = 4 * size[0] * size[1]; // the outputs have twice the input's height and width
+        // D's outputs have twice the input's height and width, C1's its size
+        int plane = (kind == IMAGE_SECOND ? 1 : 4) * size[0] * size[1];
         int paramsFrom = 0;
-        int params = L3CStructure.RGB_PARAMS;
-        if (kind != IMAGE) {
-            g = java.util.Arrays.copyOf(tensor, c * plane);
+        int params = kind >= IMAGE ? L3CStructure.RGB_PARAMS : L3CStructure.Z_PARAMS;
+        if (kind != IMAGE_SECOND && (kind != IMAGE || shape.context())) {
+            g = java.util.Arrays.copyOf(tensor, c * plane);  // f(s): the next D's input (f1: C1's)
             paramsFrom = c * plane;
-            params = L3CStructure.Z_PARAMS;
         }
         for (int p = 0; p < count; p++) {
             int position = positions[p];
@@ -293,7 +324,7 @@ public final class L3CPlan implements CodingPlan {
     @Override
     public int outputWidth(int network) {
         int net = network - nets;
-        return net == L3CStructure.D1 ? L3CStructure.RGB_PARAMS : net >= L3CStructure.D3 ? L3CStructure.Z_PARAMS : 0;
+        return net >= L3CStructure.D1 ? L3CStructure.RGB_PARAMS : net >= L3CStructure.D3 ? L3CStructure.Z_PARAMS : 0;
     }
 
     @Override
@@ -304,13 +335,13 @@ public final class L3CPlan implements CodingPlan {
     @Override
     public int channels(int step) {
         int kind = kinds[step];
-        return kind <= ANALYSE_3 ? 0 : kind == IMAGE ? 3 : L3CStructure.Z;
+        return kind <= ANALYSE_3 ? 0 : kind >= IMAGE ? 3 : L3CStructure.Z;
     }
 
     @Override
     public int stream(int step, int channel) {
         int kind = kinds[step];
-        return kind == IMAGE ? 3 * L3CStructure.Z + channel : (3 - scale(kind)) * L3CStructure.Z + channel;
+        return kind >= IMAGE ? 3 * L3CStructure.Z + channel : (3 - scale(kind)) * L3CStructure.Z + channel;
     }
 
     @Override
@@ -329,7 +360,7 @@ public final class L3CPlan implements CodingPlan {
         if (kind == Z3) {
             return counted == null ? uniform : counted[channel];
         }
-        if (kind == IMAGE) {
+        if (kind >= IMAGE) {
             long[] cp = null;
             if (channel > 0) {
                 long r = (rgb[0][position] & 0xFF) - 127;
@@ -371,7 +402,7 @@ public final class L3CPlan implements CodingPlan {
     @Override
     public int value(int position, int channel) {
         int kind = currentKind;
-        if (kind == IMAGE) {
+        if (kind >= IMAGE) {
             return rgb[channel][position] & 0xFF;
         }
         return latent[scale(kind) - 1][latentIndex(kind, position, channel)];
@@ -380,7 +411,7 @@ public final class L3CPlan implements CodingPlan {
     @Override
     public void put(int position, int channel, int symbol) {
         int kind = currentKind;
-        if (kind == IMAGE) {
+        if (kind >= IMAGE) {
             rgb[channel][position] = (byte) symbol;
         } else {
             latent[scale(kind) - 1][latentIndex(kind, position, channel)] = symbol;
@@ -389,7 +420,7 @@ public final class L3CPlan implements CodingPlan {
             }
         }
         if (corrections != null && kind != Z3) {
-            corrections[kind == IMAGE ? 0 : scale(kind)].update(channel, position, symbol);
+            corrections[kind >= IMAGE ? 0 : scale(kind)].update(channel, position, symbol);
         }
     }
 

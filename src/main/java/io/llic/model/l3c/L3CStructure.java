@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * The shape of an L3C model (ALGORITHMS.md C) of {@code channels} feature channels and {@code blocks}
- * residual blocks per body: six convolutional networks, as operation lists with the convolutions'
+ * residual blocks per body: six convolutional networks (seven with the checkerboard context), as operation lists with the convolutions'
  * weights left at zero (a template: training fills them in float, export in fixed point). Tensor 0
  * of each network is its input, the last tensor its output.
  *
@@ -27,7 +27,13 @@ import java.util.List;
  *       dilations 1, 2 and 4 and ReLU, concatenated, a 1x1 conv) gives the mixture parameters of z2.
  *       Output: f3 then the parameters.</li>
  *   <li>{@link #D2}: z2 and f3 -> the 1x1 conv of z2 plus f3, then as D3: f2 and z1's parameters.</li>
- *   <li>{@link #D1}: z1 and f2 -> as D2, the head gives the image's parameters. Output: the parameters.</li>
+ *   <li>{@link #D1}: z1 and f2 -> as D2, the head gives the image's parameters. Output: the parameters
+ *       (with the checkerboard context: f1 then the parameters).</li>
+ *   <li>{@link #C1}, only in a structure with the checkerboard context ({@link #context()}, not in the
+ *       paper): the first half's pixels (values x / 2^7 where {@link #anchor} holds, 0 elsewhere) and f1
+ *       -> f1 plus a {@value #CONTEXT_KERNEL}x{@value #CONTEXT_KERNEL} conv of the pixels, then a
+ *       probability head as D1's: the parameters of the image's second half, whose pixels each see their
+ *       four first-half neighbours. One more network pass; the first half is coded under D1's mixtures.</li>
  * </ul>
  * Every residual block is conv 3x3, ReLU, conv 3x3, plus its input. Latent symbols are the rounded u
  * clamped to [-12, 12], plus 12 ({@value #LEVELS} levels).
@@ -47,8 +53,16 @@ public final class L3CStructure {
     public static final int D3 = 3;
     public static final int D2 = 4;
     public static final int D1 = 5;
+    /** Networks of a model without the image's checkerboard context. */
     public static final int NETWORKS = 6;
-    public static final String[] NAMES = {"E1", "E2", "E3", "D3", "D2", "D1"};
+    /**
+     * The checkerboard context network of a model that has one ({@link #context()}): the mixtures of the
+     * image's second half given D1's feature f1 and the first half's pixels.
+     */
+    public static final int C1 = 6;
+    public static final String[] NAMES = {"E1", "E2", "E3", "D3", "D2", "D1", "C1"};
+    /** Kernel of C1's convolution over the first half's pixels. */
+    public static final int CONTEXT_KERNEL = 5;
 
     public static final int IMAGE_FRACTION = 7;
     public static final int Z_FRACTION = 4;
@@ -67,14 +81,43 @@ public final class L3CStructure {
 
     private final int channels;
     private final int blocks;
+    private final boolean context;
 
     public L3CStructure(int channels, int blocks) {
+        this(channels, blocks, false);
+    }
+
+    /**
+     * @param context whether the image is coded in two checkerboard halves, the second under network
+     *                {@link #C1} ({@link #anchor}): D1 then also outputs its feature f1
+     */
+    public L3CStructure(int channels, int blocks, boolean context) {
         if (channels < 1 || channels > 256 || blocks < 0 || blocks > 16) {
             throw new IllegalArgumentException("an L3C model needs 1..256 channels and 0..16 residual blocks, got "
                     + channels + " and " + blocks);
         }
         this.channels = channels;
         this.blocks = blocks;
+        this.context = context;
+    }
+
+    /** Whether the image is coded in two checkerboard halves, the second with {@link #C1}. */
+    public boolean context() {
+        return context;
+    }
+
+    /** The number of networks: {@value #NETWORKS}, and {@link #C1} with the checkerboard context. */
+    public int networks() {
+        return context ? NETWORKS + 1 : NETWORKS;
+    }
+
+    /**
+     * Whether the pixel at (row, column) of the padded image (or of a training crop) is in the image's
+     * first half, coded under D1 alone: rows plus columns even. The second half's pixels each have four
+     * first-half neighbours, which C1 reads.
+     */
+    public static boolean anchor(int row, int column) {
+        return ((row + column) & 1) == 0;
     }
 
     public int channels() {
@@ -101,6 +144,7 @@ public final class L3CStructure {
             case E1 -> 3;
             case E2, E3 -> channels;
             case D3 -> Z;
+            case C1 -> 3 + channels;
             default -> Z + channels;
         };
     }
@@ -112,6 +156,7 @@ public final class L3CStructure {
             f[c] = switch (net) {
                 case E1 -> IMAGE_FRACTION;
                 case E2, E3 -> FEATURE_FRACTION;
+                case C1 -> c < 3 ? IMAGE_FRACTION : FEATURE_FRACTION;
                 default -> c < Z ? Z_FRACTION : FEATURE_FRACTION;
             };
         }
@@ -131,6 +176,13 @@ public final class L3CStructure {
                     b.add(new Concat(f, u));
                 }
             }
+            case C1 -> {
+                // f1 plus a convolution of the first half's pixels (0 at the second half's), then a head
+                int pixels = b.add(new Slice(0, 0, 3));
+                int f = b.add(new Slice(0, 3, 3 + c));
+                int seen = b.conv(pixels, 3, c, CONTEXT_KERNEL, 1, 1, FixedPointConvNet.NONE);
+                head(b, b.add(new Add(f, seen)), RGB_PARAMS);
+            }
             default -> {
                 int x;
                 if (net == D3) {
@@ -142,17 +194,23 @@ public final class L3CStructure {
                 }
                 int f = body(b, x);
                 int up = b.add(new Shuffle(b.conv(f, c, 4 * c, 3, 1, 1, FixedPointConvNet.NONE)));
-                int h1 = b.conv(up, c, c, 3, 1, 1, FixedPointConvNet.RELU);
-                int h2 = b.conv(up, c, c, 3, 1, 2, FixedPointConvNet.RELU);
-                int h4 = b.conv(up, c, c, 3, 1, 4, FixedPointConvNet.RELU);
-                int heads = b.add(new Concat(b.add(new Concat(h1, h2)), h4));
-                int params = b.conv(heads, 3 * c, net == D1 ? RGB_PARAMS : Z_PARAMS, 1, 1, 1, FixedPointConvNet.NONE);
-                if (net != D1) {
+                int params = head(b, up, net == D1 ? RGB_PARAMS : Z_PARAMS);
+                if (net != D1 || context) {
                     b.add(new Concat(up, params));
                 }
             }
         }
         return b.ops;
+    }
+
+    /** The probability head on feature {@code f}: three 3x3 convs (dilations 1, 2, 4, ReLU), concatenated, a 1x1 conv. */
+    private int head(Builder b, int f, int params) {
+        int c = channels;
+        int h1 = b.conv(f, c, c, 3, 1, 1, FixedPointConvNet.RELU);
+        int h2 = b.conv(f, c, c, 3, 1, 2, FixedPointConvNet.RELU);
+        int h4 = b.conv(f, c, c, 3, 1, 4, FixedPointConvNet.RELU);
+        int heads = b.add(new Concat(b.add(new Concat(h1, h2)), h4));
+        return b.conv(heads, 3 * c, params, 1, 1, 1, FixedPointConvNet.NONE);
     }
 
     /** Residual blocks, a 3x3 conv, and the skip around them all. */
@@ -171,6 +229,7 @@ public final class L3CStructure {
             case E1, E2 -> channels + Z;
             case E3 -> Z;
             case D3, D2 -> channels + Z_PARAMS;
+            case D1 -> context ? channels + RGB_PARAMS : RGB_PARAMS;
             default -> RGB_PARAMS;
         };
     }
@@ -188,7 +247,7 @@ public final class L3CStructure {
 
     public int parameters() {
         int n = 0;
-        for (int net = 0; net < NETWORKS; net++) {
+        for (int net = 0; net < networks(); net++) {
             n += parameters(net);
         }
         return n;
@@ -228,7 +287,7 @@ public final class L3CStructure {
     public double[] initial(long seed) {
         java.util.Random r = new java.util.Random(seed);
         double[] p = new double[parameters()];
-        for (int net = 0; net < NETWORKS; net++) {
+        for (int net = 0; net < networks(); net++) {
             int at = offset(net);
             List<Op> ops = template(net);
             int last = lastConv(ops);
@@ -247,10 +306,11 @@ public final class L3CStructure {
                     p[at + i] = k == last ? 0 : r.nextGaussian() * 0.1;
                 }
                 if (k == last && net >= D3) {
-                    for (int ch = 0; ch < (net == D1 ? 3 : Z); ch++) {
+                    boolean image = net >= D1;
+                    for (int ch = 0; ch < (image ? 3 : Z); ch++) {
                         for (int m = 0; m < MIXTURES; m++) {
-                            p[at + zParam(ch, MEAN, m)] = net == D1 ? 0.5 : CENTRE / 255.0;
-                            p[at + zParam(ch, SIGMA, m)] = net == D1 ? IMAGE_SIGMA : LATENT_SIGMA;
+                            p[at + zParam(ch, MEAN, m)] = image ? 0.5 : CENTRE / 255.0;
+                            p[at + zParam(ch, SIGMA, m)] = image ? IMAGE_SIGMA : LATENT_SIGMA;
                         }
                     }
                 }
@@ -403,8 +463,8 @@ public final class L3CStructure {
             throw new io.llic.model.ModelException("an l3c model of " + channels + " channels and " + blocks
                     + " blocks has " + parameters() + " parameters, not " + params.length);
         }
-        FixedPointConvNet[] out = new FixedPointConvNet[NETWORKS];
-        for (int net = 0; net < NETWORKS; net++) {
+        FixedPointConvNet[] out = new FixedPointConvNet[networks()];
+        for (int net = 0; net < networks(); net++) {
             int n = inputChannels(net);
             long[] bounds = new long[n];
             for (int c = 0; c < n; c++) {
@@ -414,6 +474,7 @@ public final class L3CStructure {
                     case E3 -> featureBound(out[E2], c);
                     case D3 -> CENTRE;
                     case D2 -> c < Z ? CENTRE : featureBound(out[D3], c - Z);
+                    case C1 -> c < 3 ? 255 : featureBound(out[D1], c - 3);
                     default -> c < Z ? CENTRE : featureBound(out[D2], c - Z);
                 };
             }
@@ -513,14 +574,21 @@ public final class L3CStructure {
      *         channel count or number of blocks, or another fixed point)
      */
     public double[] fromFixedPoint(List<FixedPointConvNet> nets) throws io.llic.model.ModelException {
-        L3CStructure model = L3CFamily.structure(nets, "the model");  // six networks of one structure's shapes
+        L3CStructure model = L3CFamily.structure(nets, "the model");  // the networks of one structure's shapes
         if (model.channels != channels || model.blocks != blocks) {
             throw new io.llic.model.ModelException("the model has " + model.channels + " channels and " + model.blocks
                     + " residual blocks per body; this network has " + channels + " channels and " + blocks
                     + " residual blocks per body");
         }
+        if (model.context != context) {
+            if (context) {
+                return withContext(model.fromFixedPoint(nets));
+            }
+            throw new io.llic.model.ModelException("the model codes the image in two checkerboard halves (network C1);"
+                    + " this network has no C1");
+        }
         double[] p = new double[parameters()];
-        for (int net = 0; net < NETWORKS; net++) {
+        for (int net = 0; net < networks(); net++) {
             List<Op> template = template(net);
             List<Op> ops = nets.get(net).ops();
             List<int[]> fractions = fractions(net);
@@ -549,6 +617,45 @@ public final class L3CStructure {
             }
         }
         return p;
+    }
+
+    /**
+     * The parameters of this structure (which has {@link #C1}) that start where a model of the same
+     * size without it ended: {@code base}'s six networks unchanged, C1's convolution of the pixels zero
+     * and its head a copy of D1's, so that C1 gives D1's mixtures until training finds a use for the
+     * first half's pixels.
+     */
+    public double[] withContext(double[] base) {
+        if (!context) {
+            throw new IllegalStateException("a structure without C1");
+        }
+        L3CStructure plain = new L3CStructure(channels, blocks, false);
+        if (base.length != plain.parameters()) {
+            throw new IllegalArgumentException("expected " + plain.parameters() + " parameters, got " + base.length);
+        }
+        double[] p = new double[parameters()];
+        System.arraycopy(base, 0, p, 0, base.length);
+        int headD1 = headParameters(D1);
+        int headC1 = headParameters(C1);
+        if (headD1 != headC1) {
+            throw new IllegalStateException("D1's and C1's heads differ in size");
+        }
+        System.arraycopy(base, plain.offset(D1) + plain.parameters(D1) - headD1, p, offset(C1) + parameters(C1) - headC1, headC1);
+        return p;
+    }
+
+    /** Parameters of network {@code net}'s probability head: its last four convolutions. */
+    private int headParameters(int net) {
+        List<Op> ops = template(net);
+        int n = 0;
+        int convs = 0;
+        for (int k = ops.size() - 1; k >= 0 && convs < 4; k--) {
+            if (ops.get(k) instanceof Conv c) {
+                n += c.weights().length + c.bias().length;
+                convs++;
+            }
+        }
+        return n;
     }
 
     /** Index of the last convolution of {@code ops} (a network's output conv), -1 if none. */

@@ -58,7 +58,7 @@ public final class L3CLoss implements FamilyLoss {
     private final NDManager base;
     private final int threads;
     private final List<List<Op>> templates = new ArrayList<>();
-    private final int[] lastConv = new int[L3CStructure.NETWORKS];  // the output conv of each network
+    private final int[] lastConv;  // the output conv of each network
     private NDArray[] parts;  // the last evaluation's bits per scale (image, z1, z2, z3), while its manager lives
     private final double[] lastScaleBits = new double[4];
 
@@ -67,7 +67,8 @@ public final class L3CLoss implements FamilyLoss {
         this.shape = shape;
         this.threads = threads;
         this.base = NDManager.newBaseManager(Device.fromName(device), "PyTorch");
-        for (int net = 0; net < L3CStructure.NETWORKS; net++) {
+        this.lastConv = new int[shape.networks()];
+        for (int net = 0; net < shape.networks(); net++) {
             templates.add(shape.template(net));
             lastConv[net] = L3CStructure.lastConv(templates.get(net));
         }
@@ -115,8 +116,8 @@ public final class L3CLoss implements FamilyLoss {
             boolean before = JniUtils.isGradMode();
             JniUtils.setGradMode(withGradient);
             try {
-                NDArray[][] leaves = new NDArray[L3CStructure.NETWORKS][];
-                for (int net = 0; net < L3CStructure.NETWORKS; net++) {
+                NDArray[][] leaves = new NDArray[shape.networks()][];
+                for (int net = 0; net < shape.networks(); net++) {
                     leaves[net] = parameters(m, params, net, withGradient && learns(net, b));
                 }
                 NDArray sum = bits(m, b, leaves);
@@ -131,7 +132,7 @@ public final class L3CLoss implements FamilyLoss {
                 JniUtils.backward((PtNDArray) target, (PtNDArray) m.ones(target.getShape(), target.getDataType()), false,
                         false);
                 double[] gradient = new double[params.length];
-                for (int net = 0; net < L3CStructure.NETWORKS; net++) {
+                for (int net = 0; net < shape.networks(); net++) {
                     if (!learns(net, b)) {
                         continue; // a frozen encoder: its gradient stays 0
                     }
@@ -283,7 +284,24 @@ public final class L3CLoss implements FamilyLoss {
         NDArray g2 = d2.get(":, 0:" + c);
         NDArray z1Bits = latentBits(d2.get(":, " + c + ":"), towardsEncoders(z1, b.rateWeight()));
         NDArray d1 = run(L3CStructure.D1, z1.mul(Scalars.like(z1, zIn)).concat(g2, 1), p[L3CStructure.D1]);
-        NDArray imageBits = imageBits(m, d1, pixels, b);
+        NDArray imageBits;
+        if (shape.context()) {
+            // the first checkerboard half under D1's mixtures, the second under C1's, which sees the first
+            float[] first = new float[h * w];
+            for (int y = 0; y < h; y++) {
+                for (int x0 = 0; x0 < w; x0++) {
+                    first[y * w + x0] = L3CStructure.anchor(y, x0) ? 1 : 0;
+                }
+            }
+            NDArray anchors = m.create(first, new Shape(1, 1, h, w));
+            NDArray second = anchors.neg().add(1);
+            NDArray seen = pixels.mul(anchors).div(Scalars.like(pixels, 1 << L3CStructure.IMAGE_FRACTION));
+            NDArray c1 = run(L3CStructure.C1, seen.concat(d1.get(":, 0:" + c), 1), p[L3CStructure.C1]);
+            imageBits = imageBits(m, d1.get(":, " + c + ":"), pixels, b, anchors)
+                    .add(imageBits(m, c1, pixels, b, second));
+        } else {
+            imageBits = imageBits(m, d1, pixels, b, null);
+        }
         double uniform = (double) n * L3CStructure.Z * (h / 8) * (w / 8) * Math.log(L3CStructure.LEVELS) * LOG2E;
         parts = new NDArray[] {imageBits, z1Bits, z2Bits, m.create((float) uniform)};
         return imageBits.add(z1Bits).add(z2Bits).add(uniform);
@@ -321,8 +339,8 @@ public final class L3CLoss implements FamilyLoss {
         return p.add(LATENT_P_MIN).log().neg().sum().mul(Scalars.like(p, LOG2E));
     }
 
-    /** Bits of the valid pixels under D1's parameters (n, 12 K, H, W). */
-    private static NDArray imageBits(NDManager m, NDArray params, NDArray pixels, L3CBatch b) {
+    /** Bits of the valid pixels (those where {@code select}, (1, 1, H, W), is 1, if given) under parameters (n, 12 K, H, W). */
+    private static NDArray imageBits(NDManager m, NDArray params, NDArray pixels, L3CBatch b, NDArray select) {
         long n = b.count();
         long h = b.height();
         long w = b.width();
@@ -350,6 +368,9 @@ public final class L3CLoss implements FamilyLoss {
                 }
             }
             bits = bits.mul(m.create(mask, new Shape(1, 1, h, w)));
+        }
+        if (select != null) {
+            bits = bits.mul(select);
         }
         return bits.sum();
     }

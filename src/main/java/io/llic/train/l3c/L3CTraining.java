@@ -42,13 +42,14 @@ public final class L3CTraining implements TrainableFamily {
     }
 
     static L3CStructure structure(TrainConfig c) {
-        return new L3CStructure(c.hidden(), c.hiddenLayers());
+        return new L3CStructure(c.hidden(), c.hiddenLayers(), "checkerboard".equals(c.imageContext()));
     }
 
     @Override
     public String describe(TrainConfig c) {
         return String.format(java.util.Locale.ROOT, "l3c, %d channels, %d residual blocks per body, %d logistic components,"
-                + " %d parameters", c.hidden(), c.hiddenLayers(), L3CStructure.MIXTURES, parameters(c));
+                + "%s %d parameters", c.hidden(), c.hiddenLayers(), L3CStructure.MIXTURES,
+                structure(c).context() ? " the image in two checkerboard halves (network C1)," : "", parameters(c));
     }
 
     @Override
@@ -106,7 +107,9 @@ public final class L3CTraining implements TrainableFamily {
     public TrainConfig shapeOf(TrainConfig config, LoadedModel model) {
         try {
             L3CStructure s = L3CFamily.structure(model.convNets(), model.directory().toString());
-            return config.withNet(s.channels(), s.blocks());
+            TrainConfig shaped = config.withNet(s.channels(), s.blocks());
+            // a model with C1 keeps it; one without gets it when the run asks for it
+            return s.context() ? shaped.toBuilder().imageContext("checkerboard").build() : shaped;
         } catch (ModelException e) {
             throw new IllegalArgumentException(e.getMessage(), e);  // LoadedModel.load checked it already
         }
