@@ -64,6 +64,16 @@ class TrainJobOptionsTest {
         e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--family", "interp",
             "--input", "x", "--output", "o", "--steps", "100", "--start", "haar"}, 2));
         assertTrue(e.getMessage().contains("another family"), e.getMessage());
+        // the checkerboard context: an l3c setting, none by default, one of two values
+        assertEquals("checkerboard", TrainOptions.parse(new String[] {"--family", "l3c", "--input", "x", "--output", "o",
+            "--steps", "100", "--image-context", "checkerboard"}, 2).config().imageContext());
+        assertEquals("none", l3c.imageContext());
+        e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--input", "x", "--output",
+            "o", "--steps", "100", "--image-context", "checkerboard"}, 2));
+        assertTrue(e.getMessage().contains("--image-context belongs to --family l3c"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> TrainOptions.parse(new String[] {"--family", "l3c", "--input",
+            "x", "--output", "o", "--steps", "100", "--image-context", "quincunx"}, 2));
+        assertTrue(e.getMessage().contains("--image-context is one of [none, checkerboard]"), e.getMessage());
         // a resumed run keeps its warm-up; another one is a different run
         TrainConfig other = TrainOptions.parse(new String[] {"--family", "l3c", "--output", "o", "--resume", "--rate-warmup",
             "80"}, 2).config();

@@ -260,6 +260,7 @@ public final class L3CPlan implements CodingPlan {
                     }
                 }
                 System.arraycopy(g, 0, x, 3 * plane, g.length);
+                g = null;  // f1 is C1's alone
                 return x;
             }
             default -> {
