@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * and {@code llic-causal-2} (with its adaptation stage), {@code llic-causal-3} and
  * {@code llic-causal-aerials-1} (fixtures written after their release), by the builds that released them and before
  * the model-family seam, with {@code llic-causal-4} (the first with the error predictor), with the interp
- * models, with {@code llic-l3c-2} (along both l3c schedules) and {@code llic-l3c-3}, are kept
+ * models, with {@code llic-l3c-2} (along both l3c schedules), {@code llic-l3c-3} and {@code llic-l3c-4}, are kept
  * as fixtures, and every later build must decode them exactly,
  * whatever changes in the codec.
  */
@@ -94,6 +94,17 @@ class PublishedModelsTest {
     void filesCodedWithLlicL3c3StillDecode() throws Exception {
         LoadedModel model = decodesFixtures("models/l3c-3", "llic-l3c-3", "l3c-adaptive", "l3c-predictive");
         assertArrayEquals(Files.readAllBytes(Path.of("models/l3c-3/weights.bin")), model.toFiles().weights());
+    }
+
+    /**
+     * llic-l3c-4, the first l3c model with the checkerboard context (network C1: the image in two
+     * halves), along l3c-predictive: C1's pass and the two halves' order are part of the format.
+     */
+    @Test
+    void filesCodedWithLlicL3c4StillDecode() throws Exception {
+        LoadedModel model = decodesFixtures("models/l3c-4", "llic-l3c-4", "l3c-predictive");
+        assertEquals(7, model.convNets().size(), "llic-l3c-4 has C1");
+        assertArrayEquals(Files.readAllBytes(Path.of("models/l3c-4/weights.bin")), model.toFiles().weights());
     }
 
     /** The committed fixtures {@code <id>-<schedule>.llic} (default: the causal schedules) decode to the synthetic image. */
