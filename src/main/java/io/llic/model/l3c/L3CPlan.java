@@ -254,8 +254,10 @@ public final class L3CPlan implements CodingPlan {
                 long[] x = new long[3 * plane + g.length];
                 for (int ch = 0; ch < 3; ch++) {
                     for (int r = 0; r < height; r++) {
-                        for (int c = r & 1; c < width; c += 2) {
-                            x[ch * plane + r * paddedWidth + c] = rgb[ch][r * paddedWidth + c] & 0xFF;
+                        for (int c = 0; c < width; c++) {
+                            if (L3CStructure.anchor(r, c)) {
+                                x[ch * plane + r * paddedWidth + c] = rgb[ch][r * paddedWidth + c] & 0xFF;
+                            }
                         }
                     }
                 }

@@ -635,27 +635,11 @@ public final class L3CStructure {
         }
         double[] p = new double[parameters()];
         System.arraycopy(base, 0, p, 0, base.length);
-        int headD1 = headParameters(D1);
-        int headC1 = headParameters(C1);
-        if (headD1 != headC1) {
-            throw new IllegalStateException("D1's and C1's heads differ in size");
-        }
-        System.arraycopy(base, plain.offset(D1) + plain.parameters(D1) - headD1, p, offset(C1) + parameters(C1) - headC1, headC1);
+        // C1 is its pixel convolution (left at zero) then a head of D1's shape, the end of D1's parameters
+        Conv pixels = (Conv) template(C1).stream().filter(o -> o instanceof Conv).findFirst().orElseThrow();
+        int head = parameters(C1) - pixels.weights().length - pixels.bias().length;
+        System.arraycopy(base, plain.offset(D1) + plain.parameters(D1) - head, p, offset(C1) + parameters(C1) - head, head);
         return p;
-    }
-
-    /** Parameters of network {@code net}'s probability head: its last four convolutions. */
-    private int headParameters(int net) {
-        List<Op> ops = template(net);
-        int n = 0;
-        int convs = 0;
-        for (int k = ops.size() - 1; k >= 0 && convs < 4; k--) {
-            if (ops.get(k) instanceof Conv c) {
-                n += c.weights().length + c.bias().length;
-                convs++;
-            }
-        }
-        return n;
     }
 
     /** Index of the last convolution of {@code ops} (a network's output conv), -1 if none. */
