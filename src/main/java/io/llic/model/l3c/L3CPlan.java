@@ -39,8 +39,24 @@ public final class L3CPlan implements CodingPlan {
      * and spread classes).
      */
     public static final String PREDICTIVE_SCHEDULE = "l3c-predictive";
+    /**
+     * {@link #ADAPTIVE_SCHEDULE} with every symbol of the image, z1 and z2 coded under a single logistic
+     * centred on the network's mean plus a learned correction, its spread learned from error-energy classes
+     * ({@link L3CLogisticAdaptation}).
+     */
+    public static final String LOGISTIC_SCHEDULE = "l3c-logistic";
     /** The l3c schedules, the default first. */
-    public static final java.util.List<String> SCHEDULES = java.util.List.of(PREDICTIVE_SCHEDULE, ADAPTIVE_SCHEDULE, SCHEDULE);
+    public static final java.util.List<String> SCHEDULES =
+            java.util.List.of(LOGISTIC_SCHEDULE, PREDICTIVE_SCHEDULE, ADAPTIVE_SCHEDULE, SCHEDULE);
+
+    /** A correction while coding of one plane: it turns the network's mixture into the symbol's distribution, then learns from the symbol. */
+    interface PlaneStage {
+        /** The distribution to code the symbol of {@code channel} at {@code position} with, given the network's mixture (which it may change). */
+        IntCdf correct(MixtureCdf network, int channel, int position);
+
+        /** Learns from the symbol just coded at the position and channel of the last {@link #correct}. */
+        void update(int channel, int position, int symbol);
+    }
     public static final int STREAMS = 3 * L3CStructure.Z + 3;
 
     // step kinds
@@ -71,7 +87,7 @@ public final class L3CPlan implements CodingPlan {
     private final UniformCdf uniform = new UniformCdf(L3CStructure.LEVELS);
     private final AdaptiveCdf[] counted;  // z3's counts per channel; null: z3 under the uniform distribution
     // the correction while coding of each corrected plane: [0] the image, [1] z1, [2] z2; null: none
-    private final L3CPlaneAdaptation[] corrections;
+    private final PlaneStage[] corrections;
     private final long[] coupling = new long[L3CStructure.MIXTURES];
 
     /**
@@ -122,12 +138,20 @@ public final class L3CPlan implements CodingPlan {
             }
         }
         if (schedule.equals(PREDICTIVE_SCHEDULE)) {
-            corrections = new L3CPlaneAdaptation[3];
+            corrections = new PlaneStage[3];
             corrections[0] = new L3CPlaneAdaptation(3, width, height, paddedWidth, plane);
             for (int s = 1; s <= 2; s++) {
                 int w = paddedWidth >> s;
                 int h = paddedHeight >> s;
                 corrections[s] = new L3CPlaneAdaptation(L3CStructure.Z, w, h, w, w * h);
+            }
+        } else if (schedule.equals(LOGISTIC_SCHEDULE)) {
+            corrections = new PlaneStage[3];
+            corrections[0] = new L3CLogisticAdaptation(256, 3, width, height, paddedWidth, plane);
+            for (int s = 1; s <= 2; s++) {
+                int w = paddedWidth >> s;
+                int h = paddedHeight >> s;
+                corrections[s] = new L3CLogisticAdaptation(L3CStructure.LEVELS, L3CStructure.Z, w, h, w, w * h);
             }
         } else {
             corrections = null;
@@ -379,18 +403,12 @@ public final class L3CPlan implements CodingPlan {
             imageCdf.set(outputs, offset + L3CStructure.rgbParam(channel, L3CStructure.MEAN, 0), outputs,
                     offset + L3CStructure.rgbParam(channel, L3CStructure.SIGMA, 0), outputs,
                     offset + L3CStructure.rgbParam(channel, L3CStructure.LOGIT, 0), cp);
-            if (corrections != null) {
-                corrections[0].adjust(imageCdf, channel, position);
-            }
-            return imageCdf;
+            return corrections == null ? imageCdf : corrections[0].correct(imageCdf, channel, position);
         }
         latentCdf.set(outputs, offset + L3CStructure.zParam(channel, L3CStructure.MEAN, 0), outputs,
                 offset + L3CStructure.zParam(channel, L3CStructure.SIGMA, 0), outputs,
                 offset + L3CStructure.zParam(channel, L3CStructure.LOGIT, 0), null);
-        if (corrections != null) {
-            corrections[scale(kind)].adjust(latentCdf, channel, position);
-        }
-        return latentCdf;
+        return corrections == null ? latentCdf : corrections[scale(kind)].correct(latentCdf, channel, position);
     }
 
     /** Index of the symbol of channel {@code channel} at {@code position} in the step's latent plane. */

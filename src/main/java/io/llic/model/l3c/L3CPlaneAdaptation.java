@@ -29,7 +29,7 @@ import io.llic.prob.MixtureCdf;
  * checked on 9 of llic-l3c-3's held-out validation images: 2^-5, 2^-4 and 0.1 took their image term
  * 9.38%, 9.33% and 9.02% down, a flat optimum (the README has the commands).
  */
-final class L3CPlaneAdaptation {
+final class L3CPlaneAdaptation implements L3CPlan.PlaneStage {
     static final int TAPS = 12;
     private static final int OCTAVES = 16;
     private static final int ENERGIES = 8;
@@ -106,8 +106,15 @@ final class L3CPlaneAdaptation {
         cdf.adjust(predicted, Math.max(1L << 11, Math.min(1L << 13, scale)));
     }
 
+    @Override
+    public io.llic.prob.IntCdf correct(MixtureCdf network, int channel, int position) {
+        adjust(network, channel, position);
+        return network;
+    }
+
     /** Learns from the symbol just coded at the position and channel of the last {@link #adjust}. */
-    void update(int channel, int position, int symbol) {
+    @Override
+    public void update(int channel, int position, int symbol) {
         long e = ((long) symbol << 8) - mean;
         long r = e - predicted;
         error[channel][position] = (int) e;
