@@ -87,12 +87,12 @@ class PublishedModelsTest {
 
     /**
      * llic-l3c-3, the first l3c model smaller than PNG on Kodak, along l3c-adaptive (its default when it
-     * was released) and l3c-predictive (the family's default since 2026-12-03: its correction's
-     * arithmetic is part of the format).
+     * was released), l3c-predictive (the family's default from 2026-12-03) and l3c-logistic (the default
+     * since 2026-12-04): the corrections' arithmetic is part of the format.
      */
     @Test
     void filesCodedWithLlicL3c3StillDecode() throws Exception {
-        LoadedModel model = decodesFixtures("models/l3c-3", "llic-l3c-3", "l3c-adaptive", "l3c-predictive");
+        LoadedModel model = decodesFixtures("models/l3c-3", "llic-l3c-3", "l3c-adaptive", "l3c-predictive", "l3c-logistic");
         assertArrayEquals(Files.readAllBytes(Path.of("models/l3c-3/weights.bin")), model.toFiles().weights());
     }
 
