@@ -95,11 +95,11 @@ class L3CCodecTest {
     }
 
     /**
-     * l3c-logistic (the family's default) codes z3 as l3c-adaptive does and every symbol of z2, z1 and
-     * the image under a single logistic learned while coding: exact on both engines, any thread count
-     * and batch, on a crop whose size is not a multiple of 8 and across tiles (coded on parallel
-     * threads too); with the released llic-l3c-3 it spends at least 3% less than l3c-predictive on a
-     * Kodak crop's image and on its z1, and less on its z2.
+     * l3c-logistic (the family's default) codes every symbol of z3, z2, z1 and the image under a single
+     * logistic learned while coding: exact on both engines, any thread count and batch, on a crop whose
+     * size is not a multiple of 8 and across tiles (coded on parallel threads too); with the released
+     * llic-l3c-3 it spends at least 3% less than l3c-predictive on a Kodak crop's image, on its z1 and on
+     * its z3 (which l3c-predictive codes by adaptive counts), and less on its z2.
      */
     @Test
     void theLogisticScheduleSpendsLessThanThePredictiveOne() throws Exception {
@@ -108,21 +108,17 @@ class L3CCodecTest {
         LoadedModel pyramid = TestData.l3cModel(dir.resolve("pyramid-l"), 8, 5, true);
         byte[] logistic = RoundTrips.everywhere(pyramid, kodim.crop(200, 300, 131, 83), "l3c-logistic");
         assertEquals("l3c-logistic", LlicFile.readHeader(logistic).schedule());
-        List<byte[]> l = LlicFile.parse(logistic).chunks();
-        List<byte[]> a = LlicFile.parse(RoundTrips.everywhere(pyramid, kodim.crop(200, 300, 131, 83), "l3c-adaptive")).chunks();
-        for (int k = 0; k < 5; k++) {
-            assertTrue(java.util.Arrays.equals(a.get(k), l.get(k)), "z3 stream " + k + " differs");
-        }
         LoadedModel released = LoadedModel.load(Path.of("models/l3c-3"));
         List<NetworkEvaluator> ev = RoundTrips.evaluators(released, true, 2);
         try {
             RgbImage larger = kodim.crop(100, 200, 256, 192);
             Encoder.Result learned = new Encoder(released, ev, false).encode(larger, "l3c-logistic", null);
             Encoder.Result mixture = new Encoder(released, ev, false).encode(larger, "l3c-predictive", null);
-            for (int[] plane : new int[][] {{15, 18}, {10, 15}}) {
+            for (int[] plane : new int[][] {{15, 18}, {10, 15}, {0, 5}}) {
                 long now = bytes(learned.file(), plane[0], plane[1]);
                 long before = bytes(mixture.file(), plane[0], plane[1]);
-                assertTrue(now < 0.97 * before, (plane[0] == 15 ? "image: " : "z1: ") + now + " bytes, " + before + " along l3c-predictive");
+                assertTrue(now < 0.97 * before, "streams " + plane[0] + ".." + plane[1] + ": " + now + " bytes, " + before
+                        + " along l3c-predictive");
             }
             assertTrue(bytes(learned.file(), 5, 10) < bytes(mixture.file(), 5, 10), "z2");
             assertTrue(new Decoder(released, ev, 1000).decode(learned.file()).image().samePixels(larger));

@@ -89,6 +89,11 @@ public final class L3CPlan implements CodingPlan {
     // the correction while coding of each corrected plane: [0] the image, [1] z1, [2] z2; null: none
     private final PlaneStage[] corrections;
     private final long[] coupling = new long[L3CStructure.MIXTURES];
+    // z3's "network" under l3c-logistic: one logistic at the centre level with a spread of 6 levels
+    private final MixtureCdf z3Prior = new MixtureCdf(1, CdfTable.LOGISTIC);
+    // per z3 channel, the bits its symbols would have cost so far under the counts [2c] and the logistic [2c + 1]
+    private final double[] z3Spent = new double[2 * L3CStructure.Z];
+    private final IntCdf[] z3Candidates = new IntCdf[2];
 
     /**
      * @param nets index of the first convolutional network in plan numbering (the model's per-position
@@ -146,9 +151,9 @@ public final class L3CPlan implements CodingPlan {
                 corrections[s] = new L3CPlaneAdaptation(L3CStructure.Z, w, h, w, w * h);
             }
         } else if (schedule.equals(LOGISTIC_SCHEDULE)) {
-            corrections = new PlaneStage[3];
+            corrections = new PlaneStage[4];
             corrections[0] = new L3CLogisticAdaptation(256, 3, width, height, paddedWidth, plane);
-            for (int s = 1; s <= 2; s++) {
+            for (int s = 1; s <= 3; s++) {
                 int w = paddedWidth >> s;
                 int h = paddedHeight >> s;
                 corrections[s] = new L3CLogisticAdaptation(L3CStructure.LEVELS, L3CStructure.Z, w, h, w, w * h);
@@ -158,6 +163,9 @@ public final class L3CPlan implements CodingPlan {
         }
         imageCdf.range(0, 256);
         latentCdf.range(0, L3CStructure.LEVELS);
+        z3Prior.range(0, L3CStructure.LEVELS);
+        z3Prior.set(new long[] {(long) L3CStructure.CENTRE * (1 << 24) / 255}, 0, new long[] {6L * (1 << 24) / 255}, 0,
+                new long[1], 0, null);
     }
 
     public static L3CPlan encoding(L3CStructure shape, int nets, String schedule, RgbImage image) {
@@ -385,6 +393,14 @@ public final class L3CPlan implements CodingPlan {
     public IntCdf cdf(int step, int channel, int index, int position, long[] outputs, int offset) {
         int kind = kinds[step];
         if (kind == Z3) {
+            if (corrections != null && corrections.length > 3) {
+                // the coder that has spent less on this channel so far: the counts (a constant channel
+                // costs them about 12 log2(n) bits) or the logistic (a channel that varies smoothly)
+                IntCdf learned = corrections[3].correct(z3Prior, channel, position);
+                z3Candidates[0] = counted[channel];
+                z3Candidates[1] = learned;
+                return z3Spent[2 * channel + 1] < z3Spent[2 * channel] ? learned : counted[channel];
+            }
             return counted == null ? uniform : counted[channel];
         }
         if (kind >= IMAGE) {
@@ -437,10 +453,15 @@ public final class L3CPlan implements CodingPlan {
         } else {
             latent[scale(kind) - 1][latentIndex(kind, position, channel)] = symbol;
             if (kind == Z3 && counted != null) {
+                if (corrections != null && corrections.length > 3) {
+                    for (int k = 0; k < 2; k++) {
+                        z3Spent[2 * channel + k] += IntCdf.bitsOfFrequency(z3Candidates[k].freq(symbol));
+                    }
+                }
                 counted[channel].update(symbol);
             }
         }
-        if (corrections != null && kind != Z3) {
+        if (corrections != null && (kind != Z3 || corrections.length > 3)) {
             corrections[kind >= IMAGE ? 0 : scale(kind)].update(channel, position, symbol);
         }
     }
