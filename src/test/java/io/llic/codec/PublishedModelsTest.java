@@ -87,8 +87,8 @@ class PublishedModelsTest {
 
     /**
      * llic-l3c-3, the first l3c model smaller than PNG on Kodak, along l3c-adaptive (its default when it
-     * was released), l3c-predictive (the family's default from 2026-12-03) and l3c-logistic (the default
-     * since 2026-12-04): the corrections' arithmetic is part of the format.
+     * was released), l3c-predictive (the family's default for most of 2026-12-03) and l3c-logistic (the
+     * default since): the corrections' arithmetic is part of the format.
      */
     @Test
     void filesCodedWithLlicL3c3StillDecode() throws Exception {

@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * Family {@code l3c} (ALGORITHMS.md C): six convolutional networks (E1, E2, E3, D3, D2, D1 of an
- * {@link L3CStructure}; a seventh, C1, when the image is coded in two checkerboard halves) coded along the {@code l3c-predictive}, {@code l3c-adaptive} or {@code l3c} schedule ({@link L3CPlan}). The structure (channels,
+ * {@link L3CStructure}; a seventh, C1, when the image is coded in two checkerboard halves) coded along the {@code l3c-logistic}, {@code l3c-predictive}, {@code l3c-adaptive} or {@code l3c} schedule ({@link L3CPlan}). The structure (channels,
  * residual blocks) is read off the networks themselves, which must match a structure exactly.
  */
 public final class L3CFamily implements ModelFamily {
@@ -157,12 +157,15 @@ public final class L3CFamily implements ModelFamily {
     }
 
     /**
-     * {@code l3c-predictive} first (the default): {@code l3c-adaptive} with the mixtures of z2, z1 and
-     * the image corrected while coding ({@link L3CPlaneAdaptation}); {@code l3c-adaptive}: the paper's
+     * {@code l3c-logistic} first (the default): every symbol of z3, z2, z1 and the image under a single
+     * logistic learned while coding around the network's mean ({@link L3CLogisticAdaptation}; z3 per channel
+     * under the logistic or adaptive counts, whichever has spent less so far); {@code l3c-predictive}:
+     * {@code l3c-adaptive} with the mixtures of z2, z1 and the image shifted and scaled while coding
+     * ({@link L3CPlaneAdaptation}); {@code l3c-adaptive}: the paper's
      * coding with z3 under adaptive counts per channel, at most about 12 log2(n) bits per channel of n
      * symbols above the uniform prior, far below it when a channel is nearly constant (the pyramid
      * models' channels 3 and 4: about 125 bits on a Kodak image instead of 28,500); {@code l3c}, the
-     * paper's uniform z3. Both stay for the files that name them.
+     * paper's uniform z3. The earlier ones stay for the files that name them.
      */
     @Override
     public List<String> schedules() {

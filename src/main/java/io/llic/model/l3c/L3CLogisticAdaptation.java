@@ -6,7 +6,9 @@ import io.llic.prob.MixtureCdf;
 
 /**
  * The correction while coding of schedule {@value L3CPlan#LOGISTIC_SCHEDULE} for one coded plane (the
- * image, z1 or z2; each has its own): where {@link L3CPlaneAdaptation} shifts and scales the network's
+ * image, z1, z2 or z3, each its own; z3 has no network: its "network" is a flat logistic at the centre
+ * level, and the plan codes each z3 channel under this stage or adaptive counts, whichever has spent
+ * less on the channel so far): where {@link L3CPlaneAdaptation} shifts and scales the network's
  * mixture, this one codes every symbol under a <em>single logistic</em> centred on the network's mean
  * plus a learned correction, with a spread learned from the residuals of the symbols already coded in
  * classes of error energy. Once the neighbours are known, the uncertainty the network's mixture spreads

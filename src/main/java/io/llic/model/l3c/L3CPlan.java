@@ -17,7 +17,9 @@ import io.llic.prob.UniformCdf;
  * uniform distribution over 25 levels, with {@value #ADAPTIVE_SCHEDULE} under an {@link AdaptiveCdf}
  * per channel, counting the channel's symbols as they are coded (a constant channel of n symbols then
  * costs about 12 log2(n) bits, about 125 on a Kodak image, instead of n log2(25); everything else is the
- * same; {@value #PREDICTIVE_SCHEDULE} codes z3 so too); (1) D3 on
+ * same; {@value #PREDICTIVE_SCHEDULE} codes z3 so too, {@value #LOGISTIC_SCHEDULE} per channel under those
+ * counts or a {@link L3CLogisticAdaptation} over a flat prior, whichever has spent less on the channel so
+ * far); (1) D3 on
  * z3 gives f3 and the mixtures of z2, which is coded; (2) D2 on z2 and f3 gives f2 and z1's mixtures;
  * (3) D1 on z1 and f2 gives the image's mixtures, and R, G, B of the image's own pixels are coded
  * (G's and B's means coupled to the true R, G). A model with the checkerboard context
@@ -25,7 +27,8 @@ import io.llic.prob.UniformCdf;
  * row plus column even), then (4) C1 on those pixels and D1's f1 gives the second half's mixtures,
  * and R, G, B of the second half are coded (into the same three streams). With {@value #PREDICTIVE_SCHEDULE} every mixture of
  * z2, z1 and the image is first corrected by a {@link L3CPlaneAdaptation} of its plane from the
- * symbols already coded there. An encoder first runs E1, E2, E3 (three plane steps
+ * symbols already coded there; with {@value #LOGISTIC_SCHEDULE} every symbol of those planes is coded under
+ * the single logistic of its plane's {@link L3CLogisticAdaptation} instead. An encoder first runs E1, E2, E3 (three plane steps
  * that code nothing) to make the latents. Each (scale, channel) is its own stream: 5 for each latent
  * plane from z3 down, then R, G, B.
  */
@@ -40,9 +43,10 @@ public final class L3CPlan implements CodingPlan {
      */
     public static final String PREDICTIVE_SCHEDULE = "l3c-predictive";
     /**
-     * {@link #ADAPTIVE_SCHEDULE} with every symbol of the image, z1 and z2 coded under a single logistic
-     * centred on the network's mean plus a learned correction, its spread learned from error-energy classes
-     * ({@link L3CLogisticAdaptation}).
+     * Every symbol of the image, z1 and z2 coded under a single logistic centred on the network's mean plus
+     * a learned correction, its spread learned from error-energy classes ({@link L3CLogisticAdaptation});
+     * each z3 channel under {@link #ADAPTIVE_SCHEDULE}'s counts or such a logistic over a flat prior,
+     * whichever has spent less on it so far.
      */
     public static final String LOGISTIC_SCHEDULE = "l3c-logistic";
     /** The l3c schedules, the default first. */
@@ -86,8 +90,10 @@ public final class L3CPlan implements CodingPlan {
     private final MixtureCdf imageCdf = new MixtureCdf(L3CStructure.MIXTURES, CdfTable.LOGISTIC);
     private final UniformCdf uniform = new UniformCdf(L3CStructure.LEVELS);
     private final AdaptiveCdf[] counted;  // z3's counts per channel; null: z3 under the uniform distribution
-    // the correction while coding of each corrected plane: [0] the image, [1] z1, [2] z2; null: none
+    // the correction while coding of each corrected plane: [0] the image, [1] z1, [2] z2, [3] z3 (l3c-logistic
+    // only); null: none
     private final PlaneStage[] corrections;
+    private final boolean z3Learned;  // z3 per channel under its counts or corrections[3]
     private final long[] coupling = new long[L3CStructure.MIXTURES];
     // z3's "network" under l3c-logistic: one logistic at the centre level with a spread of 6 levels
     private final MixtureCdf z3Prior = new MixtureCdf(1, CdfTable.LOGISTIC);
@@ -161,6 +167,7 @@ public final class L3CPlan implements CodingPlan {
         } else {
             corrections = null;
         }
+        z3Learned = corrections != null && corrections.length > 3;
         imageCdf.range(0, 256);
         latentCdf.range(0, L3CStructure.LEVELS);
         z3Prior.range(0, L3CStructure.LEVELS);
@@ -393,7 +400,7 @@ public final class L3CPlan implements CodingPlan {
     public IntCdf cdf(int step, int channel, int index, int position, long[] outputs, int offset) {
         int kind = kinds[step];
         if (kind == Z3) {
-            if (corrections != null && corrections.length > 3) {
+            if (z3Learned) {
                 // the coder that has spent less on this channel so far: the counts (a constant channel
                 // costs them about 12 log2(n) bits) or the logistic (a channel that varies smoothly)
                 IntCdf learned = corrections[3].correct(z3Prior, channel, position);
@@ -453,7 +460,7 @@ public final class L3CPlan implements CodingPlan {
         } else {
             latent[scale(kind) - 1][latentIndex(kind, position, channel)] = symbol;
             if (kind == Z3 && counted != null) {
-                if (corrections != null && corrections.length > 3) {
+                if (z3Learned) {
                     for (int k = 0; k < 2; k++) {
                         z3Spent[2 * channel + k] += IntCdf.bitsOfFrequency(z3Candidates[k].freq(symbol));
                     }
@@ -461,7 +468,7 @@ public final class L3CPlan implements CodingPlan {
                 counted[channel].update(symbol);
             }
         }
-        if (corrections != null && (kind != Z3 || corrections.length > 3)) {
+        if (corrections != null && (kind != Z3 || z3Learned)) {
             corrections[kind >= IMAGE ? 0 : scale(kind)].update(channel, position, symbol);
         }
     }
