@@ -13,30 +13,34 @@ import io.llic.prob.MixtureCdf;
  * plus a learned correction, with a spread learned from the residuals of the symbols already coded in
  * classes of error energy. Once the neighbours are known, the uncertainty the network's mixture spreads
  * over several components (a block's colour mean is known only to 1 of 25 levels) is mostly gone: on 16
- * held-out training images (never Kodak) this took the image's bits 5.75% below
+ * held-out training images (never Kodak) this took the image's bits 6.1% below
  * {@link L3CPlaneAdaptation}'s: 2.7% from the single logistic with energy classes, 1.8% from more taps
- * and the second predictor, 1.2% from blending in the value predictor.
+ * and a second error predictor, 1.2% from blending in a value predictor, 0.3% from blending in plain
+ * predictors and their disagreement.
  *
  * <p>Coding order and errors as {@link L3CPlaneAdaptation}: channel by channel, raster order; e = 256 x
- * - mu, mu the network mixture's mean (2^-8 of a symbol step). The mean's correction blends two
+ * - mu, mu the network mixture's mean (2^-8 of a symbol step). The mean's correction blends five
  * forecasts of e. The <em>error predictor</em> is the sum of two normalised-LMS predictors: the first over
  * 23 taps (12 errors of the same channel within two rows and columns above and to the left, 5 errors of
  * each of the two channels coded just before: at the position, left, above, right and below, known
- * because those channels are coded in full; and a constant 256), step 2^-4; the second over 4 taps (the
+ * because those channels are coded in full; and a constant 256); the second over 4 taps (the
  * first's prediction, the final residuals to the left, above and above-right), step 2^-7, learning what
  * the first leaves. One weight set (Q16, clamped to +-16) of each per channel, position in the 2x2 block
- * and octave of the network's spread. The <em>value predictor</em> (normalised LMS, step 2^-4, a weight
- * set per channel and block position) reads the same 12 neighbours' values minus this symbol's mean,
- * each earlier channel's differences between the position and its left and upper neighbours, and a
- * constant: where the network's mean is poor it leans on the neighbours instead. The two are blended by
- * the inverse squares of their absolute errors at 6 neighbours (left, above, above-left, above-right,
- * two to the left, two above) plus 256. The spread: classes
- * of (channel, block position, octave, error energy in half-octaves, 16 levels), the energy being the
- * |residual| to the left and above, half those above-left, above-right, two to the left and two above,
- * and for a later channel the earlier one's |residual| at the position and half those to its right and
- * below; a class's mean |residual|, with a prior of 8 symbols at the network's own spread, divided by
- * 1.386 (a logistic's mean absolute deviation over its scale) is the logistic's scale. Sums halve when a
- * class reaches 4096 symbols. Integers throughout; these settings are part of the format.
+ * and octave of the network's spread. The <em>value predictor</em> (normalised LMS, a weight set per
+ * channel and block position) reads the same 12 neighbours' values minus this symbol's mean, each
+ * earlier channel's differences between the position and its left and upper neighbours, and a
+ * constant: where the network's mean is poor it leans on the neighbours instead. Both learn at step
+ * 2^-4 in the image and 2^-3 in a latent plane (fewer symbols). Three plain forecasts join them: MED
+ * (LOCO-I's median edge detector over the left, upper and upper-left values), the left value and the
+ * upper value. The five are blended by the inverse squares of their absolute errors at 10 neighbours
+ * (left, above, above-left, above-right, two to the left, two above, and the four a knight's move up)
+ * plus 256, the plain ones' counted three times. The spread: classes of (channel, block position,
+ * octave, error energy in half-octaves, 16 levels), the energy being the |residual| to the left and
+ * above, half those above-left, above-right, two to the left and two above, for a later channel the earlier one's |residual| at the position and half those to its right and
+ * below, and an eighth of the range of the five forecasts; a class's mean |residual|, with a prior of 8
+ * symbols at the network's own spread, divided by 1.386 (a logistic's mean absolute deviation over its
+ * scale) is the logistic's scale. Sums halve when a class reaches 4096 symbols. Integers throughout;
+ * these settings are part of the format.
  */
 final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
     private static final int[][] SAME = {
@@ -44,14 +48,21 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
     private static final int[][] EARLIER = {{0, 0}, {0, -1}, {-1, 0}, {0, 1}, {1, 0}};
     static final int TAPS = SAME.length + 2 * EARLIER.length + 1;
     private static final int SECOND_TAPS = 4;
-    /** The value predictor's taps: the 12 {@link #SAME} values against the network's mean, 2 gradients of each earlier channel, a constant. */
+    /** The value predictor's taps: the 12 {@link #SAME} values against the mean, 2 gradients of each earlier channel, a constant. */
     static final int VALUE_TAPS = SAME.length + 2 * 2 + 1;
     /** Where the two predictors' recent errors are summed for their blend. */
-    private static final int[][] RECENT = {{0, -1}, {-1, 0}, {-1, -1}, {-1, 1}, {0, -2}, {-2, 0}};
+    private static final int[][] RECENT = {
+            {0, -1}, {-1, 0}, {-1, -1}, {-1, 1}, {0, -2}, {-2, 0}, {-1, -2}, {-1, 2}, {-2, -1}, {-2, 1}};
     private static final long BLEND_FLOOR = 256;
+    /** The three plain predictors (MED, the left and the upper value) count their recent errors 3 times. */
+    private static final long PLAIN_PENALTY = 3;
+    private static final int PLAIN = 3;
+    private static final int FORECASTS = 2 + PLAIN;
     private static final int OCTAVES = 16;
     private static final int LEVELS = 16;
     private static final int STEP_SHIFT = 4;
+    /** A latent plane (a quarter of the image or less) learns faster: 2^-3. */
+    private static final int LATENT_STEP_SHIFT = 3;
     private static final int SECOND_STEP_SHIFT = 7;
     private static final long NORM_FLOOR = 1L << 16;
     private static final long WEIGHT_LIMIT = 16L << 16;
@@ -61,14 +72,17 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
     private static final long MIN_SCALE_Q8 = 8;
     private static final long MAX_MEAN_PARAM = 1L << 34;
 
+    private final int step;
     private final int width;
     private final int height;
     private final int stride;
     private final int[][] error;
     private final int[][] residual;
     private final byte[][] value;        // the symbols coded so far
-    private final int[][] errorOfErrors; // e minus the error predictor's forecast
-    private final int[][] errorOfValues; // e minus the value predictor's forecast
+    // per forecast (the error predictor, the value predictor, MED, the left value, the upper value) and
+    // channel: e minus the forecast at each coded position
+    private final int[][][] errorOf;
+    private final long[] forecast = new long[FORECASTS];
     private final long[] weights;
     private final long[] valueWeights;
     private final long[] v = new long[VALUE_TAPS];
@@ -98,14 +112,14 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
      * @param stride   positions are {@code row * stride + column}; {@code width} x {@code height} of them are coded
      */
     L3CLogisticAdaptation(int symbols, int channels, int width, int height, int stride, int planeSize) {
+        this.step = symbols == L3CStructure.LEVELS ? LATENT_STEP_SHIFT : STEP_SHIFT;
         this.width = width;
         this.height = height;
         this.stride = stride;
         this.error = new int[channels][planeSize];
         this.residual = new int[channels][planeSize];
         this.value = new byte[channels][planeSize];
-        this.errorOfErrors = new int[channels][planeSize];
-        this.errorOfValues = new int[channels][planeSize];
+        this.errorOf = new int[FORECASTS][channels][planeSize];
         this.valueWeights = new long[channels * 4 * VALUE_TAPS];
         int sets = channels * 4 * OCTAVES;
         this.weights = new long[sets * TAPS];
@@ -179,17 +193,45 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
             byValues += valueWeights[valueSet + i] * v[i];
         }
         fromValues = bound(byValues >> 16);
-        // blended by the inverse squares of their recent absolute errors
-        long c1 = BLEND_FLOOR;
-        long c2 = BLEND_FLOOR;
-        for (int[] o : RECENT) {
-            c1 += Math.abs(at(errorOfErrors[channel], row, col, o[0], o[1]));
-            c2 += Math.abs(at(errorOfValues[channel], row, col, o[0], o[1]));
+        // three plain forecasts from the decoded neighbours (MED of LOCO-I, the left and the upper value; a
+        // missing neighbour is replaced by the other, both by the network's mean)
+        long left = col > 0 ? x[position - 1] & 0xFF : -1;
+        long above = row > 0 ? x[position - stride] & 0xFF : -1;
+        long corner = row > 0 && col > 0 ? x[position - stride - 1] & 0xFF : -1;
+        if (left < 0) {
+            left = above < 0 ? mean >> 8 : above;
         }
-        // each c below 2^20 (six errors of at most 2 MAX_SHIFT), so these products stay below 2^57
-        long w1 = c2 * c2;
-        long w2 = c1 * c1;
-        long blended = Math.floorDiv(fromErrors * w1 + fromValues * w2 + (w1 + w2) / 2, w1 + w2);
+        if (above < 0) {
+            above = left;
+        }
+        if (corner < 0) {
+            corner = above;
+        }
+        long med = corner >= Math.max(left, above) ? Math.min(left, above)
+                : corner <= Math.min(left, above) ? Math.max(left, above) : left + above - corner;
+        forecast[0] = fromErrors;
+        forecast[1] = fromValues;
+        forecast[2] = (med << 8) - mean;
+        forecast[3] = (left << 8) - mean;
+        forecast[4] = (above << 8) - mean;
+        // blended by the inverse squares of their recent absolute errors, as 2^50 / c^2: the errors are
+        // bounded to 2^16, so c < 3 (256 + 10 * 2^16) < 2^22, every weight is at least 2^6, and each of the
+        // five products (a forecast below 2^17 in size times a weight at most 2^34) below 2^51
+        long num = 0;
+        long den = 0;
+        for (int k = 0; k < FORECASTS; k++) {
+            long c = BLEND_FLOOR;
+            for (int[] o : RECENT) {
+                c += Math.abs(at(errorOf[k][channel], row, col, o[0], o[1]));
+            }
+            if (k >= 2) {
+                c *= PLAIN_PENALTY;
+            }
+            long w = (1L << 50) / (c * c);
+            num += forecast[k] * w;
+            den += w;
+        }
+        long blended = Math.floorDiv(num + den / 2, den);
         predicted = bound(blended);
         long energy = Math.abs(g[1]) + Math.abs(g[2])
                 + (Math.abs(at(r, row, col, -1, -1)) + Math.abs(g[3])) / 2
@@ -199,6 +241,14 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
             energy += Math.abs(before[position])
                     + (Math.abs(at(before, row, col, 0, 1)) + Math.abs(at(before, row, col, 1, 0))) / 2;
         }
+        // and an eighth of how far the forecasts disagree
+        long highest = forecast[0];
+        long lowest = forecast[0];
+        for (int k = 1; k < FORECASTS; k++) {
+            highest = Math.max(highest, forecast[k]);
+            lowest = Math.min(lowest, forecast[k]);
+        }
+        energy += (highest - lowest) / 8;
         cls = block * LEVELS + level(energy);
         long meanAbs = (absSum[cls] + PRIOR * ((spread * LOGISTIC_MEAN_ABS_Q10) >> 10)) / (count[cls] + PRIOR);
         long scale = Math.max(MIN_SCALE_Q8, (meanAbs << 10) / LOGISTIC_MEAN_ABS_Q10);
@@ -228,15 +278,16 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
         error[channel][position] = (int) e;
         residual[channel][position] = (int) r;
         value[channel][position] = (byte) symbol;
-        errorOfErrors[channel][position] = (int) (e - fromErrors);
-        errorOfValues[channel][position] = (int) (e - fromValues);
+        for (int k = 0; k < FORECASTS; k++) {
+            errorOf[k][channel][position] = (int) bound(e - forecast[k]);
+        }
         long valueResidual = e - fromValues;
         long valueNorm = NORM_FLOOR;
         for (int i = 0; i < VALUE_TAPS; i++) {
             valueNorm += v[i] * v[i];
         }
         for (int i = 0; i < VALUE_TAPS; i++) {
-            long w = valueWeights[valueSet + i] + Math.floorDiv((valueResidual * v[i]) << (16 - STEP_SHIFT), valueNorm);
+            long w = valueWeights[valueSet + i] + Math.floorDiv((valueResidual * v[i]) << (16 - step), valueNorm);
             valueWeights[valueSet + i] = Math.max(-WEIGHT_LIMIT, Math.min(WEIGHT_LIMIT, w));
         }
         long firstResidual = e - first;
@@ -245,7 +296,7 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
             norm += f[i] * f[i];
         }
         for (int i = 0; i < TAPS; i++) {
-            long w = weights[set + i] + Math.floorDiv((firstResidual * f[i]) << (16 - STEP_SHIFT), norm);
+            long w = weights[set + i] + Math.floorDiv((firstResidual * f[i]) << (16 - step), norm);
             weights[set + i] = Math.max(-WEIGHT_LIMIT, Math.min(WEIGHT_LIMIT, w));
         }
         long norm2 = NORM_FLOOR;
