@@ -34,12 +34,12 @@ import io.llic.prob.MixtureCdf;
  * (LOCO-I's median edge detector over the left, upper and upper-left values), the left value and the
  * upper value. The five are blended by the inverse squares of their absolute errors at 10 neighbours
  * (left, above, above-left, above-right, two to the left, two above, and the four a knight's move up)
- * plus 256, the plain ones' counted three times. The spread: classes of (channel, block position,
+ * plus 256, the value predictor's counted 5/4 times, the plain ones' three times. The spread: classes of (channel, block position,
  * octave, error energy in half-octaves, 16 levels), the energy being the |residual| to the left and
  * above, half those above-left, above-right, two to the left and two above, for a later channel the earlier one's |residual| at the position and half those to its right and
- * below, and an eighth of the range of the five forecasts; a class's mean |residual|, with a prior of 8
- * symbols at the network's own spread, divided by 1.386 (a logistic's mean absolute deviation over its
- * scale) is the logistic's scale. Sums halve when a class reaches 4096 symbols. Integers throughout;
+ * below, and an eighth of the range of the five forecasts; a class's mean |residual|, with a prior of 2
+ * symbols at the network's own spread, divided by sqrt 2 (a logistic's mean absolute deviation over its
+ * scale is 1.386: the logistic is kept 2% narrower, as measured) is the logistic's scale. Sums halve when a class reaches 4096 symbols. Integers throughout;
  * these settings are part of the format.
  */
 final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
@@ -66,9 +66,13 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
     private static final int SECOND_STEP_SHIFT = 7;
     private static final long NORM_FLOOR = 1L << 16;
     private static final long WEIGHT_LIMIT = 16L << 16;
-    private static final long PRIOR = 8;
+    private static final long PRIOR = 2;
     private static final long HALVE_AT = 4096;
     private static final long LOGISTIC_MEAN_ABS_Q10 = 1419; // 2 ln 2 = 1.386, in 2^-10
+    /** A class's mean |residual| over this (sqrt 2, Q10) is the logistic's scale: 2% narrower than a logistic's own ratio. */
+    private static final long SCALE_DIVISOR_Q10 = 1448;
+    /** The value predictor's recent errors count 5/4 in the blend. */
+    private static final long VALUE_PENALTY_Q2 = 5;
     private static final long MIN_SCALE_Q8 = 8;
     private static final long MAX_MEAN_PARAM = 1L << 34;
 
@@ -215,7 +219,7 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
         forecast[3] = (left << 8) - mean;
         forecast[4] = (above << 8) - mean;
         // blended by the inverse squares of their recent absolute errors, as 2^50 / c^2: the errors are
-        // bounded to 2^16, so c < 3 (256 + 10 * 2^16) < 2^22, every weight is at least 2^6, and each of the
+        // bounded to 2^16, so c < 3 (256 + 10 * 2^16) < 2^22 (the value predictor's 5/4 c less), every weight is at least 2^6, and each of the
         // five products (a forecast below 2^17 in size times a weight at most 2^34) below 2^51
         long num = 0;
         long den = 0;
@@ -226,6 +230,8 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
             }
             if (k >= 2) {
                 c *= PLAIN_PENALTY;
+            } else if (k == 1) {
+                c = c * VALUE_PENALTY_Q2 / 4;
             }
             long w = (1L << 50) / (c * c);
             num += forecast[k] * w;
@@ -251,7 +257,7 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
         energy += (highest - lowest) / 8;
         cls = block * LEVELS + level(energy);
         long meanAbs = (absSum[cls] + PRIOR * ((spread * LOGISTIC_MEAN_ABS_Q10) >> 10)) / (count[cls] + PRIOR);
-        long scale = Math.max(MIN_SCALE_Q8, (meanAbs << 10) / LOGISTIC_MEAN_ABS_Q10);
+        long scale = Math.max(MIN_SCALE_Q8, (meanAbs << 10) / SCALE_DIVISOR_Q10);
         long centre = mean + predicted;
         mu[0] = Math.max(-MAX_MEAN_PARAM, Math.min(MAX_MEAN_PARAM, (centre << 16) / 255));
         sigma[0] = (scale << 16) / 255;
