@@ -50,7 +50,7 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
     private static final int SECOND_TAPS = 4;
     /** The value predictor's taps: the 12 {@link #SAME} values against the mean, 2 gradients of each earlier channel, a constant. */
     static final int VALUE_TAPS = SAME.length + 2 * 2 + 1;
-    /** Where the two predictors' recent errors are summed for their blend. */
+    /** Where the forecasts' recent errors are summed for their blend. */
     private static final int[][] RECENT = {
             {0, -1}, {-1, 0}, {-1, -1}, {-1, 1}, {0, -2}, {-2, 0}, {-1, -2}, {-1, 2}, {-2, -1}, {-2, 1}};
     private static final long BLEND_FLOOR = 256;
