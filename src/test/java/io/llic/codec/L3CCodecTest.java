@@ -122,17 +122,7 @@ class L3CCodecTest {
             }
             assertTrue(bytes(learned.file(), 5, 10) < bytes(mixture.file(), 5, 10), "z2");
             assertTrue(new Decoder(released, ev, 1000).decode(learned.file()).image().samePixels(larger));
-            byte[] tiled = new Encoder(released, ev, false).tiled(64).encode(larger, "l3c-logistic", null).file();
-            List<NetworkEvaluator> more = RoundTrips.evaluators(released, false, 1);
-            try {
-                byte[] parallel = new Encoder(released, ev, false).tiled(64).parallelTiles(List.of(more))
-                        .encode(larger, "l3c-logistic", null).file();
-                assertTrue(java.util.Arrays.equals(tiled, parallel), "tiles coded in parallel");
-                assertTrue(new Decoder(released, ev, 1000).parallelTiles(List.of(more)).decode(tiled).image()
-                        .samePixels(larger));
-            } finally {
-                RoundTrips.close(more);
-            }
+            tilesOnParallelThreadsGiveTheSameFile(released, ev, larger, "l3c-logistic");
         } finally {
             RoundTrips.close(ev);
         }
@@ -174,18 +164,7 @@ class L3CCodecTest {
                         + " bytes corrected, " + uncorrected + " not");
             }
             assertTrue(new Decoder(released, ev, 1000).decode(withCorrection.file()).image().samePixels(larger));
-            // tiles: each tile learns on its own, so tiles coded on parallel threads give the same file
-            byte[] tiled = new Encoder(released, ev, false).tiled(64).encode(larger, "l3c-predictive", null).file();
-            List<NetworkEvaluator> more = RoundTrips.evaluators(released, false, 1);
-            try {
-                byte[] parallel = new Encoder(released, ev, false).tiled(64).parallelTiles(List.of(more))
-                        .encode(larger, "l3c-predictive", null).file();
-                assertTrue(java.util.Arrays.equals(tiled, parallel), "tiles coded in parallel");
-                assertTrue(new Decoder(released, ev, 1000).parallelTiles(List.of(more)).decode(tiled).image()
-                        .samePixels(larger));
-            } finally {
-                RoundTrips.close(more);
-            }
+            tilesOnParallelThreadsGiveTheSameFile(released, ev, larger, "l3c-predictive");
         } finally {
             RoundTrips.close(ev);
         }
@@ -240,6 +219,25 @@ class L3CCodecTest {
     }
 
     /** Bytes of streams {@code from} (inclusive) to {@code to} (exclusive): z3 0-4, z2 5-9, z1 10-14, R, G, B 15-17. */
+    /**
+     * Each tile learns on its own, so the image coded in 64 x 64 tiles on two threads gives the same file
+     * as on one, and that file decodes on two threads.
+     */
+    private static void tilesOnParallelThreadsGiveTheSameFile(LoadedModel model, List<NetworkEvaluator> ev, RgbImage image,
+                                                             String schedule) throws Exception {
+        byte[] tiled = new Encoder(model, ev, false).tiled(64).encode(image, schedule, null).file();
+        List<NetworkEvaluator> more = RoundTrips.evaluators(model, false, 1);
+        try {
+            byte[] parallel = new Encoder(model, ev, false).tiled(64).parallelTiles(List.of(more))
+                    .encode(image, schedule, null).file();
+            assertTrue(java.util.Arrays.equals(tiled, parallel), schedule + ": tiles coded in parallel");
+            assertTrue(new Decoder(model, ev, 1000).parallelTiles(List.of(more)).decode(tiled).image()
+                    .samePixels(image), schedule);
+        } finally {
+            RoundTrips.close(more);
+        }
+    }
+
     private static long bytes(byte[] file, int from, int to) throws Exception {
         List<byte[]> chunks = LlicFile.parse(file).chunks();
         long n = 0;

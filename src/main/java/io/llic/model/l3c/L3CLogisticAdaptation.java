@@ -25,7 +25,7 @@ import io.llic.prob.MixtureCdf;
  * each of the two channels coded just before: at the position, left, above, right and below, known
  * because those channels are coded in full; and a constant 256); the second over 4 taps (the
  * first's prediction, the final residuals to the left, above and above-right), step 2^-7, learning what
- * the first leaves. One weight set (Q16, clamped to +-16) of each per channel, position in the 2x2 block
+ * the first leaves. One weight set ({@link Nlms}: Q16, clamped to +-16) of each per channel, position in the 2x2 block
  * and octave of the network's spread. The <em>value predictor</em> (normalised LMS, a weight set per
  * channel and block position) reads the same 12 neighbours' values minus this symbol's mean, each
  * earlier channel's differences between the position and its left and upper neighbours, and a
@@ -58,14 +58,11 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
     private static final long PLAIN_PENALTY = 3;
     private static final int PLAIN = 3;
     private static final int FORECASTS = 2 + PLAIN;
-    private static final int OCTAVES = 16;
     private static final int LEVELS = 16;
     private static final int STEP_SHIFT = 4;
     /** A latent plane (a quarter of the image or less) learns faster: 2^-3. */
     private static final int LATENT_STEP_SHIFT = 3;
     private static final int SECOND_STEP_SHIFT = 7;
-    private static final long NORM_FLOOR = 1L << 16;
-    private static final long WEIGHT_LIMIT = 16L << 16;
     private static final long PRIOR = 2;
     private static final long HALVE_AT = 4096;
     private static final long LOGISTIC_MEAN_ABS_Q10 = 1419; // 2 ln 2 = 1.386, in 2^-10
@@ -125,7 +122,7 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
         this.value = new byte[channels][planeSize];
         this.errorOf = new int[FORECASTS][channels][planeSize];
         this.valueWeights = new long[channels * 4 * VALUE_TAPS];
-        int sets = channels * 4 * OCTAVES;
+        int sets = channels * 4 * Nlms.OCTAVES;
         this.weights = new long[sets * TAPS];
         this.second = new long[sets * SECOND_TAPS];
         this.absSum = new long[sets * LEVELS];
@@ -156,25 +153,16 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
             }
         }
         f[t] = 256;
-        int octave = Math.max(0, Math.min(OCTAVES - 1, 63 - Long.numberOfLeadingZeros(Math.max(1, spread)) - 4));
-        int block = (channel * 4 + (row & 1) * 2 + (col & 1)) * OCTAVES + octave;
+        int block = (channel * 4 + (row & 1) * 2 + (col & 1)) * Nlms.OCTAVES + Nlms.octave(spread);
         set = block * TAPS;
-        long sum = 0;
-        for (int i = 0; i < TAPS; i++) {
-            sum += weights[set + i] * f[i];
-        }
-        first = sum >> 16;
+        first = Nlms.forecast(weights, set, f, TAPS);
         int[] r = residual[channel];
         secondSet = block * SECOND_TAPS;
         g[0] = first;
         g[1] = at(r, row, col, 0, -1);
         g[2] = at(r, row, col, -1, 0);
         g[3] = at(r, row, col, -1, 1);
-        long more = 0;
-        for (int i = 0; i < SECOND_TAPS; i++) {
-            more += second[secondSet + i] * g[i];
-        }
-        fromErrors = bound(first + (more >> 16));
+        fromErrors = bound(first + Nlms.forecast(second, secondSet, g, SECOND_TAPS));
         // the value predictor: the neighbours' values against this symbol's network mean, and the
         // earlier channels' gradients at the position
         byte[] x = value[channel];
@@ -192,11 +180,7 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
         }
         v[t] = 256;
         valueSet = (channel * 4 + (row & 1) * 2 + (col & 1)) * VALUE_TAPS;
-        long byValues = 0;
-        for (int i = 0; i < VALUE_TAPS; i++) {
-            byValues += valueWeights[valueSet + i] * v[i];
-        }
-        fromValues = bound(byValues >> 16);
+        fromValues = bound(Nlms.forecast(valueWeights, valueSet, v, VALUE_TAPS));
         // three plain forecasts from the decoded neighbours (MED of LOCO-I, the left and the upper value; a
         // missing neighbour is replaced by the other, both by the network's mean)
         long left = col > 0 ? x[position - 1] & 0xFF : -1;
@@ -288,31 +272,9 @@ final class L3CLogisticAdaptation implements L3CPlan.PlaneStage {
             errorOf[k][channel][position] = (int) bound(e - forecast[k]);
         }
         long valueResidual = e - fromValues;
-        long valueNorm = NORM_FLOOR;
-        for (int i = 0; i < VALUE_TAPS; i++) {
-            valueNorm += v[i] * v[i];
-        }
-        for (int i = 0; i < VALUE_TAPS; i++) {
-            long w = valueWeights[valueSet + i] + Math.floorDiv((valueResidual * v[i]) << (16 - step), valueNorm);
-            valueWeights[valueSet + i] = Math.max(-WEIGHT_LIMIT, Math.min(WEIGHT_LIMIT, w));
-        }
-        long firstResidual = e - first;
-        long norm = NORM_FLOOR;
-        for (int i = 0; i < TAPS; i++) {
-            norm += f[i] * f[i];
-        }
-        for (int i = 0; i < TAPS; i++) {
-            long w = weights[set + i] + Math.floorDiv((firstResidual * f[i]) << (16 - step), norm);
-            weights[set + i] = Math.max(-WEIGHT_LIMIT, Math.min(WEIGHT_LIMIT, w));
-        }
-        long norm2 = NORM_FLOOR;
-        for (int i = 0; i < SECOND_TAPS; i++) {
-            norm2 += g[i] * g[i];
-        }
-        for (int i = 0; i < SECOND_TAPS; i++) {
-            long w = second[secondSet + i] + Math.floorDiv((r * g[i]) << (16 - SECOND_STEP_SHIFT), norm2);
-            second[secondSet + i] = Math.max(-WEIGHT_LIMIT, Math.min(WEIGHT_LIMIT, w));
-        }
+        Nlms.learn(valueWeights, valueSet, v, VALUE_TAPS, valueResidual, step);
+        Nlms.learn(weights, set, f, TAPS, e - first, step);
+        Nlms.learn(second, secondSet, g, SECOND_TAPS, r, SECOND_STEP_SHIFT);
         absSum[cls] += Math.abs(r);
         if (++count[cls] > HALVE_AT) {
             absSum[cls] >>= 1;

@@ -31,11 +31,9 @@ import io.llic.prob.MixtureCdf;
  */
 final class L3CPlaneAdaptation implements L3CPlan.PlaneStage {
     static final int TAPS = 12;
-    private static final int OCTAVES = 16;
+    private static final int OCTAVES = Nlms.OCTAVES;
     private static final int ENERGIES = 8;
     private static final int STEP_SHIFT = 4;
-    private static final long NORM_FLOOR = 1L << 16;
-    private static final long WEIGHT_LIMIT = 16L << 16;
     private static final long PRIOR = 8L << 8;
     private static final long HALVE_AT = 4096L << 8;
     private static final long LOGISTIC_MEAN_ABS_Q10 = 1419; // 2 ln 2 = 1.386, in 2^-10
@@ -90,14 +88,10 @@ final class L3CPlaneAdaptation implements L3CPlan.PlaneStage {
             f[7 + 3 * k] = prev == null || col + 1 >= width ? 0 : prev[position + 1];
             f[8 + 3 * k] = prev == null || row + 1 >= height ? 0 : prev[position + stride];
         }
-        int octave = Math.max(0, Math.min(OCTAVES - 1, 63 - Long.numberOfLeadingZeros(Math.max(1, spread)) - 4));
+        int octave = Nlms.octave(spread);
         int block = channel * 4 + (row & 1) * 2 + (col & 1);
         set = (block * OCTAVES + octave) * TAPS;
-        long sum = 0;
-        for (int t = 0; t < TAPS; t++) {
-            sum += weights[set + t] * f[t];
-        }
-        predicted = Math.max(-MixtureCdf.MAX_SHIFT_Q8, Math.min(MixtureCdf.MAX_SHIFT_Q8, sum >> 16));
+        predicted = Math.max(-MixtureCdf.MAX_SHIFT_Q8, Math.min(MixtureCdf.MAX_SHIFT_Q8, Nlms.forecast(weights, set, f, TAPS)));
         int[] r = residual[channel];
         long energy = (col > 0 ? Math.abs(r[position - 1]) : 0) + (row > 0 ? Math.abs(r[position - stride]) : 0);
         int level = Math.min(ENERGIES - 1, 63 - Long.numberOfLeadingZeros(256 + energy) - 8);
@@ -119,14 +113,7 @@ final class L3CPlaneAdaptation implements L3CPlan.PlaneStage {
         long r = e - predicted;
         error[channel][position] = (int) e;
         residual[channel][position] = (int) r;
-        long norm = NORM_FLOOR;
-        for (int t = 0; t < TAPS; t++) {
-            norm += f[t] * f[t];
-        }
-        for (int t = 0; t < TAPS; t++) {
-            long w = weights[set + t] + Math.floorDiv((r * f[t]) << (16 - STEP_SHIFT), norm);
-            weights[set + t] = Math.max(-WEIGHT_LIMIT, Math.min(WEIGHT_LIMIT, w));
-        }
+        Nlms.learn(weights, set, f, TAPS, r, STEP_SHIFT);
         absSum[cls] += Math.abs(r);
         predSum[cls] += (spread * LOGISTIC_MEAN_ABS_Q10) >> 10;
         if (predSum[cls] > HALVE_AT) {

@@ -1,5 +1,7 @@
 package io.llic.model.l3c;
 
+import static io.llic.model.l3c.Mixtures.bits;
+import static io.llic.model.l3c.Mixtures.network;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,22 +13,6 @@ import org.junit.jupiter.api.Test;
 
 /** Schedule l3c-logistic's correction: a single logistic whose centre and spread are learned while coding. */
 class L3CLogisticAdaptationTest {
-    /** A mixture of 5 equal components at {@code mean} with sigma {@code sigma} (pixel values). */
-    private static MixtureCdf network(double mean, double sigma) {
-        MixtureCdf cdf = new MixtureCdf(5, CdfTable.LOGISTIC);
-        long[] means = new long[5];
-        long[] sigmas = new long[5];
-        long[] logits = new long[5];
-        java.util.Arrays.fill(means, Math.round(mean / 255 * (1 << 24)));
-        java.util.Arrays.fill(sigmas, Math.round(sigma / 255 * (1 << 24)));
-        cdf.set(means, 0, sigmas, 0, logits, 0, null);
-        return cdf.range(0, 256);
-    }
-
-    private static double bits(IntCdf cdf, int symbol) {
-        return -Math.log((double) cdf.freq(symbol) / IntCdf.TOTAL) / Math.log(2);
-    }
-
     /**
      * The network says 100 with sigma 6 everywhere; the image is 105 everywhere. The first pixel knows
      * nothing and costs about what the network gives it (the class's prior is the network's spread); once

@@ -1,9 +1,10 @@
 package io.llic.model.l3c;
 
+import static io.llic.model.l3c.Mixtures.bits;
+import static io.llic.model.l3c.Mixtures.network;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.llic.prob.CdfTable;
 import io.llic.prob.MixtureCdf;
 import org.junit.jupiter.api.Test;
 
@@ -11,22 +12,6 @@ import org.junit.jupiter.api.Test;
 class L3CPlaneAdaptationTest {
     private static final int W = 24;
     private static final int H = 16;
-
-    /** A mixture of 5 equal components at {@code mean} with sigma {@code sigma} (pixel values). */
-    private static MixtureCdf network(double mean, double sigma) {
-        MixtureCdf cdf = new MixtureCdf(5, CdfTable.LOGISTIC);
-        long[] means = new long[5];
-        long[] sigmas = new long[5];
-        long[] logits = new long[5];
-        java.util.Arrays.fill(means, Math.round(mean / 255 * (1 << 24)));
-        java.util.Arrays.fill(sigmas, Math.round(sigma / 255 * (1 << 24)));
-        cdf.set(means, 0, sigmas, 0, logits, 0, null);
-        return cdf.range(0, 256);
-    }
-
-    private static double bits(MixtureCdf cdf, int symbol) {
-        return -Math.log((double) (cdf.cdf(symbol + 1) - cdf.cdf(symbol)) / cdf.cdf(256)) / Math.log(2);
-    }
 
     /**
      * The network says 100 with sigma 6 everywhere; the image is 105 everywhere. The predictor learns
